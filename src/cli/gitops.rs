@@ -1,0 +1,38 @@
+//! Arguments of the GitOps commands (issue 3).
+
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    pub app: String,
+    #[arg(long)]
+    pub env: String,
+    #[arg(long)]
+    pub tag: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    pub app: String,
+    #[arg(long)]
+    pub from: Option<String>,
+    #[arg(long)]
+    pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    pub app: String,
+    #[arg(long)]
+    pub env: String,
+    /// Tag to go back to (default: the previous distinct tag in the env's history).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    pub app: String,
+    #[arg(long)]
+    pub env: String,
+}

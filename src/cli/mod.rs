@@ -1,0 +1,127 @@
+//! Command-line definitions: the TUI (no subcommand) and every headless subcommand.
+//! Each area's arguments live in their own file so the areas can grow independently.
+
+pub mod feishu;
+pub mod gates;
+pub mod gitops;
+pub mod rollout;
+pub mod secrets;
+pub mod tmp;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, shown in `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok
+  1  failed (see the message)
+  2  bad input (arguments, inventory, tag, unknown app or env)
+  3  conflict (someone else changed it meanwhile; review and retry)
+  4  remote error (git remote, API server, GitHub, Feishu)
+  5  refused (gates not green, confirmation missing, read-only)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipdeck",
+    version,
+    about = "A terminal release cockpit for GitOps on Kubernetes.",
+    long_about = "A terminal release cockpit for GitOps on Kubernetes.\n\nWithout a subcommand it opens the cockpit on the inventory's environments. Every action is also a headless subcommand for scripts (`--output json`).",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// Inventory file (else $SHIPDECK_INVENTORY, else <config dir>/inventory.yaml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub inventory: Option<PathBuf>,
+    /// Output format of headless commands.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Skip confirmations (a protected env also needs --confirm-env NAME).
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// Type the protected environment's name, as the TUI asks you to.
+    #[arg(long, global = true, value_name = "ENV")]
+    pub confirm_env: Option<String>,
+    /// Disable every write.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// How headless commands print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Human-readable table.
+    #[default]
+    #[value(alias = "human")]
+    Table,
+    /// One JSON document on stdout.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// What shipdeck knows per app × environment.
+    Status,
+    /// Set an environment's image tag in the GitOps repo.
+    Release(gitops::ReleaseArgs),
+    /// Copy one environment's tag into the next (behind its gates).
+    Promote(gitops::PromoteArgs),
+    /// Abort the canary and put the previous good tag back in git.
+    Rollback(gitops::RollbackArgs),
+    /// An environment's tag history.
+    History(gitops::HistoryArgs),
+    /// Inspect or act on an Argo Rollout.
+    Rollout(rollout::RolloutArgs),
+    /// CI gates of the commit an environment runs or would run.
+    Gates(gates::GatesArgs),
+    /// SOPS + age secret files.
+    Secrets(secrets::SecretsArgs),
+    /// Generate an age identity (like age-keygen).
+    Keygen(secrets::KeygenArgs),
+    /// Tidy the tmp folder by pattern and age.
+    Tmp(tmp::TmpArgs),
+    /// Feishu notifications and GitHub team → chat member sync.
+    Feishu(feishu::FeishuArgs),
+    /// Check an inventory file.
+    Inventory(InventoryArgs),
+    /// Print the config, data and state folders.
+    Paths,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Start the built-in sandbox and open the cockpit on it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(subcommand)]
+    pub command: InventoryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Validate an inventory; prints file:line:col and the fix for each problem.
+    Check {
+        /// The file (default: the inventory shipdeck would use).
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Workspace folder (default: a fresh temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Prepare the sandbox and keep it running without opening the cockpit.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Time-scale of the simulated world (2 = twice as fast).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}

@@ -1,0 +1,218 @@
+//! Turning parse and validation failures into `file:line:col: what — fix` messages.
+
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::{Error as YamlError, Location};
+
+use super::Inventory;
+
+/// Everything that can be wrong with an inventory.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{}: cannot read the inventory: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{col}: {message}\n  fix: {fix}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: u64,
+        col: u64,
+        message: String,
+        fix: String,
+    },
+    #[error(
+        "no inventory found (tried {}).\n  fix: pass --inventory PATH, set SHIPDECK_INVENTORY, or run `shipdeck demo` to get a sandbox one",
+        tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NotFound { tried: Vec<PathBuf> },
+    #[error("unknown {kind} `{name}`; the inventory defines: {}", known.join(", "))]
+    UnknownName {
+        kind: &'static str,
+        name: String,
+        known: Vec<String>,
+    },
+}
+
+impl InventoryError {
+    fn at(path: &Path, loc: Location, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        InventoryError::Invalid {
+            path: path.to_path_buf(),
+            line: loc.line().max(1),
+            col: loc.column().max(1),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+pub(super) fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+    };
+    let mut inv: Inventory = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| from_yaml(&e, path, text))?;
+    inv.source = path.to_path_buf();
+    validate(&inv, path)?;
+    Ok(inv)
+}
+
+/// Strips the library's own " at line X column Y" tails: the location goes in front.
+fn bare_message(e: &YamlError) -> String {
+    let opts = serde_saphyr::render_options! {
+        snippets: serde_saphyr::SnippetMode::Off,
+    };
+    let full = e.render_with_options(opts);
+    let first = full.lines().next().unwrap_or_default().trim().to_owned();
+    match first.find(" at line ") {
+        Some(i) => first[..i].to_owned(),
+        None => first,
+    }
+}
+
+fn from_yaml(e: &YamlError, path: &Path, text: &str) -> InventoryError {
+    let loc = e.location().unwrap_or(Location::UNKNOWN);
+    let inner = unwrap_snippet(e);
+    let (message, fix) = match inner {
+        YamlError::SerdeUnknownField {
+            field, expected, ..
+        } => (
+            format!("unknown key `{field}`"),
+            did_you_mean(field, expected, "key"),
+        ),
+        YamlError::SerdeUnknownVariant {
+            variant, expected, ..
+        } => (
+            format!("unknown value `{variant}`"),
+            did_you_mean(variant, expected, "value"),
+        ),
+        YamlError::SerdeMissingField { field, .. } => (
+            format!("missing required key `{field}`"),
+            format!("add `{field}: …` to this mapping (see inventory.example.yaml)"),
+        ),
+        YamlError::DuplicateMappingKey { .. } => (
+            bare_message(inner),
+            "each key may appear once in a mapping: remove or rename the second one".to_owned(),
+        ),
+        YamlError::SerdeInvalidType { .. }
+        | YamlError::InvalidBooleanStrict { .. }
+        | YamlError::InvalidScalar { .. }
+        | YamlError::NullIntoString { .. } => {
+            let m = bare_message(inner);
+            let fix = type_fix(&m);
+            (format!("wrong type: {m}"), fix)
+        }
+        _ => (
+            bare_message(inner),
+            "check the YAML syntax at this spot (indentation, a missing `:` or quote)".to_owned(),
+        ),
+    };
+    // The very first line of an empty file still deserves a position.
+    let loc = if loc == Location::UNKNOWN && text.trim().is_empty() {
+        Location::UNKNOWN
+    } else {
+        loc
+    };
+    InventoryError::at(path, loc, message, fix)
+}
+
+fn unwrap_snippet(e: &YamlError) -> &YamlError {
+    match e {
+        YamlError::WithSnippet { error, .. } => unwrap_snippet(error),
+        other => other,
+    }
+}
+
+fn type_fix(message: &str) -> String {
+    if message.contains("expected a boolean") || message.contains("bool") {
+        "write `true` or `false`".to_owned()
+    } else if message.contains("sequence") {
+        "write a list, e.g. `[a, b]` or one `- item` per line".to_owned()
+    } else if message.contains("map") || message.contains("struct") {
+        "write a mapping of `key: value` lines indented under this key".to_owned()
+    } else if message.contains("integer") || message.contains("u32") {
+        "write a whole number".to_owned()
+    } else {
+        "write a plain string (quote it if it looks like a number or boolean)".to_owned()
+    }
+}
+
+fn did_you_mean(found: &str, expected: &[&str], what: &str) -> String {
+    let best = expected
+        .iter()
+        .map(|cand| (strsim::damerau_levenshtein(found, cand), *cand))
+        .filter(|(d, cand)| *d <= 3.max(cand.len() / 3))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((_, cand)) => format!("did you mean `{cand}`?"),
+        None if expected.is_empty() => format!("remove this {what}"),
+        None => format!("valid {what}s here: {}", expected.join(", ")),
+    }
+}
+
+fn validate(inv: &Inventory, path: &Path) -> Result<(), InventoryError> {
+    for (name, env) in &inv.environments {
+        if let Some(from) = &env.promote_from {
+            if !inv.environments.contains_key(&from.value) {
+                let known: Vec<&str> = inv.environments.keys().map(String::as_str).collect();
+                return Err(InventoryError::at(
+                    path,
+                    from.referenced,
+                    format!(
+                        "environment `{name}` promotes from `{}`, which is not defined",
+                        from.value
+                    ),
+                    did_you_mean(&from.value, &known, "environment"),
+                ));
+            }
+            if from.value == *name {
+                return Err(InventoryError::at(
+                    path,
+                    from.referenced,
+                    format!("environment `{name}` promotes from itself"),
+                    "name the environment it receives builds from, or remove promote_from",
+                ));
+            }
+        }
+    }
+    // Walk each chain; a chain longer than the number of environments loops.
+    for (start, _) in &inv.environments {
+        let mut seen = vec![start.as_str()];
+        let mut cur = start.as_str();
+        while let Some(next) = inv
+            .environments
+            .get(cur)
+            .and_then(|e| e.promote_from.as_ref())
+        {
+            if seen.contains(&next.value.as_str()) {
+                seen.push(next.value.as_str());
+                return Err(InventoryError::at(
+                    path,
+                    next.referenced,
+                    format!("promote_from forms a cycle: {}", seen.join(" → ")),
+                    "promotion must flow one way (e.g. dev → stg → prod): remove one promote_from",
+                ));
+            }
+            seen.push(next.value.as_str());
+            cur = next.value.as_str();
+        }
+    }
+    if inv.apps.is_empty() {
+        return Err(InventoryError::at(
+            path,
+            Location::UNKNOWN,
+            "`apps` is empty",
+            "add at least one app with its image and layout",
+        ));
+    }
+    if inv.environments.is_empty() {
+        return Err(InventoryError::at(
+            path,
+            Location::UNKNOWN,
+            "`environments` is empty",
+            "add at least one environment with its namespace",
+        ));
+    }
+    Ok(())
+}

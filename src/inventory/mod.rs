@@ -1,0 +1,305 @@
+//! The inventory: which apps, environments, clusters, repos and chats shipdeck works with.
+//!
+//! Loading never panics on input. Every problem is reported as `file:line:col`, what is wrong,
+//! and how to fix it, because the person reading it is usually mid-incident.
+
+mod errors;
+mod locate;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub use errors::InventoryError;
+
+use crate::services::{feishu::FeishuConfig, secrets::SecretsConfig, tmpclean::TmpConfig};
+
+/// The whole inventory file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Where it was loaded from; relative paths inside resolve against its folder.
+    #[serde(skip)]
+    pub source: PathBuf,
+    #[serde(default)]
+    pub registry: Option<Registry>,
+    #[serde(default)]
+    pub github: Option<GithubConfig>,
+    pub gitops: GitopsConfig,
+    #[serde(default)]
+    pub kube: KubeConfig,
+    pub apps: IndexMap<String, App>,
+    pub environments: IndexMap<String, Environment>,
+    #[serde(default)]
+    pub runners: Option<RunnersConfig>,
+    #[serde(default)]
+    pub secrets: Option<SecretsConfig>,
+    #[serde(default)]
+    pub feishu: Option<FeishuConfig>,
+    #[serde(default)]
+    pub tmp: Option<TmpConfig>,
+    /// Disable every write (git pushes, cluster patches, secret rewrites, deletions).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// The container registry images are pushed to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    pub endpoint: String,
+    pub project: String,
+}
+
+/// Where the CI gates live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubConfig {
+    pub owner: String,
+    pub repo: String,
+    /// REST base URL; GitHub Enterprise or the sandbox. Default `https://api.github.com`.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Name of the env var holding the token (default: `GITHUB_TOKEN`, then `GH_TOKEN`).
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Regex with one capture group that extracts the commit SHA from an image tag
+    /// (default: the tag itself when it is a 7-40 hex SHA).
+    #[serde(default)]
+    pub tag_sha_regex: Option<String>,
+}
+
+/// The GitOps repository that says which tag each environment runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitopsConfig {
+    /// Remote URL: `file://`, `ssh://`, `git@host:path` or `https://`. Relative paths resolve
+    /// against the inventory's folder.
+    pub url: String,
+    #[serde(default = "default_branch")]
+    pub branch: String,
+    #[serde(default)]
+    pub author: Option<Author>,
+    /// Env var holding an HTTPS token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// SSH private key file (else the ssh agent).
+    #[serde(default)]
+    pub ssh_key_file: Option<String>,
+}
+
+fn default_branch() -> String {
+    "main".to_owned()
+}
+
+/// Commit author for shipdeck's commits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+/// Which kubeconfig to use (default: `KUBECONFIG`, then `~/.kube/config`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeConfig {
+    #[serde(default)]
+    pub kubeconfig: Option<String>,
+}
+
+/// One deployable application.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// Image repository without tag, e.g. `harbor.example.com/miker/miker-web`.
+    pub image: String,
+    /// Name of the Argo Rollout (default: the app's name).
+    #[serde(default)]
+    pub rollout: Option<String>,
+    /// Argo CD Application name; `{app}` and `{env}` are replaced (default `{app}-{env}`).
+    #[serde(default)]
+    pub argocd_application: Option<String>,
+    /// Where the tag lives in the GitOps repo.
+    pub layout: Layout,
+}
+
+impl App {
+    pub fn rollout_name<'a>(&'a self, app: &'a str) -> &'a str {
+        self.rollout.as_deref().unwrap_or(app)
+    }
+
+    pub fn argocd_application_name(&self, app: &str, env: &str) -> String {
+        self.argocd_application
+            .as_deref()
+            .unwrap_or("{app}-{env}")
+            .replace("{app}", app)
+            .replace("{env}", env)
+    }
+}
+
+/// The file (and spot in it) that holds an app's image tag for one environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Layout {
+    /// A kustomization with an `images[]` entry matched by `name`.
+    Kustomize {
+        /// Path in the repo; `{app}` and `{env}` are replaced.
+        path: String,
+        /// The `images[].name` to match (default: the app's `image`).
+        #[serde(default)]
+        image_name: Option<String>,
+    },
+    /// A Helm values file with the tag at a dotted key path.
+    Helm {
+        path: String,
+        /// Dotted key path, e.g. `image.tag`.
+        key: String,
+    },
+}
+
+impl Layout {
+    /// The file path for one environment.
+    pub fn path_for(&self, app: &str, env: &str) -> String {
+        let raw = match self {
+            Layout::Kustomize { path, .. } | Layout::Helm { path, .. } => path,
+        };
+        raw.replace("{app}", app).replace("{env}", env)
+    }
+}
+
+/// One environment (dev, stg, prod, ...).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// kubeconfig context (default: the current context).
+    #[serde(default)]
+    pub kube_context: Option<String>,
+    pub namespace: String,
+    /// Protected environments need the env name typed to confirm, and `--confirm-env` headless.
+    #[serde(default)]
+    pub protected: bool,
+    /// The environment whose tag `promote` copies into this one.
+    #[serde(default)]
+    pub promote_from: Option<Spanned<String>>,
+    /// Check names that must pass on the commit before it may enter this environment.
+    #[serde(default)]
+    pub required_checks: Vec<String>,
+    /// New builds are released here automatically (the sandbox's dev does this).
+    #[serde(default)]
+    pub auto_release: bool,
+    /// Whether failing gates may be overridden with a typed reason.
+    #[serde(default)]
+    pub allow_gate_override: bool,
+    /// Where this environment's Argo CD Application lives.
+    #[serde(default)]
+    pub argocd: Option<ArgoCdRef>,
+}
+
+impl Environment {
+    pub fn promote_from(&self) -> Option<&str> {
+        self.promote_from.as_ref().map(|s| s.value.as_str())
+    }
+}
+
+/// Argo CD's own cluster context and namespace.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgoCdRef {
+    #[serde(default)]
+    pub kube_context: Option<String>,
+    #[serde(default = "default_argocd_namespace")]
+    pub namespace: String,
+}
+
+fn default_argocd_namespace() -> String {
+    "argocd".to_owned()
+}
+
+/// Self-hosted Actions runners (ARC).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnersConfig {
+    #[serde(default)]
+    pub kube_context: Option<String>,
+    pub namespace: String,
+    /// AutoscalingRunnerSet names (empty: all in the namespace).
+    #[serde(default)]
+    pub scale_sets: Vec<String>,
+}
+
+impl Inventory {
+    /// Parses and validates inventory text; `path` is used for messages and relative paths.
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Self, InventoryError> {
+        errors::parse(text, path)
+    }
+
+    /// Reads, parses and validates an inventory file.
+    pub fn load(path: &Path) -> Result<Self, InventoryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_str_at(&text, path)
+    }
+
+    /// The folder relative paths resolve against.
+    pub fn base_dir(&self) -> &Path {
+        self.source.parent().unwrap_or_else(|| Path::new("."))
+    }
+
+    /// Resolves a path written in the inventory against its folder.
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        let path = Path::new(p);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir().join(path)
+        }
+    }
+
+    /// The GitOps remote URL with a relative local path resolved.
+    pub fn gitops_url(&self) -> String {
+        let url = &self.gitops.url;
+        if url.contains("://") || url.contains('@') || Path::new(url).is_absolute() {
+            url.clone()
+        } else {
+            self.resolve(url).display().to_string()
+        }
+    }
+
+    /// Environments in promotion order as written in the file.
+    pub fn env_names(&self) -> impl Iterator<Item = &str> {
+        self.environments.keys().map(String::as_str)
+    }
+
+    /// Looks an app up, with a clear error.
+    pub fn app(&self, name: &str) -> Result<&App, InventoryError> {
+        self.apps
+            .get(name)
+            .ok_or_else(|| InventoryError::UnknownName {
+                kind: "app",
+                name: name.to_owned(),
+                known: self.apps.keys().cloned().collect(),
+            })
+    }
+
+    /// Looks an environment up, with a clear error.
+    pub fn env(&self, name: &str) -> Result<&Environment, InventoryError> {
+        self.environments
+            .get(name)
+            .ok_or_else(|| InventoryError::UnknownName {
+                kind: "environment",
+                name: name.to_owned(),
+                known: self.environments.keys().cloned().collect(),
+            })
+    }
+}
+
+/// Where the inventory is looked for, in order: `--inventory`, `SHIPDECK_INVENTORY`,
+/// `<config dir>/inventory.yaml`.
+pub fn locate(explicit: Option<&Path>, config_dir: &Path) -> Result<PathBuf, InventoryError> {
+    locate::locate(explicit, config_dir)
+}

@@ -1,0 +1,19 @@
+//! shipdeck: a terminal release cockpit for GitOps on Kubernetes.
+//!
+//! The binary in `main.rs` is thin; everything lives here so that tests drive the same code.
+
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod demo;
+pub mod headless;
+pub mod inventory;
+pub mod logging;
+pub mod paths;
+pub mod sandbox;
+pub mod services;
+pub mod terminal;
+pub mod ui;
+
+mod entry;
+pub use entry::run;

@@ -1,0 +1,1 @@
+//! The GitHub GraphQL endpoint of the sandbox (org teams and members), used by the Feishu sync.

@@ -1,0 +1,1 @@
+//! A seeded GitOps repository pushed to a local bare remote (demo and tests).
