@@ -1,1 +1,192 @@
-//! The demo.
+//! `shipdeck demo`: a sandbox workspace on 127.0.0.1 and the cockpit opened on it. Every action in
+//! the demo goes through the same clients and code paths as production; only endpoints differ.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::cli::DemoArgs;
+use crate::headless::{Ctx, Failure, Outcome};
+use crate::inventory::Inventory;
+use crate::paths::Paths;
+
+/// Where the demo's sandbox servers listen; `None` until that sandbox is part of the build.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    pub github_api: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub feishu_api: Option<String>,
+}
+
+/// A prepared sandbox workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub dir: PathBuf,
+    pub inventory_path: PathBuf,
+    pub paths: Paths,
+    /// We made the folder, so we remove it when the demo ends.
+    pub owned: bool,
+}
+
+/// Why the sandbox could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo workspace {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("demo inventory is invalid (a bug): {0}")]
+    Inventory(#[from] crate::inventory::InventoryError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Creates the workspace folder (given, or a fresh one under the temp dir).
+pub fn create_dir(dir: Option<&Path>) -> Result<(PathBuf, bool), DemoError> {
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d).map_err(io(d))?;
+        let abs = std::fs::canonicalize(d).map_err(io(d))?;
+        return Ok((abs, false));
+    }
+    let stamp = jiff::Timestamp::now().as_millisecond();
+    let d = std::env::temp_dir().join(format!("shipdeck-demo-{stamp}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).map_err(io(&d))?;
+    Ok((d, true))
+}
+
+/// Writes the sandbox inventory for a workspace and the endpoints that are up.
+pub fn write_inventory(dir: &Path, endpoints: &Endpoints) -> Result<PathBuf, DemoError> {
+    let path = dir.join("inventory.yaml");
+    let text = inventory_text(dir, endpoints);
+    std::fs::write(&path, text).map_err(io(&path))?;
+    // Validate what we wrote with the same loader users get.
+    Inventory::load(&path)?;
+    Ok(path)
+}
+
+fn inventory_text(dir: &Path, endpoints: &Endpoints) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# shipdeck demo inventory: generated for the sandbox in {}.\n\
+         # Everything points at local stand-ins on 127.0.0.1; see inventory.example.yaml for every key.\n",
+        dir.display()
+    );
+    s.push_str(
+        "registry:\n  endpoint: harbor.sandbox.local\n  project: miker\n\n",
+    );
+    if let Some(url) = &endpoints.github_api {
+        let _ = writeln!(
+            s,
+            "github:\n  owner: miker-org\n  repo: miker\n  api_url: {url}\n  token_env: SHIPDECK_DEMO_GITHUB_TOKEN\n"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "gitops:\n  url: file://{}/gitops.git\n  branch: main\n  author:\n    name: shipdeck demo\n    email: shipdeck@sandbox.local\n",
+        dir.display()
+    );
+    if let Some(kc) = &endpoints.kubeconfig {
+        let _ = writeln!(s, "kube:\n  kubeconfig: {}\n", kc.display());
+    }
+    s.push_str(
+        "apps:
+  miker-web:
+    image: harbor.sandbox.local/miker/miker-web
+    rollout: miker-web
+    argocd_application: \"miker-web-{env}\"
+    layout:
+      kind: kustomize
+      path: apps/miker-web/overlays/{env}/kustomization.yaml
+      image_name: harbor.sandbox.local/miker/miker-web
+  miker-api:
+    image: harbor.sandbox.local/miker/miker-api
+    rollout: miker-api
+    argocd_application: \"miker-api-{env}\"
+    layout:
+      kind: helm
+      path: apps/miker-api/values-{env}.yaml
+      key: image.tag
+
+environments:
+  dev:
+    namespace: miker-dev
+    auto_release: true
+    required_checks: []
+  stg:
+    namespace: miker-stg
+    promote_from: dev
+    required_checks: [build, test]
+  prod:
+    namespace: miker-prod
+    protected: true
+    promote_from: stg
+    required_checks: [lint, type-check, test, build, trivy, codeql, gitleaks]
+
+runners:
+  namespace: arc-runners
+  scale_sets: [miker-runners]
+
+secrets:
+  paths: [secrets]
+  rotation_days: 90
+
+tmp:
+  root: tmp
+  default_keep_days: 7
+  rules:
+    - pattern: \"actions-runner-*.tar.gz\"
+      keep_latest: 2
+    - pattern: \"*.tgz\"
+      keep_days: 14
+  never_delete: [\"*.keep\"]
+",
+    );
+    s
+}
+
+/// Prepares everything the demo needs that is not a running server.
+pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, DemoError> {
+    let (dir, owned) = create_dir(dir)?;
+    let inventory_path = write_inventory(&dir, endpoints)?;
+    Ok(Workspace {
+        paths: Paths::under(&dir.join(".shipdeck")),
+        dir,
+        inventory_path,
+        owned,
+    })
+}
+
+/// `shipdeck demo`.
+pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
+    let endpoints = Endpoints::default();
+    let ws = prepare(args.dir.as_deref(), &endpoints)
+        .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))?;
+    let inventory = Inventory::load(&ws.inventory_path)?;
+    let outcome = if args.no_tui {
+        println!("shipdeck demo workspace: {}", ws.dir.display());
+        println!("inventory: {}", ws.inventory_path.display());
+        println!("export SHIPDECK_INVENTORY={}", ws.inventory_path.display());
+        if let Some(kc) = &endpoints.kubeconfig {
+            println!("export KUBECONFIG={}", kc.display());
+        }
+        println!("running; press Ctrl-C to stop");
+        let _ = tokio::signal::ctrl_c().await;
+        Ok(())
+    } else {
+        let keymap = crate::entry::load_keymap(&ctx.paths);
+        let state = crate::app::State::new(&inventory, "demo", keymap);
+        crate::driver::run_tui(state)
+            .await
+            .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
+    };
+    if ws.owned {
+        let _ = std::fs::remove_dir_all(&ws.dir);
+    }
+    outcome
+}

@@ -2,6 +2,7 @@
 
 use clap::CommandFactory;
 
+use crate::app::{Keymap, State};
 use crate::cli::{Cli, Command, InventoryCommand};
 use crate::headless::{self, Ctx, Failure, Outcome};
 use crate::paths::Paths;
@@ -40,7 +41,7 @@ pub fn run(cli: Cli) -> u8 {
 
 async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
     match command {
-        None => Err(Failure::not_built("the cockpit")),
+        None => cockpit(ctx).await,
         Some(Command::Status) => headless::status::run(ctx).await,
         Some(Command::Release(a)) => headless::gitops::release(ctx, a).await,
         Some(Command::Promote(a)) => headless::gitops::promote(ctx, a).await,
@@ -73,6 +74,29 @@ async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
             clap_complete::generate(shell, &mut cmd, "shipdeck", &mut std::io::stdout());
             Ok(())
         }
-        Some(Command::Demo(_)) => Err(Failure::not_built("the demo")),
+        Some(Command::Demo(a)) => crate::demo::run(ctx, a).await,
     }
+}
+
+/// The default keymap overlaid by the user's `keymap.yaml`; a broken override is reported in
+/// the log and ignored rather than locking the user out of their keys.
+pub fn load_keymap(paths: &Paths) -> Keymap {
+    let path = paths.keymap_override();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Keymap::with_overrides(&text).unwrap_or_else(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "keymap override ignored");
+            Keymap::default()
+        }),
+        Err(_) => Keymap::default(),
+    }
+}
+
+async fn cockpit(ctx: &Ctx) -> Outcome {
+    let inventory = ctx.inventory()?;
+    let label = inventory.source.display().to_string();
+    let mut state = State::new(&inventory, label, load_keymap(&ctx.paths));
+    state.read_only |= ctx.read_only;
+    crate::driver::run_tui(state)
+        .await
+        .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod demo;
+pub mod driver;
 pub mod headless;
 pub mod inventory;
 pub mod logging;
@@ -15,5 +16,5 @@ pub mod services;
 pub mod terminal;
 pub mod ui;
 
-mod entry;
+pub mod entry;
 pub use entry::run;

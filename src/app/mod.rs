@@ -1,1 +1,13 @@
-//! The pure core.
+//! The pure core: state, the actions that change it, the effects it asks for, and the keymap.
+//! Nothing here awaits, touches the filesystem or talks to a client.
+
+pub mod action;
+pub mod keymap;
+pub mod state;
+pub mod tasks;
+pub mod update;
+
+pub use action::{Action, Command, Effect};
+pub use keymap::Keymap;
+pub use state::{Overlay, Panel, State};
+pub use update::update;

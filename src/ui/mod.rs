@@ -1,1 +1,35 @@
-//! Rendering.
+//! Rendering: pure functions of `State`, one file per panel or dialog.
+
+pub mod activity;
+pub mod environments;
+pub mod footer;
+pub mod gates;
+pub mod layout;
+pub mod overlays;
+pub mod rollout;
+pub mod runners;
+mod style;
+
+use ratatui::Frame;
+
+use crate::app::{Panel, State};
+
+/// Draws the whole screen.
+pub fn render(frame: &mut Frame<'_>, state: &State) {
+    let areas = layout::areas(frame.area(), state);
+    for (panel, rect) in &areas.panels {
+        let focused = state.focus == *panel;
+        match panel {
+            Panel::Environments => environments::render(frame, *rect, state, focused),
+            Panel::Rollout => rollout::render(frame, *rect, state, focused),
+            Panel::Gates => gates::render(frame, *rect, state, focused),
+            Panel::Runners => runners::render(frame, *rect, state, focused),
+            Panel::Activity => activity::render(frame, *rect, state, focused),
+        }
+    }
+    if let Some(rect) = areas.status {
+        footer::render_status(frame, rect, state);
+    }
+    footer::render_keys(frame, areas.footer, state);
+    overlays::render(frame, state);
+}

@@ -1,0 +1,202 @@
+//! Everything the screen shows, as plain data.
+
+use super::action::Command;
+use super::keymap::{InputMode, Keymap};
+use super::tasks::Tasks;
+use crate::inventory::Inventory;
+
+/// The panels of the main screen, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Panel {
+    Environments,
+    Rollout,
+    Gates,
+    Runners,
+    Activity,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 5] = [
+        Panel::Environments,
+        Panel::Rollout,
+        Panel::Gates,
+        Panel::Runners,
+        Panel::Activity,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Panel::Environments => "Environments",
+            Panel::Rollout => "Rollout",
+            Panel::Gates => "Gates",
+            Panel::Runners => "Runners",
+            Panel::Activity => "Activity",
+        }
+    }
+
+    pub fn next(self) -> Panel {
+        let i = Panel::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        Panel::ALL[(i + 1) % Panel::ALL.len()]
+    }
+
+    pub fn prev(self) -> Panel {
+        let i = Panel::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        Panel::ALL[(i + Panel::ALL.len() - 1) % Panel::ALL.len()]
+    }
+}
+
+/// A data source as a panel sees it. Panels never show invented data: until a source delivers,
+/// they say which one and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feed {
+    /// This build or this inventory has no such source; the reason is shown verbatim.
+    NotConnected(String),
+    /// Asked, no answer yet.
+    Connecting,
+    /// Delivering.
+    Live,
+    /// Lost since the given time; the last data stays on screen, marked.
+    Stale { since: String },
+}
+
+impl Feed {
+    pub fn not_connected(reason: impl Into<String>) -> Self {
+        Feed::NotConnected(reason.into())
+    }
+}
+
+/// One environment row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnvRow {
+    pub name: String,
+    pub namespace: String,
+    pub kube_context: Option<String>,
+    pub protected: bool,
+    pub promote_from: Option<String>,
+    pub required_checks: Vec<String>,
+    pub git_tag: Option<String>,
+    pub live_tag: Option<String>,
+    pub sync: Option<String>,
+    pub health: Option<String>,
+}
+
+/// A modal on top of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    /// Every key, from the keymap.
+    Help { scroll: u16 },
+    /// Fuzzy command search.
+    Palette { query: String, selected: usize },
+    /// Quit while tasks run?
+    ConfirmQuit,
+}
+
+/// One line of the Activity log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityLine {
+    pub time: String,
+    pub text: String,
+    pub failed: bool,
+}
+
+/// The clock the driver stamps before each batch of actions, so `update` stays pure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Clock {
+    pub now_ms: u64,
+    /// Local wall time, `HH:MM`.
+    pub hhmm: String,
+}
+
+/// The whole UI state.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Shown in the top border: inventory path, or "demo".
+    pub context_label: String,
+    pub apps: Vec<String>,
+    pub selected_app: usize,
+    pub envs: Vec<EnvRow>,
+    pub selected_env: usize,
+    pub runners_namespace: Option<String>,
+    pub gitops: Feed,
+    pub cluster: Feed,
+    pub github: Feed,
+    pub focus: Panel,
+    pub zoomed: bool,
+    pub overlay: Option<Overlay>,
+    pub tasks: Tasks,
+    pub activity: Vec<ActivityLine>,
+    /// A one-line message under the panels (why a key did nothing, a result).
+    pub status: Option<String>,
+    pub read_only: bool,
+    pub keymap: Keymap,
+    pub clock: Clock,
+    /// Terminal size, for click hit-testing.
+    pub size: (u16, u16),
+    /// Something changed since the last frame.
+    pub dirty: bool,
+    pub ticking: bool,
+}
+
+impl State {
+    /// The state of a freshly opened cockpit on an inventory.
+    pub fn new(inv: &Inventory, context_label: impl Into<String>, keymap: Keymap) -> State {
+        let envs = inv
+            .environments
+            .iter()
+            .map(|(name, e)| EnvRow {
+                name: name.clone(),
+                namespace: e.namespace.clone(),
+                kube_context: e.kube_context.clone(),
+                protected: e.protected,
+                promote_from: e.promote_from().map(str::to_owned),
+                required_checks: e.required_checks.clone(),
+                ..EnvRow::default()
+            })
+            .collect();
+        State {
+            context_label: context_label.into(),
+            apps: inv.apps.keys().cloned().collect(),
+            selected_app: 0,
+            envs,
+            selected_env: 0,
+            runners_namespace: inv.runners.as_ref().map(|r| r.namespace.clone()),
+            gitops: Feed::not_connected("GitOps engine not built into this version"),
+            cluster: Feed::not_connected("cluster watch not built into this version"),
+            github: Feed::not_connected("GitHub gates not built into this version"),
+            focus: Panel::Environments,
+            zoomed: false,
+            overlay: None,
+            tasks: Tasks::default(),
+            activity: Vec::new(),
+            status: None,
+            read_only: inv.read_only,
+            keymap,
+            clock: Clock::default(),
+            size: (0, 0),
+            dirty: true,
+            ticking: false,
+        }
+    }
+
+    pub fn selected_app(&self) -> Option<&str> {
+        self.apps.get(self.selected_app).map(String::as_str)
+    }
+
+    pub fn selected_env(&self) -> Option<&EnvRow> {
+        self.envs.get(self.selected_env)
+    }
+
+    /// How the keymap should read keys right now.
+    pub fn input_mode(&self) -> InputMode {
+        match self.overlay {
+            None => InputMode::Normal,
+            Some(Overlay::Palette { .. }) => InputMode::Text,
+            Some(Overlay::Help { .. } | Overlay::ConfirmQuit) => InputMode::Modal,
+        }
+    }
+
+    /// Commands whose name or description matches the palette query, best first.
+    pub fn palette_matches(&self, query: &str) -> Vec<Command> {
+        super::update::fuzzy(query)
+    }
+}

@@ -1,0 +1,159 @@
+//! The TUI's IO side: reads terminal events, turns them into Actions through the keymap, runs
+//! `update`, carries out Effects as tasks, and draws when state changed (coalesced, capped).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::tasks::TaskId;
+use crate::app::{Action, Effect, State, update};
+use crate::terminal::TerminalGuard;
+
+/// At most this many frames per second, however fast actions arrive.
+const FRAME: Duration = Duration::from_millis(33);
+
+/// Why the cockpit could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// Runs the cockpit until the user quits or the process is told to stop.
+pub async fn run_tui(mut state: State) -> Result<(), DriverError> {
+    let mut guard = TerminalGuard::enter()?;
+    let (tx, mut rx) = unbounded_channel::<Action>();
+    let mut driver = Driver {
+        tx,
+        cancels: HashMap::new(),
+        ticker: None,
+    };
+    let mut events = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let size = guard.terminal().size()?;
+    state.size = (size.width, size.height);
+    let mut last_draw: Option<Instant> = None;
+    let mut pending: Vec<Action> = Vec::new();
+
+    loop {
+        if state.dirty {
+            let due = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+            if due.is_zero() {
+                guard.terminal().draw(|f| crate::ui::render(f, &state))?;
+                state.dirty = false;
+                last_draw = Some(Instant::now());
+            }
+        }
+        let wait = if state.dirty {
+            last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()))
+        } else {
+            Duration::from_secs(3600)
+        };
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => pending.extend(state.keymap.resolve(&ev, state.input_mode())),
+                Some(Err(_)) | None => pending.push(Action::Terminate),
+            },
+            Some(a) = rx.recv() => pending.push(a),
+            _ = sigterm.recv() => pending.push(Action::Terminate),
+            _ = sigint.recv() => pending.push(Action::Terminate),
+            _ = sighup.recv() => pending.push(Action::Terminate),
+            () = tokio::time::sleep(wait) => {}
+        }
+        drain(&mut rx, &mut pending);
+        if pending.is_empty() {
+            continue;
+        }
+        stamp(&mut state);
+        let mut quit = false;
+        for action in pending.drain(..) {
+            for effect in update(&mut state, action) {
+                match effect {
+                    Effect::Quit => quit = true,
+                    Effect::Suspend => {
+                        guard.suspend()?;
+                        driver.tx.send(Action::Resumed).ok();
+                        state.dirty = true;
+                        last_draw = None;
+                    }
+                    other => driver.run(other),
+                }
+            }
+        }
+        if quit {
+            break;
+        }
+    }
+    for token in driver.cancels.values() {
+        token.cancel();
+    }
+    guard.exit()?;
+    Ok(())
+}
+
+fn drain(rx: &mut UnboundedReceiver<Action>, pending: &mut Vec<Action>) {
+    while let Ok(a) = rx.try_recv() {
+        pending.push(a);
+    }
+}
+
+fn stamp(state: &mut State) {
+    let now = jiff::Zoned::now();
+    state.clock.now_ms = u64::try_from(now.timestamp().as_millisecond()).unwrap_or(0);
+    state.clock.hhmm = now.strftime("%H:%M").to_string();
+}
+
+/// Carries out effects; every result comes back through `tx` as an Action.
+struct Driver {
+    tx: UnboundedSender<Action>,
+    cancels: HashMap<TaskId, CancellationToken>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+impl Driver {
+    fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::Quit | Effect::Suspend => {}
+            Effect::CancelTask(id) => {
+                if let Some(token) = self.cancels.remove(&id) {
+                    token.cancel();
+                }
+            }
+            Effect::OpenUrl(url) => {
+                // The opener detaches; its exit status says nothing about the URL.
+                let _ = std::process::Command::new("xdg-open")
+                    .arg(&url)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn();
+            }
+            Effect::SetTicking(on) => {
+                if let Some(t) = self.ticker.take() {
+                    t.abort();
+                }
+                if on {
+                    let tx = self.tx.clone();
+                    self.ticker = Some(tokio::spawn(async move {
+                        let mut every = tokio::time::interval(Duration::from_secs(1));
+                        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                        loop {
+                            every.tick().await;
+                            if tx.send(Action::Tick).is_err() {
+                                break;
+                            }
+                        }
+                    }));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Environments: per env the tag git wants, the image that runs, Argo CD sync and health.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::style::{block, dim, feed_line};
+use crate::app::State;
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
+    let title = match state.selected_app() {
+        Some(app) => format!("Environments: {app}"),
+        None => "Environments".to_owned(),
+    };
+    let block = block(title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+    let header = Row::new(["env", "git tag", "live", "sync", "health"])
+        .style(Style::default().add_modifier(Modifier::BOLD));
+    let rows: Vec<Row> = state
+        .envs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let marker = if i == state.selected_env { "▸" } else { " " };
+            let name = if e.protected {
+                format!("{marker}{} ⚿", e.name)
+            } else {
+                format!("{marker}{}", e.name)
+            };
+            let drift = matches!((&e.git_tag, &e.live_tag), (Some(g), Some(l)) if g != l);
+            let live_style = if drift {
+                Style::default().fg(Color::Yellow)
+            } else {
+                Style::default()
+            };
+            let row = Row::new(vec![
+                Cell::from(name),
+                Cell::from(dash(&e.git_tag)),
+                Cell::from(Span::styled(
+                    format!("{}{}", dash(&e.live_tag), if drift { " ≠" } else { "" }),
+                    live_style,
+                )),
+                Cell::from(dash(&e.sync)),
+                Cell::from(dash(&e.health)),
+            ]);
+            if i == state.selected_env && focused {
+                row.style(Style::default().add_modifier(Modifier::REVERSED))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let notes: Vec<Line> = [
+        feed_line("git", &state.gitops),
+        feed_line("cluster", &state.cluster),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let table_h = (state.envs.len() as u16 + 1).min(inner.height);
+    let table_area = Rect {
+        height: table_h,
+        ..inner
+    };
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(8),
+            Constraint::Min(8),
+        ],
+    )
+    .header(header);
+    frame.render_widget(table, table_area);
+    let rest = Rect {
+        y: inner.y + table_h,
+        height: inner.height.saturating_sub(table_h),
+        ..inner
+    };
+    if rest.height > 0 && !notes.is_empty() {
+        let mut lines = vec![Line::from("")];
+        lines.extend(notes);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .style(dim())
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            rest,
+        );
+    }
+}
