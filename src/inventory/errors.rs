@@ -92,7 +92,11 @@ fn from_yaml(e: &YamlError, path: &Path, text: &str) -> InventoryError {
             format!("add `{field}: …` to this mapping (see inventory.example.yaml)"),
         ),
         YamlError::DuplicateMappingKey { .. } => (
-            bare_message(inner),
+            bare_message(inner)
+                .split(", set DuplicateKeyPolicy")
+                .next()
+                .unwrap_or_default()
+                .replace("duplicate mapping key: ", "duplicate key: "),
             "each key may appear once in a mapping: remove or rename the second one".to_owned(),
         ),
         YamlError::SerdeInvalidType { .. }
@@ -103,16 +107,24 @@ fn from_yaml(e: &YamlError, path: &Path, text: &str) -> InventoryError {
             let fix = type_fix(&m);
             (format!("wrong type: {m}"), fix)
         }
-        _ => (
-            bare_message(inner),
-            "check the YAML syntax at this spot (indentation, a missing `:` or quote)".to_owned(),
+        _ if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) => (
+            "the inventory is empty".to_owned(),
+            "start from inventory.example.yaml (gitops, apps and environments are required)"
+                .to_owned(),
         ),
-    };
-    // The very first line of an empty file still deserves a position.
-    let loc = if loc == Location::UNKNOWN && text.trim().is_empty() {
-        Location::UNKNOWN
-    } else {
-        loc
+        _ => {
+            let m = bare_message(inner);
+            if m.starts_with("expected ") {
+                let fix = type_fix(&m);
+                (format!("wrong type: {m}"), fix)
+            } else {
+                (
+                    m,
+                    "check the YAML syntax at this spot (indentation, a missing `:` or quote)"
+                        .to_owned(),
+                )
+            }
+        }
     };
     InventoryError::at(path, loc, message, fix)
 }
@@ -125,11 +137,11 @@ fn unwrap_snippet(e: &YamlError) -> &YamlError {
 }
 
 fn type_fix(message: &str) -> String {
-    if message.contains("expected a boolean") || message.contains("bool") {
+    if message.contains("boolean") || message.contains("bool") {
         "write `true` or `false`".to_owned()
     } else if message.contains("sequence") {
         "write a list, e.g. `[a, b]` or one `- item` per line".to_owned()
-    } else if message.contains("map") || message.contains("struct") {
+    } else if message.contains("mapping") || message.contains("map") || message.contains("struct") {
         "write a mapping of `key: value` lines indented under this key".to_owned()
     } else if message.contains("integer") || message.contains("u32") {
         "write a whole number".to_owned()

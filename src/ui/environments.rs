@@ -28,7 +28,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         .map(|(i, e)| {
             let marker = if i == state.selected_env { "▸" } else { " " };
             let name = if e.protected {
-                format!("{marker}{} ⚿", e.name)
+                format!("{marker}{}⚿", e.name)
             } else {
                 format!("{marker}{}", e.name)
             };
@@ -70,11 +70,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
     let table = Table::new(
         rows,
         [
+            Constraint::Length(6),
             Constraint::Length(8),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(8),
-            Constraint::Min(8),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Min(7),
         ],
     )
     .header(header);

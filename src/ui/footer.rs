@@ -23,17 +23,32 @@ const BAR: [Command; 10] = [
     Command::Feishu,
 ];
 
+/// Short labels for narrow terminals.
+fn short(cmd: Command) -> &'static str {
+    match cmd {
+        Command::Release => "rel",
+        Command::Promote => "prom",
+        Command::PromoteFull => "full",
+        Command::Rollback => "back",
+        Command::Secrets => "sec",
+        Command::Feishu => "chat",
+        other => other.name(),
+    }
+}
+
 pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let bound: Vec<(String, Command)> = BAR
+        .iter()
+        .filter_map(|c| Some((state.keymap.keys_for(*c).into_iter().next()?.to_string(), *c)))
+        .collect();
+    let full_width: usize = bound
+        .iter()
+        .map(|(k, c)| k.chars().count() + c.name().len() + 3)
+        .sum();
+    let narrow = full_width + state.context_label.len() + 2 > usize::from(area.width);
     let mut spans = Vec::new();
-    for cmd in BAR {
-        let Some(key) = state.keymap.keys_for(cmd).into_iter().next() else {
-            continue;
-        };
-        let label = match cmd {
-            Command::Help => "help",
-            Command::PromoteFull => "promote-full",
-            other => other.name(),
-        };
+    for (key, cmd) in bound {
+        let label = if narrow { short(cmd) } else { cmd.name() };
         spans.push(Span::styled(
             format!(" {key}"),
             Style::default()

@@ -40,10 +40,12 @@ pub fn areas(full: Rect, state: &State) -> Areas {
             Constraint::Min(3),
         ])
         .areas(body);
+    // The environments table needs ~42 columns to show full short SHAs; narrow screens give it more.
+    let left = if full.width < 100 { 57 } else { 48 };
     let halves = |r: Rect| -> [Rect; 2] {
         Layout::default()
             .direction(Direction::Horizontal)
-            .constraints([Constraint::Percentage(48), Constraint::Percentage(52)])
+            .constraints([Constraint::Percentage(left), Constraint::Percentage(100 - left)])
             .areas(r)
     };
     let [envs, rollout] = halves(top);

@@ -1,0 +1,264 @@
+//! The pure core without a terminal: keymap resolution and `update` transitions.
+
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use shipdeck::app::keymap::{InputMode, Key, KeyName};
+use shipdeck::app::tasks::TaskOutcome;
+use shipdeck::app::{Action, Command, Effect, Keymap, Overlay, Panel, State, update};
+use shipdeck::inventory::Inventory;
+use shipdeck::services::Progress;
+
+pub fn demo_state() -> State {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = shipdeck::demo::prepare(Some(dir.path()), &shipdeck::demo::Endpoints::default())
+        .unwrap();
+    let inv = Inventory::load(&ws.inventory_path).unwrap();
+    let mut s = State::new(&inv, "demo", Keymap::default());
+    s.size = (120, 40);
+    s.clock.hhmm = "13:02".into();
+    s
+}
+
+fn key(code: KeyCode, mods: KeyModifiers) -> Event {
+    Event::Key(KeyEvent::new(code, mods))
+}
+
+fn cmd(s: &mut State, c: Command) -> Vec<Effect> {
+    update(s, Action::Command(c))
+}
+
+#[test]
+fn default_keymap_binds_every_product_key() {
+    let km = Keymap::default();
+    let r = |code, mods| km.resolve(&key(code, mods), InputMode::Normal);
+    let none = KeyModifiers::NONE;
+    assert_eq!(r(KeyCode::Char('q'), none), Some(Action::Command(Command::Quit)));
+    assert_eq!(
+        r(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        Some(Action::Command(Command::Quit))
+    );
+    assert_eq!(r(KeyCode::Char('?'), none), Some(Action::Command(Command::Help)));
+    assert_eq!(r(KeyCode::Char(':'), none), Some(Action::Command(Command::Palette)));
+    assert_eq!(r(KeyCode::Tab, none), Some(Action::Command(Command::FocusNext)));
+    assert_eq!(r(KeyCode::BackTab, KeyModifiers::SHIFT), Some(Action::Command(Command::FocusPrev)));
+    assert_eq!(r(KeyCode::Char('z'), none), Some(Action::Command(Command::Zoom)));
+    assert_eq!(r(KeyCode::Enter, none), Some(Action::Command(Command::Zoom)));
+    // Shift is folded into the character: P is promote-full, p is promote.
+    assert_eq!(r(KeyCode::Char('P'), KeyModifiers::SHIFT), Some(Action::Command(Command::PromoteFull)));
+    assert_eq!(r(KeyCode::Char('p'), none), Some(Action::Command(Command::Promote)));
+    for (c, want) in [
+        ('r', Command::Release),
+        ('a', Command::Abort),
+        ('R', Command::Retry),
+        ('b', Command::Rollback),
+        ('s', Command::Secrets),
+        ('t', Command::Tmp),
+        ('f', Command::Feishu),
+    ] {
+        assert_eq!(r(KeyCode::Char(c), none), Some(Action::Command(want)), "{c}");
+    }
+    assert_eq!(r(KeyCode::Char('x'), none), None);
+}
+
+#[test]
+fn text_mode_turns_characters_into_input_not_commands() {
+    let km = Keymap::default();
+    let r = |ev: Event| km.resolve(&ev, InputMode::Text);
+    assert_eq!(r(key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Input('q')));
+    assert_eq!(r(key(KeyCode::Enter, KeyModifiers::NONE)), Some(Action::Submit));
+    assert_eq!(r(key(KeyCode::Backspace, KeyModifiers::NONE)), Some(Action::Backspace));
+    assert_eq!(
+        r(key(KeyCode::Esc, KeyModifiers::NONE)),
+        Some(Action::Command(Command::Cancel))
+    );
+}
+
+#[test]
+fn user_overrides_win_and_bad_keys_are_refused() {
+    let km = Keymap::with_overrides("x: release\nr: help\n").unwrap();
+    assert_eq!(km.command(&Key::parse("x").unwrap()), Some(Command::Release));
+    assert_eq!(km.command(&Key::parse("r").unwrap()), Some(Command::Help));
+    assert_eq!(km.command(&Key::parse("q").unwrap()), Some(Command::Quit));
+    assert!(Keymap::with_overrides("nope-key: quit\n").is_err(), "unknown key names are refused");
+    assert!(Keymap::from_yaml("q: explode\n").is_err(), "unknown action names are refused");
+    assert_eq!(
+        Key::parse("ctrl-alt-x").unwrap(),
+        Key { code: KeyName::Char('x'), ctrl: true, alt: true }
+    );
+    assert_eq!(Key::parse("f5").unwrap().code, KeyName::F(5));
+}
+
+#[test]
+fn mouse_and_resize_become_actions() {
+    let km = Keymap::default();
+    let click = Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 70,
+        row: 3,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert_eq!(km.resolve(&click, InputMode::Normal), Some(Action::Click { column: 70, row: 3 }));
+    assert_eq!(
+        km.resolve(&Event::Resize(80, 24), InputMode::Normal),
+        Some(Action::Resize { width: 80, height: 24 })
+    );
+}
+
+#[test]
+fn focus_cycles_both_ways_and_zoom_toggles() {
+    let mut s = demo_state();
+    assert_eq!(s.focus, Panel::Environments);
+    for want in [Panel::Rollout, Panel::Gates, Panel::Runners, Panel::Activity, Panel::Environments] {
+        cmd(&mut s, Command::FocusNext);
+        assert_eq!(s.focus, want);
+    }
+    cmd(&mut s, Command::FocusPrev);
+    assert_eq!(s.focus, Panel::Activity);
+    cmd(&mut s, Command::Zoom);
+    assert!(s.zoomed);
+    cmd(&mut s, Command::Cancel);
+    assert!(!s.zoomed, "esc leaves zoom when nothing else is open");
+}
+
+#[test]
+fn click_focuses_the_panel_under_the_cursor() {
+    let mut s = demo_state();
+    // 120×40: the Rollout panel is top right, Runners middle right, Activity at the bottom.
+    update(&mut s, Action::Click { column: 100, row: 3 });
+    assert_eq!(s.focus, Panel::Rollout);
+    update(&mut s, Action::Click { column: 100, row: 20 });
+    assert_eq!(s.focus, Panel::Runners);
+    update(&mut s, Action::Click { column: 10, row: 34 });
+    assert_eq!(s.focus, Panel::Activity);
+    update(&mut s, Action::Click { column: 10, row: 3 });
+    assert_eq!(s.focus, Panel::Environments);
+}
+
+#[test]
+fn quit_is_immediate_when_idle_and_asks_while_a_task_runs() {
+    let mut s = demo_state();
+    assert_eq!(cmd(&mut s, Command::Quit), vec![Effect::Quit]);
+
+    let mut s = demo_state();
+    s.tasks.start("release miker-web stg", 0);
+    let fx = cmd(&mut s, Command::Quit);
+    assert!(!fx.contains(&Effect::Quit));
+    assert_eq!(s.overlay, Some(Overlay::ConfirmQuit));
+    cmd(&mut s, Command::Cancel);
+    assert_eq!(s.overlay, None, "n/esc stays");
+    cmd(&mut s, Command::Quit);
+    assert!(update(&mut s, Action::Submit).contains(&Effect::Quit));
+    // SIGTERM does not ask.
+    let mut s = demo_state();
+    s.tasks.start("x", 0);
+    assert!(update(&mut s, Action::Terminate).contains(&Effect::Quit));
+}
+
+#[test]
+fn esc_cancels_the_newest_running_task() {
+    let mut s = demo_state();
+    let first = s.tasks.start("first", 0);
+    let second = s.tasks.start("second", 0);
+    assert!(cmd(&mut s, Command::Cancel).contains(&Effect::CancelTask(second)));
+    assert!(cmd(&mut s, Command::Cancel).contains(&Effect::CancelTask(first)));
+    assert!(!cmd(&mut s, Command::Cancel).iter().any(|e| matches!(e, Effect::CancelTask(_))));
+}
+
+#[test]
+fn task_progress_and_result_reach_the_activity_log() {
+    let mut s = demo_state();
+    s.clock.now_ms = 1_000;
+    let id = s.tasks.start("release miker-web stg", 1_000);
+    let fx = update(
+        &mut s,
+        Action::TaskProgress {
+            id,
+            progress: Progress { done: 1, total: Some(2), note: "pushing".into() },
+        },
+    );
+    assert!(fx.contains(&Effect::SetTicking(true)), "a running task ticks the clock");
+    assert_eq!(s.tasks.running().next().unwrap().progress.as_ref().unwrap().note, "pushing");
+    s.clock.now_ms = 3_500;
+    let fx = update(
+        &mut s,
+        Action::TaskFinished { id, outcome: TaskOutcome::Done("release miker-web stg 9f1c2ab: pushed 4e1d".into()) },
+    );
+    assert!(fx.contains(&Effect::SetTicking(false)), "idle again: no timer");
+    assert!(!s.tasks.any_running());
+    let last = s.activity.last().unwrap();
+    assert_eq!(last.time, "13:02");
+    assert_eq!(last.text, "release miker-web stg 9f1c2ab: pushed 4e1d (2.5s)");
+    assert!(!last.failed);
+
+    let id = s.tasks.start("rotate secrets", 0);
+    update(&mut s, Action::TaskFinished { id, outcome: TaskOutcome::Failed("MAC mismatch".into()) });
+    assert!(s.activity.last().unwrap().failed);
+    assert!(s.activity.last().unwrap().text.contains("rotate secrets: failed: MAC mismatch"));
+}
+
+#[test]
+fn idle_ticks_do_not_redraw() {
+    let mut s = demo_state();
+    s.dirty = false;
+    update(&mut s, Action::Tick);
+    assert!(!s.dirty, "nothing time-dependent on screen");
+    s.tasks.start("x", 0);
+    update(&mut s, Action::Tick);
+    assert!(s.dirty);
+}
+
+#[test]
+fn palette_filters_fuzzily_and_runs_the_selection() {
+    let mut s = demo_state();
+    cmd(&mut s, Command::Palette);
+    assert_eq!(s.input_mode(), InputMode::Text);
+    for c in "rlbk".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    assert_eq!(s.palette_matches("rlbk").first(), Some(&Command::Rollback));
+    update(&mut s, Action::Backspace);
+    update(&mut s, Action::Input('k'));
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Up);
+    let Some(Overlay::Palette { selected, .. }) = s.overlay else { panic!("palette open") };
+    assert_eq!(selected, 0);
+    update(&mut s, Action::Submit);
+    assert_eq!(s.overlay, None);
+    // Rollback needs the GitOps engine; without it the user is told, not shown a fake result.
+    assert!(s.status.as_deref().unwrap().starts_with("rollback: not connected"), "{:?}", s.status);
+    // Everything is reachable from an empty query.
+    assert_eq!(s.palette_matches("").len(), Command::ALL.len());
+    assert!(s.palette_matches("zzzzqqq").is_empty());
+}
+
+#[test]
+fn read_only_refuses_writes_before_anything_else() {
+    let mut s = demo_state();
+    s.read_only = true;
+    cmd(&mut s, Command::Release);
+    assert_eq!(s.status.as_deref(), Some("release: read-only, writes are disabled"));
+}
+
+#[test]
+fn selection_moves_within_bounds() {
+    let mut s = demo_state();
+    cmd(&mut s, Command::Up);
+    assert_eq!(s.selected_env, 0);
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Down);
+    assert_eq!(s.selected_env, 2);
+    assert_eq!(s.selected_env().unwrap().name, "prod");
+}
+
+#[test]
+fn help_lists_every_command_with_its_keys() {
+    let s = demo_state();
+    for c in Command::ALL {
+        assert!(!c.describe().is_empty());
+        if c != Command::OpenLink {
+            assert!(!s.keymap.keys_for(c).is_empty(), "{} has no key", c.name());
+        }
+    }
+}

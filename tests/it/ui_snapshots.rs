@@ -1,0 +1,163 @@
+//! Every panel and overlay in each of its states, drawn at 120×40 and 80×24 with ratatui's
+//! TestBackend. Review changes with `cargo insta review`.
+
+use ratatui::{Terminal, backend::TestBackend};
+use shipdeck::app::state::Feed;
+use shipdeck::app::tasks::TaskOutcome;
+use shipdeck::app::{Action, Command, Keymap, Panel, State, update};
+use shipdeck::inventory::Inventory;
+use shipdeck::services::Progress;
+
+use crate::app_core::demo_state;
+
+const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
+
+fn draw(state: &State, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| shipdeck::ui::render(f, state)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn snap(name: &str, mut make: impl FnMut() -> State) {
+    for (w, h) in SIZES {
+        let mut state = make();
+        state.size = (w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw(&state, w, h));
+    }
+}
+
+fn cmd(s: &mut State, c: Command) {
+    update(s, Action::Command(c));
+}
+
+#[test]
+fn fresh_cockpit_says_what_is_not_connected() {
+    snap("fresh", demo_state);
+}
+
+#[test]
+fn environments_with_data_selection_and_drift() {
+    snap("environments_live", || {
+        let mut s = demo_state();
+        s.gitops = Feed::Live;
+        s.cluster = Feed::Live;
+        for (row, (git, live, sync, health)) in s.envs.iter_mut().zip([
+            ("9f1c2ab", "9f1c2ab", "Synced", "Healthy"),
+            ("9f1c2ab", "71be0e3", "OutOfSync", "Paused"),
+            ("71be0e3", "71be0e3", "Synced", "Healthy"),
+        ]) {
+            row.git_tag = Some(git.into());
+            row.live_tag = Some(live.into());
+            row.sync = Some(sync.into());
+            row.health = Some(health.into());
+        }
+        cmd(&mut s, Command::Down);
+        s
+    });
+}
+
+#[test]
+fn stale_and_connecting_feeds() {
+    snap("feeds_stale", || {
+        let mut s = demo_state();
+        s.gitops = Feed::Connecting;
+        s.cluster = Feed::Stale { since: "13:05:12".into() };
+        s.github = Feed::Connecting;
+        s
+    });
+}
+
+#[test]
+fn zoomed_panel_fills_the_screen() {
+    for panel in Panel::ALL {
+        snap(&format!("zoomed_{}", panel.title().to_lowercase()), || {
+            let mut s = demo_state();
+            while s.focus != panel {
+                cmd(&mut s, Command::FocusNext);
+            }
+            cmd(&mut s, Command::Zoom);
+            s
+        });
+    }
+}
+
+#[test]
+fn help_overlay() {
+    snap("help", || {
+        let mut s = demo_state();
+        cmd(&mut s, Command::Help);
+        s
+    });
+}
+
+#[test]
+fn palette_overlay_with_query() {
+    snap("palette", || {
+        let mut s = demo_state();
+        cmd(&mut s, Command::Palette);
+        for c in "prom".chars() {
+            update(&mut s, Action::Input(c));
+        }
+        cmd(&mut s, Command::Down);
+        s
+    });
+}
+
+#[test]
+fn quit_confirmation_while_tasks_run() {
+    snap("confirm_quit", || {
+        let mut s = demo_state();
+        s.tasks.start("rotate 12 secret files", 0);
+        cmd(&mut s, Command::Quit);
+        s
+    });
+}
+
+#[test]
+fn activity_with_running_tasks_and_results() {
+    snap("activity", || {
+        let mut s = demo_state();
+        let done = s.tasks.start("release miker-web stg", 0);
+        s.clock.now_ms = 1_200;
+        update(
+            &mut s,
+            Action::TaskFinished {
+                id: done,
+                outcome: TaskOutcome::Done("release miker-web stg 9f1c2ab by alice: pushed 4e1d2c0".into()),
+            },
+        );
+        let failed = s.tasks.start("promote miker-web stg → prod", 0);
+        update(
+            &mut s,
+            Action::TaskFinished { id: failed, outcome: TaskOutcome::Failed("gates not green: codeql running".into()) },
+        );
+        let running = s.tasks.start("rotate secrets", 0);
+        update(
+            &mut s,
+            Action::TaskProgress { id: running, progress: Progress { done: 3, total: Some(12), note: "secrets/db.enc.yaml".into() } },
+        );
+        s.tasks.start("tmp clean", 0);
+        cmd(&mut s, Command::Cancel);
+        s
+    });
+}
+
+#[test]
+fn status_line_after_a_refused_key() {
+    snap("status_line", || {
+        let mut s = demo_state();
+        s.read_only = true;
+        cmd(&mut s, Command::Abort);
+        s
+    });
+}
+
+#[test]
+fn inventory_without_runners() {
+    snap("no_runners", || {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/inventory/good-minimal.yaml");
+        let inv = Inventory::load(&path).unwrap();
+        State::new(&inv, "good-minimal.yaml", Keymap::default())
+    });
+}
