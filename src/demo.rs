@@ -77,9 +77,7 @@ fn inventory_text(dir: &Path, endpoints: &Endpoints) -> String {
          # Everything points at local stand-ins on 127.0.0.1; see inventory.example.yaml for every key.\n",
         dir.display()
     );
-    s.push_str(
-        "registry:\n  endpoint: harbor.sandbox.local\n  project: miker\n\n",
-    );
+    s.push_str("registry:\n  endpoint: harbor.sandbox.local\n  project: miker\n\n");
     if let Some(url) = &endpoints.github_api {
         let _ = writeln!(
             s,
@@ -181,7 +179,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     } else {
         let keymap = crate::entry::load_keymap(&ctx.paths);
         let state = crate::app::State::new(&inventory, "demo", keymap);
-        crate::driver::run_tui(state)
+        crate::driver::run_tui(state, &inventory)
             .await
             .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
     };

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::tasks::TaskId;
 use crate::app::{Action, Effect, State, update};
+use crate::inventory::Inventory;
 use crate::terminal::TerminalGuard;
 
 /// At most this many frames per second, however fast actions arrive.
@@ -26,9 +27,10 @@ pub enum DriverError {
 }
 
 /// Runs the cockpit until the user quits or the process is told to stop.
-pub async fn run_tui(mut state: State) -> Result<(), DriverError> {
+pub async fn run_tui(mut state: State, inventory: &Inventory) -> Result<(), DriverError> {
     let mut guard = TerminalGuard::enter()?;
     let (tx, mut rx) = unbounded_channel::<Action>();
+    let watches = start_watches(inventory, &tx);
     let mut driver = Driver {
         tx,
         cancels: HashMap::new(),
@@ -95,8 +97,29 @@ pub async fn run_tui(mut state: State) -> Result<(), DriverError> {
     for token in driver.cancels.values() {
         token.cancel();
     }
+    if let Some(w) = watches {
+        w.abort();
+    }
     guard.exit()?;
     Ok(())
+}
+
+/// Cluster watches report `LiveEvent`s; they reach `update` as `Action::Live`.
+fn start_watches(inventory: &Inventory, tx: &UnboundedSender<Action>) -> Option<JoinHandle<()>> {
+    let (live_tx, mut live_rx) = unbounded_channel();
+    let watches = crate::services::kube::spawn_watches(inventory, live_tx)?;
+    let tx = tx.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(ev) = live_rx.recv().await {
+            if tx.send(Action::Live(ev)).is_err() {
+                break;
+            }
+        }
+    });
+    Some(tokio::spawn(async move {
+        let _ = watches.await;
+        forward.abort();
+    }))
 }
 
 fn drain(rx: &mut UnboundedReceiver<Action>, pending: &mut Vec<Action>) {

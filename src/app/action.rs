@@ -161,6 +161,8 @@ pub enum Action {
     TaskProgress { id: TaskId, progress: Progress },
     /// A background task ended.
     TaskFinished { id: TaskId, outcome: TaskOutcome },
+    /// A cluster watch delivered something.
+    Live(crate::services::kube::LiveEvent),
     /// The process was asked to stop (SIGTERM/SIGINT).
     Terminate,
     /// The driver is back from a suspend.

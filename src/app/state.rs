@@ -34,11 +34,13 @@ impl Panel {
         }
     }
 
+    #[must_use]
     pub fn next(self) -> Panel {
         let i = Panel::ALL.iter().position(|p| *p == self).unwrap_or(0);
         Panel::ALL[(i + 1) % Panel::ALL.len()]
     }
 
+    #[must_use]
     pub fn prev(self) -> Panel {
         let i = Panel::ALL.iter().position(|p| *p == self).unwrap_or(0);
         Panel::ALL[(i + Panel::ALL.len() - 1) % Panel::ALL.len()]
@@ -120,6 +122,8 @@ pub struct State {
     pub gitops: Feed,
     pub cluster: Feed,
     pub github: Feed,
+    /// What the cluster watches delivered (rollout, pods, analysis, Argo CD, runners).
+    pub live: crate::services::kube::LiveState,
     pub focus: Panel,
     pub zoomed: bool,
     pub overlay: Option<Overlay>,
@@ -163,6 +167,7 @@ impl State {
             gitops: Feed::not_connected("GitOps engine not built into this version"),
             cluster: Feed::not_connected("cluster watch not built into this version"),
             github: Feed::not_connected("GitHub gates not built into this version"),
+            live: crate::services::kube::LiveState::default(),
             focus: Panel::Environments,
             zoomed: false,
             overlay: None,

@@ -8,6 +8,10 @@ use super::action::{Action, Command, Effect};
 use super::state::{ActivityLine, Overlay, Panel, State};
 use super::tasks::TaskOutcome;
 
+/// How far help can scroll: one line per command (22 of them, far below u16::MAX).
+#[allow(clippy::cast_possible_truncation)]
+const HELP_LINES: u16 = Command::ALL.len() as u16;
+
 /// Applies one action; returns what the driver must do.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
@@ -29,10 +33,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Submit => submit(state, &mut effects),
         Action::Click { column, row } => {
-            if state.overlay.is_none() {
-                if let Some(panel) = crate::ui::layout::panel_at(state, column, row) {
-                    state.focus = panel;
-                }
+            if let (None, Some(panel)) = (
+                &state.overlay,
+                crate::ui::layout::panel_at(state, column, row),
+            ) {
+                state.focus = panel;
             }
         }
         Action::Resize { width, height } => state.size = (width, height),
@@ -42,18 +47,20 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             let now = state.clock.now_ms;
             if let Some(task) = state.tasks.finish(id, outcome.clone(), now) {
                 let title = task.title.clone();
-                let secs = task
-                    .ended_ms
-                    .unwrap_or(now)
-                    .saturating_sub(task.started_ms);
+                let secs = task.ended_ms.unwrap_or(now).saturating_sub(task.started_ms);
                 let (text, failed) = match outcome {
                     TaskOutcome::Done(line) => (line, false),
                     TaskOutcome::Failed(err) => (format!("{title}: failed: {err}"), true),
                     TaskOutcome::Cancelled => (format!("{title}: cancelled"), true),
                 };
-                log(state, format!("{text} ({:.1}s)", secs as f64 / 1000.0), failed);
+                log(
+                    state,
+                    format!("{text} ({}.{}s)", secs / 1000, secs % 1000 / 100),
+                    failed,
+                );
             }
         }
+        Action::Live(event) => state.live.apply(event),
         Action::Terminate => effects.push(Effect::Quit),
     }
     let want_tick = state.tasks.any_running();
@@ -143,7 +150,7 @@ fn move_selection(state: &mut State, delta: i32) {
             *scroll = if delta < 0 {
                 scroll.saturating_sub(1)
             } else {
-                scroll.saturating_add(1).min(Command::ALL.len() as u16)
+                scroll.saturating_add(1).min(HELP_LINES)
             };
         }
         Some(Overlay::ConfirmQuit) => {}
@@ -197,9 +204,8 @@ pub fn fuzzy(query: &str) -> Vec<Command> {
     let mut matcher = Matcher::new(Config::DEFAULT);
     let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
     let mut buf = Vec::new();
-    let mut score = |text: &str| {
-        pattern.score(nucleo_matcher::Utf32Str::new(text, &mut buf), &mut matcher)
-    };
+    let mut score =
+        |text: &str| pattern.score(nucleo_matcher::Utf32Str::new(text, &mut buf), &mut matcher);
     // A hit in the name counts for more than one in the description: `rol` means rollback.
     let mut scored: Vec<(u32, Command)> = Command::ALL
         .iter()
@@ -210,6 +216,6 @@ pub fn fuzzy(query: &str) -> Vec<Command> {
             Some((best, *c))
         })
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
     scored.into_iter().map(|(_, c)| c).collect()
 }

@@ -1,5 +1,7 @@
 //! `shipdeck status`: what shipdeck knows per app × environment.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use super::{Ctx, Outcome};
@@ -53,19 +55,20 @@ fn render(rows: &[StatusRow]) -> String {
         "APP", "ENV", "GIT TAG", "LIVE", "SYNC", "HEALTH"
     );
     for r in rows {
-        out.push_str(&format!(
-            "{:<16} {:<6} {:<12} {:<12} {:<10} {:<10}\n",
+        let _ = writeln!(
+            out,
+            "{:<16} {:<6} {:<12} {:<12} {:<10} {:<10}",
             r.app,
             r.env,
             dash(&r.git_tag),
             dash(&r.live_image),
             dash(&r.sync),
             dash(&r.health)
-        ));
+        );
     }
     let notes: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| &r.notes).collect();
     for n in notes {
-        out.push_str(&format!("note: {n}\n"));
+        let _ = writeln!(out, "note: {n}");
     }
     out
 }

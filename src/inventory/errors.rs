@@ -107,11 +107,16 @@ fn from_yaml(e: &YamlError, path: &Path, text: &str) -> InventoryError {
             let fix = type_fix(&m);
             (format!("wrong type: {m}"), fix)
         }
-        _ if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) => (
-            "the inventory is empty".to_owned(),
-            "start from inventory.example.yaml (gitops, apps and environments are required)"
-                .to_owned(),
-        ),
+        _ if text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) =>
+        {
+            (
+                "the inventory is empty".to_owned(),
+                "start from inventory.example.yaml (gitops, apps and environments are required)"
+                    .to_owned(),
+            )
+        }
         _ => {
             let m = bare_message(inner);
             if m.starts_with("expected ") {

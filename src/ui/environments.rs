@@ -62,7 +62,9 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
     .into_iter()
     .flatten()
     .collect();
-    let table_h = (state.envs.len() as u16 + 1).min(inner.height);
+    let table_h = u16::try_from(state.envs.len() + 1)
+        .unwrap_or(u16::MAX)
+        .min(inner.height);
     let table_area = Rect {
         height: table_h,
         ..inner

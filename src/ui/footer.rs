@@ -39,7 +39,12 @@ fn short(cmd: Command) -> &'static str {
 pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let bound: Vec<(String, Command)> = BAR
         .iter()
-        .filter_map(|c| Some((state.keymap.keys_for(*c).into_iter().next()?.to_string(), *c)))
+        .filter_map(|c| {
+            Some((
+                state.keymap.keys_for(*c).into_iter().next()?.to_string(),
+                *c,
+            ))
+        })
         .collect();
     let full_width: usize = bound
         .iter()
@@ -58,7 +63,10 @@ pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
         spans.push(Span::raw(format!(" {label} ")));
     }
     if state.read_only {
-        spans.push(Span::styled(" [read-only]", Style::default().fg(Color::Yellow)));
+        spans.push(Span::styled(
+            " [read-only]",
+            Style::default().fg(Color::Yellow),
+        ));
     }
     spans.push(Span::styled(format!("  {}", state.context_label), dim()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

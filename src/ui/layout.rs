@@ -45,7 +45,10 @@ pub fn areas(full: Rect, state: &State) -> Areas {
     let halves = |r: Rect| -> [Rect; 2] {
         Layout::default()
             .direction(Direction::Horizontal)
-            .constraints([Constraint::Percentage(left), Constraint::Percentage(100 - left)])
+            .constraints([
+                Constraint::Percentage(left),
+                Constraint::Percentage(100 - left),
+            ])
             .areas(r)
     };
     let [envs, rollout] = halves(top);

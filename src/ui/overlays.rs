@@ -9,6 +9,10 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::style::{block, dim};
 use crate::app::{Command, Overlay, State};
 
+/// One line per command, the mouse hint, and the borders (22 commands: no truncation).
+#[allow(clippy::cast_possible_truncation)]
+const HELP_HEIGHT: u16 = Command::ALL.len() as u16 + 4;
+
 pub fn render(frame: &mut Frame<'_>, state: &State) {
     match &state.overlay {
         None => {}
@@ -43,7 +47,7 @@ fn keys_label(state: &State, cmd: Command) -> String {
 }
 
 fn help(frame: &mut Frame<'_>, state: &State, scroll: u16) {
-    let area = centered(frame.area(), 64, Command::ALL.len() as u16 + 4);
+    let area = centered(frame.area(), 64, HELP_HEIGHT);
     let mut lines: Vec<Line> = Command::ALL
         .iter()
         .map(|cmd| {

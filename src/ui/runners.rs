@@ -16,10 +16,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         ),
         None => (
             "Runners".to_owned(),
-            vec![Line::styled(
-                "no `runners` section in the inventory",
-                dim(),
-            )],
+            vec![Line::styled("no `runners` section in the inventory", dim())],
         ),
     };
     frame.render_widget(

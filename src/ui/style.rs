@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use crate::app::state::Feed;
 
-pub fn block(title: String, focused: bool) -> Block<'static> {
+pub fn block(title: impl Into<String>, focused: bool) -> Block<'static> {
     let (border, title_style) = if focused {
         (
             Style::default().fg(Color::Cyan),
@@ -25,7 +25,7 @@ pub fn block(title: String, focused: bool) -> Block<'static> {
             BorderType::Plain
         })
         .border_style(border)
-        .title(Span::styled(format!(" {title} "), title_style))
+        .title(Span::styled(format!(" {} ", title.into()), title_style))
 }
 
 pub fn dim() -> Style {

@@ -11,8 +11,8 @@ use shipdeck::services::Progress;
 
 pub fn demo_state() -> State {
     let dir = tempfile::tempdir().unwrap();
-    let ws = shipdeck::demo::prepare(Some(dir.path()), &shipdeck::demo::Endpoints::default())
-        .unwrap();
+    let ws =
+        shipdeck::demo::prepare(Some(dir.path()), &shipdeck::demo::Endpoints::default()).unwrap();
     let inv = Inventory::load(&ws.inventory_path).unwrap();
     let mut s = State::new(&inv, "demo", Keymap::default());
     s.size = (120, 40);
@@ -33,20 +33,47 @@ fn default_keymap_binds_every_product_key() {
     let km = Keymap::default();
     let r = |code, mods| km.resolve(&key(code, mods), InputMode::Normal);
     let none = KeyModifiers::NONE;
-    assert_eq!(r(KeyCode::Char('q'), none), Some(Action::Command(Command::Quit)));
+    assert_eq!(
+        r(KeyCode::Char('q'), none),
+        Some(Action::Command(Command::Quit))
+    );
     assert_eq!(
         r(KeyCode::Char('c'), KeyModifiers::CONTROL),
         Some(Action::Command(Command::Quit))
     );
-    assert_eq!(r(KeyCode::Char('?'), none), Some(Action::Command(Command::Help)));
-    assert_eq!(r(KeyCode::Char(':'), none), Some(Action::Command(Command::Palette)));
-    assert_eq!(r(KeyCode::Tab, none), Some(Action::Command(Command::FocusNext)));
-    assert_eq!(r(KeyCode::BackTab, KeyModifiers::SHIFT), Some(Action::Command(Command::FocusPrev)));
-    assert_eq!(r(KeyCode::Char('z'), none), Some(Action::Command(Command::Zoom)));
-    assert_eq!(r(KeyCode::Enter, none), Some(Action::Command(Command::Zoom)));
+    assert_eq!(
+        r(KeyCode::Char('?'), none),
+        Some(Action::Command(Command::Help))
+    );
+    assert_eq!(
+        r(KeyCode::Char(':'), none),
+        Some(Action::Command(Command::Palette))
+    );
+    assert_eq!(
+        r(KeyCode::Tab, none),
+        Some(Action::Command(Command::FocusNext))
+    );
+    assert_eq!(
+        r(KeyCode::BackTab, KeyModifiers::SHIFT),
+        Some(Action::Command(Command::FocusPrev))
+    );
+    assert_eq!(
+        r(KeyCode::Char('z'), none),
+        Some(Action::Command(Command::Zoom))
+    );
+    assert_eq!(
+        r(KeyCode::Enter, none),
+        Some(Action::Command(Command::Zoom))
+    );
     // Shift is folded into the character: P is promote-full, p is promote.
-    assert_eq!(r(KeyCode::Char('P'), KeyModifiers::SHIFT), Some(Action::Command(Command::PromoteFull)));
-    assert_eq!(r(KeyCode::Char('p'), none), Some(Action::Command(Command::Promote)));
+    assert_eq!(
+        r(KeyCode::Char('P'), KeyModifiers::SHIFT),
+        Some(Action::Command(Command::PromoteFull))
+    );
+    assert_eq!(
+        r(KeyCode::Char('p'), none),
+        Some(Action::Command(Command::Promote))
+    );
     for (c, want) in [
         ('r', Command::Release),
         ('a', Command::Abort),
@@ -56,7 +83,11 @@ fn default_keymap_binds_every_product_key() {
         ('t', Command::Tmp),
         ('f', Command::Feishu),
     ] {
-        assert_eq!(r(KeyCode::Char(c), none), Some(Action::Command(want)), "{c}");
+        assert_eq!(
+            r(KeyCode::Char(c), none),
+            Some(Action::Command(want)),
+            "{c}"
+        );
     }
     assert_eq!(r(KeyCode::Char('x'), none), None);
 }
@@ -65,9 +96,18 @@ fn default_keymap_binds_every_product_key() {
 fn text_mode_turns_characters_into_input_not_commands() {
     let km = Keymap::default();
     let r = |ev: Event| km.resolve(&ev, InputMode::Text);
-    assert_eq!(r(key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Input('q')));
-    assert_eq!(r(key(KeyCode::Enter, KeyModifiers::NONE)), Some(Action::Submit));
-    assert_eq!(r(key(KeyCode::Backspace, KeyModifiers::NONE)), Some(Action::Backspace));
+    assert_eq!(
+        r(key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        Some(Action::Input('q'))
+    );
+    assert_eq!(
+        r(key(KeyCode::Enter, KeyModifiers::NONE)),
+        Some(Action::Submit)
+    );
+    assert_eq!(
+        r(key(KeyCode::Backspace, KeyModifiers::NONE)),
+        Some(Action::Backspace)
+    );
     assert_eq!(
         r(key(KeyCode::Esc, KeyModifiers::NONE)),
         Some(Action::Command(Command::Cancel))
@@ -77,14 +117,27 @@ fn text_mode_turns_characters_into_input_not_commands() {
 #[test]
 fn user_overrides_win_and_bad_keys_are_refused() {
     let km = Keymap::with_overrides("x: release\nr: help\n").unwrap();
-    assert_eq!(km.command(&Key::parse("x").unwrap()), Some(Command::Release));
+    assert_eq!(
+        km.command(&Key::parse("x").unwrap()),
+        Some(Command::Release)
+    );
     assert_eq!(km.command(&Key::parse("r").unwrap()), Some(Command::Help));
     assert_eq!(km.command(&Key::parse("q").unwrap()), Some(Command::Quit));
-    assert!(Keymap::with_overrides("nope-key: quit\n").is_err(), "unknown key names are refused");
-    assert!(Keymap::from_yaml("q: explode\n").is_err(), "unknown action names are refused");
+    assert!(
+        Keymap::with_overrides("nope-key: quit\n").is_err(),
+        "unknown key names are refused"
+    );
+    assert!(
+        Keymap::from_yaml("q: explode\n").is_err(),
+        "unknown action names are refused"
+    );
     assert_eq!(
         Key::parse("ctrl-alt-x").unwrap(),
-        Key { code: KeyName::Char('x'), ctrl: true, alt: true }
+        Key {
+            code: KeyName::Char('x'),
+            ctrl: true,
+            alt: true
+        }
     );
     assert_eq!(Key::parse("f5").unwrap().code, KeyName::F(5));
 }
@@ -98,10 +151,16 @@ fn mouse_and_resize_become_actions() {
         row: 3,
         modifiers: KeyModifiers::NONE,
     });
-    assert_eq!(km.resolve(&click, InputMode::Normal), Some(Action::Click { column: 70, row: 3 }));
+    assert_eq!(
+        km.resolve(&click, InputMode::Normal),
+        Some(Action::Click { column: 70, row: 3 })
+    );
     assert_eq!(
         km.resolve(&Event::Resize(80, 24), InputMode::Normal),
-        Some(Action::Resize { width: 80, height: 24 })
+        Some(Action::Resize {
+            width: 80,
+            height: 24
+        })
     );
 }
 
@@ -109,7 +168,13 @@ fn mouse_and_resize_become_actions() {
 fn focus_cycles_both_ways_and_zoom_toggles() {
     let mut s = demo_state();
     assert_eq!(s.focus, Panel::Environments);
-    for want in [Panel::Rollout, Panel::Gates, Panel::Runners, Panel::Activity, Panel::Environments] {
+    for want in [
+        Panel::Rollout,
+        Panel::Gates,
+        Panel::Runners,
+        Panel::Activity,
+        Panel::Environments,
+    ] {
         cmd(&mut s, Command::FocusNext);
         assert_eq!(s.focus, want);
     }
@@ -125,11 +190,29 @@ fn focus_cycles_both_ways_and_zoom_toggles() {
 fn click_focuses_the_panel_under_the_cursor() {
     let mut s = demo_state();
     // 120×40: the Rollout panel is top right, Runners middle right, Activity at the bottom.
-    update(&mut s, Action::Click { column: 100, row: 3 });
+    update(
+        &mut s,
+        Action::Click {
+            column: 100,
+            row: 3,
+        },
+    );
     assert_eq!(s.focus, Panel::Rollout);
-    update(&mut s, Action::Click { column: 100, row: 20 });
+    update(
+        &mut s,
+        Action::Click {
+            column: 100,
+            row: 20,
+        },
+    );
     assert_eq!(s.focus, Panel::Runners);
-    update(&mut s, Action::Click { column: 10, row: 34 });
+    update(
+        &mut s,
+        Action::Click {
+            column: 10,
+            row: 34,
+        },
+    );
     assert_eq!(s.focus, Panel::Activity);
     update(&mut s, Action::Click { column: 10, row: 3 });
     assert_eq!(s.focus, Panel::Environments);
@@ -162,7 +245,11 @@ fn esc_cancels_the_newest_running_task() {
     let second = s.tasks.start("second", 0);
     assert!(cmd(&mut s, Command::Cancel).contains(&Effect::CancelTask(second)));
     assert!(cmd(&mut s, Command::Cancel).contains(&Effect::CancelTask(first)));
-    assert!(!cmd(&mut s, Command::Cancel).iter().any(|e| matches!(e, Effect::CancelTask(_))));
+    assert!(
+        !cmd(&mut s, Command::Cancel)
+            .iter()
+            .any(|e| matches!(e, Effect::CancelTask(_)))
+    );
 }
 
 #[test]
@@ -174,27 +261,65 @@ fn task_progress_and_result_reach_the_activity_log() {
         &mut s,
         Action::TaskProgress {
             id,
-            progress: Progress { done: 1, total: Some(2), note: "pushing".into() },
+            progress: Progress {
+                done: 1,
+                total: Some(2),
+                note: "pushing".into(),
+            },
         },
     );
-    assert!(fx.contains(&Effect::SetTicking(true)), "a running task ticks the clock");
-    assert_eq!(s.tasks.running().next().unwrap().progress.as_ref().unwrap().note, "pushing");
+    assert!(
+        fx.contains(&Effect::SetTicking(true)),
+        "a running task ticks the clock"
+    );
+    assert_eq!(
+        s.tasks
+            .running()
+            .next()
+            .unwrap()
+            .progress
+            .as_ref()
+            .unwrap()
+            .note,
+        "pushing"
+    );
     s.clock.now_ms = 3_500;
     let fx = update(
         &mut s,
-        Action::TaskFinished { id, outcome: TaskOutcome::Done("release miker-web stg 9f1c2ab: pushed 4e1d".into()) },
+        Action::TaskFinished {
+            id,
+            outcome: TaskOutcome::Done("release miker-web stg 9f1c2ab: pushed 4e1d".into()),
+        },
     );
-    assert!(fx.contains(&Effect::SetTicking(false)), "idle again: no timer");
+    assert!(
+        fx.contains(&Effect::SetTicking(false)),
+        "idle again: no timer"
+    );
     assert!(!s.tasks.any_running());
     let last = s.activity.last().unwrap();
     assert_eq!(last.time, "13:02");
-    assert_eq!(last.text, "release miker-web stg 9f1c2ab: pushed 4e1d (2.5s)");
+    assert_eq!(
+        last.text,
+        "release miker-web stg 9f1c2ab: pushed 4e1d (2.5s)"
+    );
     assert!(!last.failed);
 
     let id = s.tasks.start("rotate secrets", 0);
-    update(&mut s, Action::TaskFinished { id, outcome: TaskOutcome::Failed("MAC mismatch".into()) });
+    update(
+        &mut s,
+        Action::TaskFinished {
+            id,
+            outcome: TaskOutcome::Failed("MAC mismatch".into()),
+        },
+    );
     assert!(s.activity.last().unwrap().failed);
-    assert!(s.activity.last().unwrap().text.contains("rotate secrets: failed: MAC mismatch"));
+    assert!(
+        s.activity
+            .last()
+            .unwrap()
+            .text
+            .contains("rotate secrets: failed: MAC mismatch")
+    );
 }
 
 #[test]
@@ -221,12 +346,21 @@ fn palette_filters_fuzzily_and_runs_the_selection() {
     update(&mut s, Action::Input('k'));
     cmd(&mut s, Command::Down);
     cmd(&mut s, Command::Up);
-    let Some(Overlay::Palette { selected, .. }) = s.overlay else { panic!("palette open") };
+    let Some(Overlay::Palette { selected, .. }) = s.overlay else {
+        panic!("palette open")
+    };
     assert_eq!(selected, 0);
     update(&mut s, Action::Submit);
     assert_eq!(s.overlay, None);
     // Rollback needs the GitOps engine; without it the user is told, not shown a fake result.
-    assert!(s.status.as_deref().unwrap().starts_with("rollback: not connected"), "{:?}", s.status);
+    assert!(
+        s.status
+            .as_deref()
+            .unwrap()
+            .starts_with("rollback: not connected"),
+        "{:?}",
+        s.status
+    );
     // Everything is reachable from an empty query.
     assert_eq!(s.palette_matches("").len(), Command::ALL.len());
     assert!(s.palette_matches("zzzzqqq").is_empty());
@@ -237,7 +371,10 @@ fn read_only_refuses_writes_before_anything_else() {
     let mut s = demo_state();
     s.read_only = true;
     cmd(&mut s, Command::Release);
-    assert_eq!(s.status.as_deref(), Some("release: read-only, writes are disabled"));
+    assert_eq!(
+        s.status.as_deref(),
+        Some("release: read-only, writes are disabled")
+    );
 }
 
 #[test]

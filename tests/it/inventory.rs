@@ -20,7 +20,10 @@ fn example_inventory_loads_with_every_section() {
     assert!(inv.registry.is_some() && inv.github.is_some() && inv.runners.is_some());
     assert!(inv.secrets.is_some() && inv.feishu.is_some() && inv.tmp.is_some());
     let web = inv.app("miker-web").unwrap();
-    assert_eq!(web.argocd_application_name("miker-web", "stg"), "miker-web-stg");
+    assert_eq!(
+        web.argocd_application_name("miker-web", "stg"),
+        "miker-web-stg"
+    );
     assert_eq!(
         web.layout.path_for("miker-web", "stg"),
         "apps/miker-web/overlays/stg/kustomization.yaml"
@@ -74,11 +77,22 @@ fn every_malformed_inventory_names_position_problem_and_fix() {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 15, "need at least 15 malformed inventories, have {}", cases.len());
+    assert!(
+        cases.len() >= 15,
+        "need at least 15 malformed inventories, have {}",
+        cases.len()
+    );
     for case in cases {
         let want = expected(&case);
         let err = Inventory::load(&case).expect_err(&format!("{} must be refused", case.display()));
-        let InventoryError::Invalid { path, line, col, message, fix } = &err else {
+        let InventoryError::Invalid {
+            path,
+            line,
+            col,
+            message,
+            fix,
+        } = &err
+        else {
             panic!("{}: expected a located error, got {err}", case.display());
         };
         assert_eq!(path, &case);
@@ -104,7 +118,10 @@ fn inventory_check_command_exits_2_with_located_message() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("02-unknown-env-key.yaml:12:5: unknown key `nmespace`"), "{err}");
+    assert!(
+        err.contains("02-unknown-env-key.yaml:12:5: unknown key `nmespace`"),
+        "{err}"
+    );
     assert!(err.contains("did you mean `namespace`?"), "{err}");
 
     let good = fixtures().join("good-minimal.yaml");
@@ -122,14 +139,22 @@ fn inventory_check_command_exits_2_with_located_message() {
 #[test]
 fn demo_inventory_is_valid_for_the_same_loader() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = shipdeck::demo::prepare(Some(dir.path()), &shipdeck::demo::Endpoints::default())
-        .unwrap();
+    let ws =
+        shipdeck::demo::prepare(Some(dir.path()), &shipdeck::demo::Endpoints::default()).unwrap();
     let inv = Inventory::load(&ws.inventory_path).unwrap();
     let prod = inv.env("prod").unwrap();
     assert!(prod.protected);
     assert_eq!(
         prod.required_checks,
-        ["lint", "type-check", "test", "build", "trivy", "codeql", "gitleaks"]
+        [
+            "lint",
+            "type-check",
+            "test",
+            "build",
+            "trivy",
+            "codeql",
+            "gitleaks"
+        ]
     );
     assert_eq!(inv.env("stg").unwrap().required_checks, ["build", "test"]);
     assert!(inv.env("dev").unwrap().auto_release);

@@ -5,4 +5,5 @@
 
 mod app_core;
 mod inventory;
+mod pty;
 mod ui_snapshots;

@@ -61,7 +61,9 @@ fn stale_and_connecting_feeds() {
     snap("feeds_stale", || {
         let mut s = demo_state();
         s.gitops = Feed::Connecting;
-        s.cluster = Feed::Stale { since: "13:05:12".into() };
+        s.cluster = Feed::Stale {
+            since: "13:05:12".into(),
+        };
         s.github = Feed::Connecting;
         s
     });
@@ -123,18 +125,30 @@ fn activity_with_running_tasks_and_results() {
             &mut s,
             Action::TaskFinished {
                 id: done,
-                outcome: TaskOutcome::Done("release miker-web stg 9f1c2ab by alice: pushed 4e1d2c0".into()),
+                outcome: TaskOutcome::Done(
+                    "release miker-web stg 9f1c2ab by alice: pushed 4e1d2c0".into(),
+                ),
             },
         );
         let failed = s.tasks.start("promote miker-web stg → prod", 0);
         update(
             &mut s,
-            Action::TaskFinished { id: failed, outcome: TaskOutcome::Failed("gates not green: codeql running".into()) },
+            Action::TaskFinished {
+                id: failed,
+                outcome: TaskOutcome::Failed("gates not green: codeql running".into()),
+            },
         );
         let running = s.tasks.start("rotate secrets", 0);
         update(
             &mut s,
-            Action::TaskProgress { id: running, progress: Progress { done: 3, total: Some(12), note: "secrets/db.enc.yaml".into() } },
+            Action::TaskProgress {
+                id: running,
+                progress: Progress {
+                    done: 3,
+                    total: Some(12),
+                    note: "secrets/db.enc.yaml".into(),
+                },
+            },
         );
         s.tasks.start("tmp clean", 0);
         cmd(&mut s, Command::Cancel);

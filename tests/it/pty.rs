@@ -1,0 +1,181 @@
+//! End to end: the real binary in a pseudo-terminal on the demo, read through a terminal
+//! emulator (vt100), driven by keys, and checked to leave the terminal as it found it.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession as Session;
+
+const COLS: u16 = 120;
+const ROWS: u16 = 40;
+/// A bound on how long to wait before declaring failure; not a performance assertion.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+struct Screen {
+    session: Session,
+    parser: vt100::Parser,
+}
+
+impl Screen {
+    fn start(args: &[&str], home: &std::path::Path) -> Screen {
+        let bin = env!("CARGO_BIN_EXE_shipdeck");
+        // Size the pty before the program starts, so its first frame is already 120×40.
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!(
+                "stty cols {COLS} rows {ROWS} && exec \"$0\" \"$@\""
+            ))
+            .arg(bin)
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .env("SHIPDECK_CONFIG", home.join("config"))
+            .env("SHIPDECK_DATA", home.join("data"))
+            .env("SHIPDECK_STATE", home.join("state"));
+        let session = Session::spawn(cmd).expect("spawn shipdeck in a pty");
+        Screen {
+            session,
+            parser: vt100::Parser::new(ROWS, COLS, 0),
+        }
+    }
+
+    fn pump(&mut self) {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = self.session.try_read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let chunk = &buf[..n];
+            self.parser.process(chunk);
+            // Answer cursor-position queries (CSI 6n) as a real terminal does.
+            let queries = chunk.windows(4).filter(|w| *w == b"\x1b[6n").count();
+            for _ in 0..queries {
+                let (row, col) = self.parser.screen().cursor_position();
+                let reply = format!("\x1b[{};{}R", row + 1, col + 1);
+                self.session.write_all(reply.as_bytes()).unwrap();
+                self.session.flush().unwrap();
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    fn wait_for(&mut self, what: &str, ok: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            if ok(&self.text()) {
+                return;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "waited for {what}; the screen shows:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.session.write_all(keys.as_bytes()).unwrap();
+        self.session.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> WaitStatus {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            let status = self.session.get_process().status().unwrap();
+            if !matches!(status, WaitStatus::StillAlive) {
+                self.pump();
+                return status;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "shipdeck did not exit; screen:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn demo_shows_panels_help_and_quits_cleanly() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = home.path().join("ws");
+    let mut s = Screen::start(&["demo", "--dir", ws.to_str().unwrap()], home.path());
+
+    s.wait_for("the five panels", |t| {
+        ["Environments", "Rollout", "Gates", "Runners", "Activity"]
+            .iter()
+            .all(|p| t.contains(p))
+    });
+    assert!(
+        s.parser.screen().alternate_screen(),
+        "the cockpit runs on the alternate screen"
+    );
+    let text = s.text();
+    assert!(
+        text.contains("dev") && text.contains("stg") && text.contains("prod"),
+        "{text}"
+    );
+    assert!(text.contains("? help"), "the key bar is shown:\n{text}");
+
+    s.send("?");
+    s.wait_for("the help overlay", |t| {
+        t.contains("Help: keys") && t.contains("rollback")
+    });
+
+    s.send("\x1b");
+    s.wait_for("help to close", |t| !t.contains("Help: keys"));
+
+    // Focus moves with tab; zoom shows one panel.
+    s.send("\tz");
+    s.wait_for("the rollout panel zoomed", |t| {
+        t.contains("Rollout") && !t.contains("Environments")
+    });
+    s.send("z");
+    s.wait_for("back to all panels", |t| {
+        t.contains("Environments") && t.contains("Runners")
+    });
+
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "exit status {status:?}"
+    );
+    assert!(
+        !s.parser.screen().alternate_screen(),
+        "back on the normal screen"
+    );
+    assert!(!s.parser.screen().hide_cursor(), "cursor visible again");
+    assert!(
+        ws.join("inventory.yaml").is_file(),
+        "a --dir workspace is kept"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = home.path().join("ws");
+    let mut s = Screen::start(&["demo", "--dir", ws.to_str().unwrap()], home.path());
+    s.wait_for("the cockpit", |t| t.contains("Activity"));
+    let pid = s.session.get_process().pid();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = s.wait_exit();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "exit status {status:?}"
+    );
+    assert!(!s.parser.screen().alternate_screen());
+    assert!(!s.parser.screen().hide_cursor());
+}
