@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! Measures the cockpit as a person meets it: the release binary in a pseudo-terminal on the
 //! demo, read through a terminal emulator.
 //!
