@@ -18,7 +18,7 @@ pub struct GatesArgs {
     /// Commit to check (full or short SHA) instead of the one the env's tag names.
     #[arg(long, conflicts_with = "tag")]
     pub sha: Option<String>,
-    /// Image tag to check (mapped to its commit: a SHA tag, or the inventory's tag_sha_regex).
+    /// Image tag to check (mapped to its commit: a SHA tag, or the inventory's `tag_sha_regex`).
     #[arg(long)]
     pub tag: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! `shipdeck gates APP --env E [--sha S | --tag T]` (issue 6): the gates of a commit against
 //! the environment's required checks. Exit 0 when all passed, 5 (refused) when not.
 
+use std::fmt::Write;
 use std::time::Duration;
 
 use super::{Ctx, Exit, Failure, Outcome};
@@ -22,11 +23,11 @@ pub async fn run(ctx: &Ctx, args: GatesArgs) -> Outcome {
         .ok_or_else(|| Failure::bad_input(GithubError::NotConfigured.to_string()))?;
     let api_url = cfg.api_url.as_deref().unwrap_or("https://api.github.com");
     let token = resolve_token(cfg.token_env.as_deref(), api_url).await;
-    let settings = GithubSettings::from_config(cfg, token).map_err(failure)?;
-    let service = GatesService::new(settings).map_err(failure)?;
+    let settings = GithubSettings::from_config(cfg, token).map_err(|e| failure(&e))?;
+    let service = GatesService::new(settings).map_err(|e| failure(&e))?;
     let sha = match (&args.sha, &args.tag) {
         (Some(sha), _) => sha.clone(),
-        (None, Some(tag)) => service.sha_for_tag(tag).map_err(failure)?,
+        (None, Some(tag)) => service.sha_for_tag(tag).map_err(|e| failure(&e))?,
         // The env's current tag comes from the GitOps engine once it is wired in here.
         (None, None) => {
             return Err(Failure::bad_input(format!(
@@ -38,7 +39,7 @@ pub async fn run(ctx: &Ctx, args: GatesArgs) -> Outcome {
     let report = service
         .report_waiting(&sha, &env.required_checks, MAX_RATE_WAIT)
         .await
-        .map_err(failure)?;
+        .map_err(|e| failure(&e))?;
     ctx.emit(&report, |r| human(&args.app, &args.env, r));
     if report.all_passed {
         Ok(())
@@ -57,7 +58,7 @@ pub async fn run(ctx: &Ctx, args: GatesArgs) -> Outcome {
 }
 
 /// Maps a service error to the headless exit codes.
-pub fn failure(e: GithubError) -> Failure {
+pub fn failure(e: &GithubError) -> Failure {
     let exit = match e {
         GithubError::NotConfigured
         | GithubError::BadTag { .. }
@@ -85,24 +86,26 @@ pub fn human(app: &str, env: &str, r: &GateReport) -> String {
             .as_deref()
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
-        out.push_str(&format!(
-            "  {} {:<width$}  {:<8}{detail} {:>7}  {}\n",
+        let _ = writeln!(
+            out,
+            "  {} {:<width$}  {:<8}{detail} {:>7}  {}",
             g.state.symbol(),
             g.name,
             g.state.label(),
             duration,
             g.url.as_deref().unwrap_or(""),
-        ));
+        );
     }
     if r.gates.is_empty() {
         out.push_str("  (no checks reported and none required)\n");
     }
     out.push_str(&r.summary);
     if let Some(until) = r.rate_limited_until {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\nrate limited until {until}: gates as of {}",
             r.fetched_at
-        ));
+        );
     }
     out
 }

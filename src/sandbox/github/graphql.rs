@@ -324,17 +324,14 @@ impl Exec<'_> {
         edge_extra: impl Fn(&T, &str) -> Json,
     ) -> Res {
         let first = self.arg(f, "first").and_then(|j| j.as_i64());
-        let last = self.arg(f, "last").and_then(|j| j.as_i64());
-        let count = match (first, last) {
-            (Some(n), _) | (None, Some(n)) => n,
-            (None, None) => {
-                return Err(FieldError(
-                    format!(
-                        "You must provide a `first` or `last` value to properly paginate the `{name}` connection."
-                    ),
-                    "MISSING_PAGINATION_BOUNDARIES",
-                ));
-            }
+        let from_end = self.arg(f, "last").and_then(|j| j.as_i64());
+        let Some(count) = first.or(from_end) else {
+            return Err(FieldError(
+                format!(
+                    "You must provide a `first` or `last` value to properly paginate the `{name}` connection."
+                ),
+                "MISSING_PAGINATION_BOUNDARIES",
+            ));
         };
         if !(0..=100).contains(&count) {
             return Err(FieldError(
@@ -355,12 +352,12 @@ impl Exec<'_> {
         };
         let count = usize::try_from(count).unwrap_or(0);
         let start = start.min(items.len());
-        let end = if first.is_some() || last.is_none() {
+        let end = if first.is_some() || from_end.is_none() {
             (start + count).min(items.len())
         } else {
             items.len()
         };
-        let begin = if first.is_none() && last.is_some() {
+        let begin = if first.is_none() && from_end.is_some() {
             end.saturating_sub(count).max(start)
         } else {
             start
@@ -885,7 +882,7 @@ mod tests {
     #[test]
     fn teams_and_members_with_variables_fragments_and_aliases() {
         let org = OrgSeed::demo();
-        let q = r#"
+        let q = r"
             query Teams($org: String!, $after: String, $n: Int = 2) {
               organization(login: $org) {
                 teams(first: $n, after: $after) {
@@ -895,7 +892,7 @@ mod tests {
               }
             }
             fragment T on Team { slug nm: name members(first: 100, membership: IMMEDIATE) { totalCount nodes { login email } } }
-        "#;
+        ";
         let out = execute(
             &org,
             &json!({"query": q, "variables": {"org": "example-org"}}),

@@ -8,7 +8,7 @@
 //! gets a 304 that costs nothing, as on GitHub. A throttle switch answers 403/429 with
 //! `x-ratelimit-reset` (primary) or `retry-after` (secondary) until it expires.
 //!
-//! Each commit runs a [`Scenario`]: its check runs go queued → in_progress → completed on a
+//! Each commit runs a [`Scenario`]: its check runs go `queued` → `in_progress` → `completed` on a
 //! timeline scaled by the speed factor (speed 10 runs a 400 s pipeline in 40 s; speed 0
 //! freezes every commit where it was added, which tests use for byte-stable payloads).
 
@@ -142,7 +142,7 @@ pub struct GithubSandbox {
     task: Option<JoinHandle<()>>,
 }
 
-/// The demo's commits: the GitOps seed's short SHA tags.
+/// The demo's commits: the short SHA tags of the `GitOps` seed.
 pub const DEMO_PROD_SHA: &str = "71be0e3";
 pub const DEMO_STG_SHA: &str = "9f1c2ab";
 pub const DEMO_OLDER_SHAS: [&str; 2] = ["5d2e8a1", "3c9b7f0"];
@@ -301,6 +301,17 @@ pub fn full_sha(sha: &str) -> String {
         return sha[..40].to_owned();
     }
     let digest = Sha256::digest(sha.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex(&digest);
     format!("{sha}{}", &hex[..40 - sha.len()])
+}
+
+/// Lower-case hex of some bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }

@@ -170,7 +170,7 @@ impl OrgSeed {
         self.teams.iter().find(|t| t.slug == slug)
     }
 
-    /// A team's members for a `TeamMembershipType`: IMMEDIATE, CHILD_TEAM or ALL.
+    /// A team's members for a `TeamMembershipType`: `IMMEDIATE`, `CHILD_TEAM` or `ALL`.
     pub(crate) fn members(&self, team: &TeamSeed, membership: &str) -> Vec<(String, TeamRole)> {
         let mut out: Vec<(String, TeamRole)> = Vec::new();
         let push = |list: &[(String, TeamRole)], out: &mut Vec<(String, TeamRole)>| {

@@ -1,4 +1,6 @@
-//! The REST side of the sandbox: routes, payloads, ETags, rate limits and pagination.
+//! The REST side of the sandbox: routes, payloads, entity tags, rate limits and pagination.
+// Handlers answer with a `Response` either way; boxing the refusal would buy nothing.
+#![allow(clippy::result_large_err)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,11 +46,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 async fn commit(
     AxState(sh): Shd,
-    Path((o, r, reference)): Path<(String, String, String)>,
+    Path((owner, repo, reference)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
     let mut st = sh.lock();
-    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &o, &r)) {
+    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &owner, &repo)) {
         return resp;
     }
     let c = match resolve(&st, &reference) {
@@ -79,13 +81,13 @@ async fn commit(
 
 async fn check_runs(
     AxState(sh): Shd,
-    Path((o, r, reference)): Path<(String, String, String)>,
-    Query(q): Params,
+    Path((owner, repo, reference)): Path<(String, String, String)>,
+    Query(query): Params,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     let mut st = sh.lock();
-    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &o, &r)) {
+    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &owner, &repo)) {
         return resp;
     }
     st.stats.check_run_pages += 1;
@@ -102,13 +104,13 @@ async fn check_runs(
         .map(|(i, s)| (i, check_phase(s, t)))
         .filter(|(_, p)| *p != Phase::NotYet)
         .collect();
-    if let Some(name) = q.get("check_name") {
+    if let Some(name) = query.get("check_name") {
         runs.retain(|(i, _)| &c.scenario.checks[*i].name == name);
     }
-    if let Some(status) = q.get("status") {
+    if let Some(status) = query.get("status") {
         runs.retain(|(_, p)| phase_str(*p) == status);
     }
-    if q.get("filter").map_or("latest", String::as_str) == "latest" {
+    if query.get("filter").map_or("latest", String::as_str) == "latest" {
         // The newest run of each name (a re-run supersedes the earlier one).
         let mut keep: Vec<(usize, Phase)> = Vec::new();
         for (i, p) in runs {
@@ -120,7 +122,7 @@ async fn check_runs(
         runs = keep;
     }
     let total = runs.len();
-    let (range, link) = paginate(&sh.base_url, &uri, &q, total);
+    let (range, link) = paginate(&sh.base_url, &uri, &query, total);
     let items: Vec<Json> = runs[range]
         .iter()
         .map(|(i, p)| check_run_json(&sh.base_url, &st, c, *i, *p))
@@ -131,13 +133,13 @@ async fn check_runs(
 
 async fn combined_status(
     AxState(sh): Shd,
-    Path((o, r, reference)): Path<(String, String, String)>,
-    Query(q): Params,
+    Path((owner, repo, reference)): Path<(String, String, String)>,
+    Query(query): Params,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     let mut st = sh.lock();
-    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &o, &r)) {
+    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &owner, &repo)) {
         return resp;
     }
     let c = match resolve(&st, &reference) {
@@ -183,7 +185,7 @@ async fn combined_status(
         "success"
     };
     let total = all.len();
-    let (range, link) = paginate(&sh.base_url, &uri, &q, total);
+    let (range, link) = paginate(&sh.base_url, &uri, &query, total);
     let body = json!({
         "state": combined,
         "statuses": all[range].to_vec(),
@@ -198,13 +200,13 @@ async fn combined_status(
 
 async fn workflow_runs(
     AxState(sh): Shd,
-    Path((o, r)): Path<(String, String)>,
-    Query(q): Params,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Params,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     let mut st = sh.lock();
-    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &o, &r)) {
+    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &owner, &repo)) {
         return resp;
     }
     let mut runs: Vec<Json> = st
@@ -212,22 +214,23 @@ async fn workflow_runs(
         .values()
         .rev()
         .filter(|c| {
-            q.get("head_sha")
+            query
+                .get("head_sha")
                 .is_none_or(|h| h.eq_ignore_ascii_case(&c.sha))
         })
         .map(|c| workflow_run_json(&sh.base_url, &st, c))
         .collect();
-    if let Some(want) = q.get("status") {
+    if let Some(want) = query.get("status") {
         runs.retain(|r| r["status"] == **want || r["conclusion"] == **want);
     }
-    if let Some(branch) = q.get("branch") {
+    if let Some(branch) = query.get("branch") {
         runs.retain(|r| r["head_branch"] == **branch);
     }
-    if let Some(event) = q.get("event") {
+    if let Some(event) = query.get("event") {
         runs.retain(|r| r["event"] == **event);
     }
     let total = runs.len();
-    let (range, link) = paginate(&sh.base_url, &uri, &q, total);
+    let (range, link) = paginate(&sh.base_url, &uri, &query, total);
     let body = json!({ "total_count": total, "workflow_runs": runs[range].to_vec() });
     finish(&mut st, &headers, &body, link)
 }
@@ -523,9 +526,9 @@ fn admit(st: &mut State, headers: &HeaderMap) -> Result<(), Response> {
             let message = match t.kind {
                 ThrottleKind::Primary => {
                     put(&mut h, "x-ratelimit-limit", st.limit.to_string());
-                    put(&mut h, "x-ratelimit-remaining", "0".to_owned());
+                    put(&mut h, "x-ratelimit-remaining", "0");
                     put(&mut h, "x-ratelimit-used", st.limit.to_string());
-                    put(&mut h, "x-ratelimit-resource", "core".to_owned());
+                    put(&mut h, "x-ratelimit-resource", "core");
                     let reset = until.as_second() + i64::from(until.subsec_nanosecond() > 0);
                     put(&mut h, "x-ratelimit-reset", reset.to_string());
                     "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID."
@@ -587,8 +590,8 @@ fn resolve<'a>(st: &'a State, reference: &str) -> Result<&'a Commit, Response> {
     }
 }
 
-fn put(h: &mut HeaderMap, name: &'static str, value: String) {
-    if let Ok(v) = HeaderValue::from_str(&value) {
+fn put(h: &mut HeaderMap, name: &'static str, value: impl AsRef<str>) {
+    if let Ok(v) = HeaderValue::from_str(value.as_ref()) {
         h.insert(HeaderName::from_static(name), v);
     }
 }
@@ -602,14 +605,14 @@ fn put_rate_headers(h: &mut HeaderMap, st: &State) {
     );
     put(h, "x-ratelimit-used", st.stats.rate_used.to_string());
     put(h, "x-ratelimit-reset", reset_epoch(st).to_string());
-    put(h, "x-ratelimit-resource", "core".to_owned());
+    put(h, "x-ratelimit-resource", "core");
 }
 
-/// 200 with an ETag, or 304 when the client already has it (free, as on GitHub).
+/// 200 with an `ETag`, or 304 when the client already has it (free, as on GitHub).
 fn finish(st: &mut State, headers: &HeaderMap, body: &Json, link: Option<String>) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex = super::hex(&digest[..16]);
     let etag = format!("W/\"{hex}\"");
     let matches = headers
         .get("if-none-match")
@@ -621,12 +624,8 @@ fn finish(st: &mut State, headers: &HeaderMap, body: &Json, link: Option<String>
         });
     let mut h = HeaderMap::new();
     put(&mut h, "etag", etag);
-    put(
-        &mut h,
-        "cache-control",
-        "private, max-age=60, s-maxage=60".to_owned(),
-    );
-    put(&mut h, "vary", "Accept, Authorization, Cookie".to_owned());
+    put(&mut h, "cache-control", "private, max-age=60, s-maxage=60");
+    put(&mut h, "vary", "Accept, Authorization, Cookie");
     if let Some(link) = link {
         put(&mut h, "link", link);
     }
@@ -637,11 +636,7 @@ fn finish(st: &mut State, headers: &HeaderMap, body: &Json, link: Option<String>
     }
     st.stats.rate_used += 1;
     put_rate_headers(&mut h, st);
-    put(
-        &mut h,
-        "content-type",
-        "application/json; charset=utf-8".to_owned(),
-    );
+    put(&mut h, "content-type", "application/json; charset=utf-8");
     (StatusCode::OK, h, Body::from(bytes)).into_response()
 }
 

@@ -1,6 +1,7 @@
 //! From what GitHub reports for a commit to gates: one state per required check.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -161,9 +162,10 @@ impl CommitCi {
     fn latest_check_runs(&self) -> Vec<&CheckRun> {
         let mut by_name: HashMap<&str, &CheckRun> = HashMap::new();
         for c in &self.check_runs {
+            // GitHub's ids grow with creation: a queued re-run (no start yet) is still newer.
             let newer = by_name
                 .get(c.name.as_str())
-                .is_none_or(|seen| (c.started_at, c.id) > (seen.started_at, seen.id));
+                .is_none_or(|seen| c.id > seen.id);
             if newer {
                 by_name.insert(&c.name, c);
             }
@@ -317,7 +319,7 @@ pub fn summarise(gates: &[Gate]) -> String {
     ] {
         let n = count(state);
         if n > 0 {
-            out.push_str(&format!(", {n} {}", state.label()));
+            let _ = write!(out, ", {n} {}", state.label());
         }
     }
     out

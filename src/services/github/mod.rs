@@ -332,7 +332,7 @@ impl GatesService {
         Some(limited.map_or(due, |l| l.max(due)))
     }
 
-    /// Makes the next [`report`](Self::report) of this commit refetch (ETags are kept, so an
+    /// Makes the next [`report`](Self::report) of this commit refetch (entity tags are kept, so an
     /// unchanged answer still costs nothing).
     pub fn invalidate(&self, sha: &str) {
         let sha = sha.to_ascii_lowercase();

@@ -1,7 +1,7 @@
 //! A GitHub REST reader that is kind to the API: conditional requests (a 304 costs no rate
 //! limit), `Link` pagination, and a rate-limit state that stops asking until GitHub's reset
 //! or `retry-after` has passed. reqwest rather than octocrab because octocrab's typed calls
-//! neither send `If-None-Match` nor expose the ETag, and its retry layer would retry a 429
+//! neither send `If-None-Match` nor expose the `ETag`, and its retry layer would retry a 429
 //! on its own instead of surfacing "rate limited until T".
 
 use std::collections::HashMap;
@@ -107,12 +107,12 @@ impl Rest {
         lock(&self.rate).clone()
     }
 
-    /// Drops remembered ETags of URLs that will not be asked again.
+    /// Drops remembered entity tags of URLs that will not be asked again.
     pub(crate) fn forget(&self, matches: impl Fn(&str) -> bool) {
         lock(&self.etags).retain(|url, _| !matches(url));
     }
 
-    /// One GET: conditional when we hold an ETag for the URL.
+    /// One GET: conditional when we hold an entity tag for the URL.
     pub(crate) async fn get(&self, url: &str) -> Result<Page> {
         let now = Timestamp::now();
         if let Some(until) = lock(&self.rate).blocked_at(now) {
@@ -126,10 +126,8 @@ impl Rest {
             req = req.header(AUTHORIZATION, v);
         }
         let etag = lock(&self.etags).get(url).map(|c| c.etag.clone());
-        if let Some(etag) = &etag {
-            if let Ok(v) = HeaderValue::from_str(etag) {
-                req = req.header(IF_NONE_MATCH, v);
-            }
+        if let Some(v) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+            req = req.header(IF_NONE_MATCH, v);
         }
         let resp = req.send().await.map_err(|source| GithubError::Transport {
             url: url.to_owned(),

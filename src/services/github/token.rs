@@ -14,31 +14,43 @@ pub fn token_from_env(
     token_env
         .into_iter()
         .chain(["GITHUB_TOKEN", "GH_TOKEN"])
-        .filter_map(|name| lookup(name))
+        .filter_map(lookup)
         .map(|t| t.trim().to_owned())
         .find(|t| !t.is_empty())
         .map(SecretString::from)
 }
 
-/// The host `gh` should be asked about for an API base URL: `None` for api.github.com
-/// (gh's default), the host for GitHub Enterprise, and no gh at all for a loopback sandbox.
-fn gh_host(api_url: &str) -> Option<Option<String>> {
+/// Which host `gh` should be asked about.
+#[derive(Debug, PartialEq, Eq)]
+enum GhHost {
+    /// github.com, gh's default.
+    Default,
+    /// A GitHub Enterprise host.
+    Enterprise(String),
+    /// A loopback sandbox: a real token has no business there.
+    Skip,
+}
+
+fn gh_host(api_url: &str) -> GhHost {
     let rest = api_url.split_once("://").map_or(api_url, |(_, r)| r);
     let host = rest.split(['/', ':']).next().unwrap_or_default();
     match host {
-        "api.github.com" | "github.com" | "" => Some(None),
-        "127.0.0.1" | "localhost" | "::1" | "[" => None,
-        h => Some(Some(h.to_owned())),
+        "api.github.com" | "github.com" | "" => GhHost::Default,
+        "127.0.0.1" | "localhost" | "[" => GhHost::Skip,
+        h => GhHost::Enterprise(h.to_owned()),
     }
 }
 
 /// Asks `gh auth token` (for the API's host). `None` when gh is absent or not logged in.
 pub async fn token_from_gh(api_url: &str) -> Option<SecretString> {
-    let host = gh_host(api_url)?;
     let mut cmd = tokio::process::Command::new("gh");
     cmd.args(["auth", "token"]);
-    if let Some(h) = host {
-        cmd.args(["--hostname", &h]);
+    match gh_host(api_url) {
+        GhHost::Skip => return None,
+        GhHost::Default => {}
+        GhHost::Enterprise(h) => {
+            cmd.args(["--hostname", &h]);
+        }
     }
     cmd.stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -95,11 +107,11 @@ mod tests {
 
     #[test]
     fn hosts_for_gh() {
-        assert_eq!(gh_host("https://api.github.com"), Some(None));
+        assert_eq!(gh_host("https://api.github.com"), GhHost::Default);
         assert_eq!(
             gh_host("https://ghe.corp.example/api/v3"),
-            Some(Some("ghe.corp.example".to_owned()))
+            GhHost::Enterprise("ghe.corp.example".to_owned())
         );
-        assert_eq!(gh_host("http://127.0.0.1:4000"), None);
+        assert_eq!(gh_host("http://127.0.0.1:4000"), GhHost::Skip);
     }
 }
