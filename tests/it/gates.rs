@@ -285,6 +285,14 @@ async fn refresh_only_while_running_and_at_most_every_10s() {
         m,
         "completed results are immutable: never refetched"
     );
+    // Release/promote re-reads even a settled commit before the guard.
+    let r = fast.fresh_report(&done[..7], &required()).await.unwrap();
+    assert_eq!(
+        sb.stats().requests,
+        m + 1 + 3,
+        "the short SHA resolved, then three reads"
+    );
+    assert!(r.all_passed);
     assert!(m > n);
     sb.shutdown().await;
 }

@@ -277,6 +277,15 @@ impl GatesService {
         }
     }
 
+    /// A report read from GitHub now (even for a settled commit, so a job re-run since is not
+    /// missed): what release/promote should hand to [`guard`]. Rate limited, it falls back
+    /// to the last known gates with `rate_limited_until` set, like [`report`](Self::report).
+    pub async fn fresh_report(&self, sha: &str, required: &[String]) -> Result<GateReport> {
+        let full = self.resolve_sha(sha).await?;
+        self.invalidate(&full);
+        self.report(&full, required).await
+    }
+
     /// The gates of the commit an image tag names.
     pub async fn report_for_tag(&self, tag: &str, required: &[String]) -> Result<GateReport> {
         let sha = self.sha_for_tag(tag)?;

@@ -262,6 +262,8 @@ impl Rest {
             // A plain 403: permissions, not pace.
             return None;
         };
+        // Concurrent reads may each be refused: keep the latest instant any of them named.
+        let until = rate.limited_until.filter(|t| *t > until).unwrap_or(until);
         rate.limited_until = Some(until);
         Some(until)
     }
