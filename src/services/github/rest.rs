@@ -1,0 +1,311 @@
+//! A GitHub REST reader that is kind to the API: conditional requests (a 304 costs no rate
+//! limit), `Link` pagination, and a rate-limit state that stops asking until GitHub's reset
+//! or `retry-after` has passed. reqwest rather than octocrab because octocrab's typed calls
+//! neither send `If-None-Match` nor expose the `ETag`, and its retry layer would retry a 429
+//! on its own instead of surfacing "rate limited until T".
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use jiff::{SignedDuration, Timestamp};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, IF_NONE_MATCH, USER_AGENT};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use super::{GithubError, Result};
+
+/// What GitHub last said about our rate limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RateLimitState {
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    /// When the window resets.
+    pub reset: Option<Timestamp>,
+    /// No request is sent before this instant (403/429, `retry-after`, or nothing remaining).
+    pub limited_until: Option<Timestamp>,
+}
+
+impl RateLimitState {
+    /// The instant we may ask again, if that is still in the future.
+    pub fn blocked_at(&self, now: Timestamp) -> Option<Timestamp> {
+        self.limited_until.filter(|t| *t > now)
+    }
+}
+
+/// A body as received (or as cached, for a 304).
+pub(crate) struct Page {
+    pub body: Arc<Vec<u8>>,
+    pub next: Option<String>,
+}
+
+struct Cached {
+    etag: String,
+    body: Arc<Vec<u8>>,
+    next: Option<String>,
+}
+
+pub(crate) struct Rest {
+    http: reqwest::Client,
+    base: String,
+    token: Option<SecretString>,
+    etags: Mutex<HashMap<String, Cached>>,
+    rate: Mutex<RateLimitState>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Without a hint, a secondary limit is waited out for at least a minute (GitHub's advice).
+const SECONDARY_DEFAULT_WAIT: SignedDuration = SignedDuration::from_secs(60);
+
+impl Rest {
+    pub(crate) fn new(base: &str, token: Option<SecretString>) -> Result<Self> {
+        // reqwest is built without a default provider; installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(GithubError::BadUrl(base));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.github+json"),
+        );
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static("2022-11-28"),
+        );
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("shipdeck/", env!("CARGO_PKG_VERSION"))),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|source| GithubError::Transport {
+                url: base.clone(),
+                source,
+            })?;
+        Ok(Rest {
+            http,
+            base,
+            token,
+            etags: Mutex::new(HashMap::new()),
+            rate: Mutex::new(RateLimitState::default()),
+        })
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) fn rate(&self) -> RateLimitState {
+        lock(&self.rate).clone()
+    }
+
+    /// Drops remembered entity tags of URLs that will not be asked again.
+    pub(crate) fn forget(&self, matches: impl Fn(&str) -> bool) {
+        lock(&self.etags).retain(|url, _| !matches(url));
+    }
+
+    /// One GET: conditional when we hold an entity tag for the URL.
+    pub(crate) async fn get(&self, url: &str) -> Result<Page> {
+        let now = Timestamp::now();
+        if let Some(until) = lock(&self.rate).blocked_at(now) {
+            return Err(GithubError::RateLimited { until });
+        }
+        let mut req = self.http.get(url);
+        if let Some(token) = &self.token {
+            let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+                .map_err(|_| GithubError::BadToken)?;
+            v.set_sensitive(true);
+            req = req.header(AUTHORIZATION, v);
+        }
+        let etag = lock(&self.etags).get(url).map(|c| c.etag.clone());
+        if let Some(v) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+            req = req.header(IF_NONE_MATCH, v);
+        }
+        let resp = req.send().await.map_err(|source| GithubError::Transport {
+            url: url.to_owned(),
+            source: source.without_url(),
+        })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        self.note_rate(&headers, status);
+        if status == StatusCode::NOT_MODIFIED {
+            if let Some(c) = lock(&self.etags).get(url) {
+                tracing::debug!(url, "github 304, served from cache");
+                return Ok(Page {
+                    body: c.body.clone(),
+                    next: c.next.clone(),
+                });
+            }
+            return Err(GithubError::Api {
+                status: 304,
+                url: url.to_owned(),
+                message: "304 without a cached body".to_owned(),
+            });
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|source| GithubError::Transport {
+                url: url.to_owned(),
+                source: source.without_url(),
+            })?;
+        if status.is_success() {
+            let page = Page {
+                body: Arc::new(body.to_vec()),
+                next: next_link(&headers),
+            };
+            if let Some(etag) = header_str(&headers, "etag") {
+                lock(&self.etags).insert(
+                    url.to_owned(),
+                    Cached {
+                        etag: etag.to_owned(),
+                        body: page.body.clone(),
+                        next: page.next.clone(),
+                    },
+                );
+            }
+            return Ok(page);
+        }
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+        if let Some(until) = self.rate_limited(&headers, status, &message) {
+            tracing::warn!(url, %until, "github rate limited");
+            return Err(GithubError::RateLimited { until });
+        }
+        Err(match status {
+            StatusCode::UNAUTHORIZED => GithubError::Unauthorized,
+            _ => GithubError::Api {
+                status: status.as_u16(),
+                url: url.to_owned(),
+                message,
+            },
+        })
+    }
+
+    /// Every page from `url` on, following `Link: rel="next"`.
+    pub(crate) async fn get_all(&self, url: &str) -> Result<Vec<Arc<Vec<u8>>>> {
+        let mut pages = Vec::new();
+        let mut next = Some(url.to_owned());
+        // A server that links in a circle must not keep us here forever.
+        while let Some(u) = next.take() {
+            if pages.len() >= 50 {
+                break;
+            }
+            let page = self.get(&u).await?;
+            pages.push(page.body);
+            next = page.next;
+        }
+        Ok(pages)
+    }
+
+    fn note_rate(&self, headers: &HeaderMap, status: StatusCode) {
+        let num = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
+        let mut rate = lock(&self.rate);
+        if let Some(l) = num("x-ratelimit-limit") {
+            rate.limit = Some(l);
+        }
+        if let Some(r) = num("x-ratelimit-remaining") {
+            rate.remaining = Some(r);
+        }
+        if let Some(reset) = num("x-ratelimit-reset")
+            .and_then(|s| i64::try_from(s).ok())
+            .and_then(|s| Timestamp::from_second(s).ok())
+        {
+            rate.reset = Some(reset);
+        }
+        // Nothing left: do not ask before the reset, even though this answer was fine.
+        if status.is_success() && rate.remaining == Some(0) {
+            rate.limited_until = rate.reset;
+        }
+    }
+
+    /// For a 403/429 that is a rate limit: until when to stay away.
+    fn rate_limited(
+        &self,
+        headers: &HeaderMap,
+        status: StatusCode,
+        message: &str,
+    ) -> Option<Timestamp> {
+        if !matches!(
+            status,
+            StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+        ) {
+            return None;
+        }
+        let now = Timestamp::now();
+        let retry_after = header_str(headers, "retry-after")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .map(|s| now + SignedDuration::from_secs(s.max(1)));
+        let mut rate = lock(&self.rate);
+        let exhausted =
+            rate.remaining == Some(0) && header_str(headers, "x-ratelimit-remaining").is_some();
+        let says_so = message.to_ascii_lowercase().contains("rate limit");
+        let until = if let Some(t) = retry_after {
+            t
+        } else if exhausted {
+            rate.reset
+                .filter(|r| *r > now)
+                .unwrap_or(now + SignedDuration::from_secs(1))
+        } else if status == StatusCode::TOO_MANY_REQUESTS || says_so {
+            now + SECONDARY_DEFAULT_WAIT
+        } else {
+            // A plain 403: permissions, not pace.
+            return None;
+        };
+        // Concurrent reads may each be refused: keep the latest instant any of them named.
+        let until = rate.limited_until.filter(|t| *t > until).unwrap_or(until);
+        rate.limited_until = Some(until);
+        Some(until)
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `rel="next"` target of a `Link` header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = header_str(headers, "link")?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+        is_next.then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn link_next() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            HeaderValue::from_static(
+                "<http://x/a?page=1>; rel=\"prev\", <http://x/a?page=3>; rel=\"next\", <http://x/a?page=9>; rel=\"last\"",
+            ),
+        );
+        assert_eq!(next_link(&h).as_deref(), Some("http://x/a?page=3"));
+        assert_eq!(next_link(&HeaderMap::new()), None);
+    }
+}
