@@ -552,9 +552,9 @@ async fn graphql_pages_teams_and_members() {
         "every 10th user is also in the next team"
     );
     assert!(calls > 5 + 3, "members were paged beyond the first 100");
-    let (_, team0) = &teams[0];
-    assert_eq!(team0[0]["role"], "MAINTAINER");
-    let user0 = &team0[0]["node"];
+    let (_, first_team) = &teams[0];
+    assert_eq!(first_team[0]["role"], "MAINTAINER");
+    let user0 = &first_team[0]["node"];
     assert_eq!(user0["login"], "user0000");
     assert_eq!(user0["email"], "user0000@users.example.com");
     let user1 = teams[1]
