@@ -53,7 +53,8 @@ pub async fn run(ctx: &Ctx, args: GatesArgs) -> Outcome {
             report.short_sha(),
             args.env,
             failing.join(", ")
-        )))
+        ))
+        .after_output())
     }
 }
 

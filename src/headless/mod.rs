@@ -41,6 +41,8 @@ impl Exit {
 pub struct Failure {
     pub exit: Exit,
     pub message: String,
+    /// The command already printed its result document; in JSON mode nothing more goes to stdout.
+    pub emitted: bool,
 }
 
 impl Failure {
@@ -48,7 +50,16 @@ impl Failure {
         Failure {
             exit,
             message: message.into(),
+            emitted: false,
         }
+    }
+
+    /// Marks a failure whose result was already printed (e.g. a gate report that is not green),
+    /// so scripts get exactly one JSON document.
+    #[must_use]
+    pub fn after_output(mut self) -> Self {
+        self.emitted = true;
+        self
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
@@ -156,7 +167,7 @@ impl Ctx {
 
     /// Prints a failure the way the output format asks; returns the exit code.
     pub fn report_failure(&self, failure: &Failure) -> u8 {
-        if self.json() {
+        if self.json() && !failure.emitted {
             let body = serde_json::json!({
                 "ok": false,
                 "exit": failure.exit.code(),
