@@ -162,13 +162,26 @@ pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, D
 
 /// `shipdeck demo`.
 pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
-    let endpoints = Endpoints::default();
-    let ws = prepare(args.dir.as_deref(), &endpoints)
-        .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))?;
+    let failed = |e: String| Failure::new(crate::headless::Exit::Failed, e);
+    let github =
+        crate::sandbox::github::GithubSandbox::start(crate::sandbox::github::GithubSandboxOpts {
+            owner: "miker-org".to_owned(),
+            repo: "miker".to_owned(),
+            speed: args.speed,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| failed(format!("sandbox GitHub: {e}")))?;
+    let endpoints = Endpoints {
+        github_api: Some(github.url().to_owned()),
+        ..Endpoints::default()
+    };
+    let ws = prepare(args.dir.as_deref(), &endpoints).map_err(|e| failed(e.to_string()))?;
     let inventory = Inventory::load(&ws.inventory_path)?;
     let outcome = if args.no_tui {
         println!("shipdeck demo workspace: {}", ws.dir.display());
         println!("inventory: {}", ws.inventory_path.display());
+        println!("github api: {}", github.url());
         println!("export SHIPDECK_INVENTORY={}", ws.inventory_path.display());
         if let Some(kc) = &endpoints.kubeconfig {
             println!("export KUBECONFIG={}", kc.display());
@@ -183,6 +196,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
             .await
             .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
     };
+    github.shutdown().await;
     if ws.owned {
         let _ = std::fs::remove_dir_all(&ws.dir);
     }

@@ -31,11 +31,8 @@ pub async fn run_tui(mut state: State, inventory: &Inventory) -> Result<(), Driv
     let mut guard = TerminalGuard::enter()?;
     let (tx, mut rx) = unbounded_channel::<Action>();
     let watches = start_watches(inventory, &tx);
-    let mut driver = Driver {
-        tx,
-        cancels: HashMap::new(),
-        ticker: None,
-    };
+    let services = Services::connect(inventory, &mut state).await;
+    let mut driver = Runner::new(tx.clone(), services);
     let mut events = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -82,7 +79,7 @@ pub async fn run_tui(mut state: State, inventory: &Inventory) -> Result<(), Driv
                     Effect::Quit => quit = true,
                     Effect::Suspend => {
                         guard.suspend()?;
-                        driver.tx.send(Action::Resumed).ok();
+                        tx.send(Action::Resumed).ok();
                         state.dirty = true;
                         last_draw = None;
                     }
@@ -94,9 +91,7 @@ pub async fn run_tui(mut state: State, inventory: &Inventory) -> Result<(), Driv
             break;
         }
     }
-    for token in driver.cancels.values() {
-        token.cancel();
-    }
+    driver.cancel_all();
     if let Some(w) = watches {
         w.abort();
     }
@@ -134,15 +129,73 @@ fn stamp(state: &mut State) {
     state.clock.hhmm = now.strftime("%H:%M").to_string();
 }
 
-/// Carries out effects; every result comes back through `tx` as an Action.
-struct Driver {
+/// Carries out effects; every result comes back through `tx` as an Action. The TUI uses it,
+/// and so do the headless-app tests (no terminal involved).
+pub struct Runner {
     tx: UnboundedSender<Action>,
     cancels: HashMap<TaskId, CancellationToken>,
     ticker: Option<JoinHandle<()>>,
+    services: Services,
 }
 
-impl Driver {
-    fn run(&mut self, effect: Effect) {
+/// The clients effects run with; built once from the inventory.
+pub struct Services {
+    pub gates: Option<crate::services::github::GatesService>,
+}
+
+impl Services {
+    /// Builds every client the inventory configures and marks the state's feeds accordingly.
+    pub async fn connect(inventory: &Inventory, state: &mut State) -> Services {
+        use crate::app::state::Feed;
+        let gates = match &inventory.github {
+            None => {
+                state.github = Feed::not_connected("no `github:` section in the inventory");
+                None
+            }
+            Some(cfg) => {
+                let api = cfg.api_url.as_deref().unwrap_or("https://api.github.com");
+                let token =
+                    crate::services::github::resolve_token(cfg.token_env.as_deref(), api).await;
+                match crate::services::github::GithubSettings::from_config(cfg, token)
+                    .and_then(crate::services::github::GatesService::new)
+                {
+                    Ok(svc) => {
+                        state.github = Feed::Connecting;
+                        Some(svc)
+                    }
+                    Err(e) => {
+                        state.github = Feed::not_connected(e.to_string());
+                        None
+                    }
+                }
+            }
+        };
+        Services { gates }
+    }
+}
+
+impl Runner {
+    pub fn new(tx: UnboundedSender<Action>, services: Services) -> Runner {
+        Runner {
+            tx,
+            cancels: HashMap::new(),
+            ticker: None,
+            services,
+        }
+    }
+
+    /// Cancels every task this runner started (on quit).
+    pub fn cancel_all(&mut self) {
+        for token in self.cancels.values() {
+            token.cancel();
+        }
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+    }
+
+    /// Starts one effect; `Quit` and `Suspend` belong to the terminal loop and are ignored here.
+    pub fn run(&mut self, effect: Effect) {
         match effect {
             Effect::Quit | Effect::Suspend => {}
             Effect::CancelTask(id) => {
@@ -158,6 +211,26 @@ impl Driver {
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
                     .spawn();
+            }
+            Effect::FetchGates { env, tag, required } => {
+                let Some(svc) = self.services.gates.clone() else {
+                    return;
+                };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = svc
+                        .report_for_tag(&tag, &required)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Action::GatesLoaded { env, tag, result });
+                });
+            }
+            Effect::After { delay_ms, action } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    let _ = tx.send(*action);
+                });
             }
             Effect::SetTicking(on) => {
                 if let Some(t) = self.ticker.take() {

@@ -161,6 +161,16 @@ pub enum Action {
     TaskProgress { id: TaskId, progress: Progress },
     /// A background task ended.
     TaskFinished { id: TaskId, outcome: TaskOutcome },
+    /// The environments' tags in git (from the GitOps engine), by env name.
+    GitTags(Vec<(String, String)>),
+    /// A gate report arrived (or failed) for an env's tag.
+    GatesLoaded {
+        env: String,
+        tag: String,
+        result: Result<crate::services::github::GateReport, String>,
+    },
+    /// Time to ask again for an env's gates (scheduled from the report's `refresh_after`).
+    RefreshGates { env: String },
     /// A cluster watch delivered something.
     Live(crate::services::kube::LiveEvent),
     /// The process was asked to stop (SIGTERM/SIGINT).
@@ -180,6 +190,14 @@ pub enum Effect {
     CancelTask(TaskId),
     /// Open a URL with the system opener.
     OpenUrl(String),
+    /// Fetch the gates of an env's tag against its required checks.
+    FetchGates {
+        env: String,
+        tag: String,
+        required: Vec<String>,
+    },
+    /// Feed an action back after a delay (scheduled refreshes).
+    After { delay_ms: u64, action: Box<Action> },
     /// Start or stop the 1 Hz tick (only while something on screen depends on time).
     SetTicking(bool),
 }

@@ -82,6 +82,17 @@ pub struct EnvRow {
     pub health: Option<String>,
 }
 
+/// The gates of the commit an environment's tag names.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GatesView {
+    /// The tag the report is for.
+    pub tag: String,
+    pub report: Option<crate::services::github::GateReport>,
+    /// The last fetch failed (the previous report, if any, stays on screen).
+    pub error: Option<String>,
+    pub loading: bool,
+}
+
 /// A modal on top of the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
@@ -122,6 +133,10 @@ pub struct State {
     pub gitops: Feed,
     pub cluster: Feed,
     pub github: Feed,
+    /// Gates per environment name.
+    pub gates: std::collections::HashMap<String, GatesView>,
+    /// The selected gate in the Gates panel (for `o`).
+    pub selected_gate: usize,
     /// What the cluster watches delivered (rollout, pods, analysis, Argo CD, runners).
     pub live: crate::services::kube::LiveState,
     pub focus: Panel,
@@ -167,6 +182,8 @@ impl State {
             gitops: Feed::not_connected("GitOps engine not built into this version"),
             cluster: Feed::not_connected("cluster watch not built into this version"),
             github: Feed::not_connected("GitHub gates not built into this version"),
+            gates: std::collections::HashMap::new(),
+            selected_gate: 0,
             live: crate::services::kube::LiveState::default(),
             focus: Panel::Environments,
             zoomed: false,
@@ -189,6 +206,14 @@ impl State {
 
     pub fn selected_env(&self) -> Option<&EnvRow> {
         self.envs.get(self.selected_env)
+    }
+
+    /// The gates of the selected environment's tag, if fetched.
+    pub fn selected_gates(&self) -> Option<&GatesView> {
+        let env = self.selected_env()?;
+        self.gates
+            .get(&env.name)
+            .filter(|g| Some(&g.tag) == env.git_tag.as_ref())
     }
 
     /// How the keymap should read keys right now.

@@ -5,7 +5,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
 use super::action::{Action, Command, Effect};
-use super::state::{ActivityLine, Overlay, Panel, State};
+use super::state::{ActivityLine, Feed, Overlay, Panel, State};
 use super::tasks::TaskOutcome;
 
 /// How far help can scroll: one line per command (22 of them, far below u16::MAX).
@@ -61,6 +61,24 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::Live(event) => state.live.apply(event),
+        Action::GitTags(tags) => {
+            for (env, tag) in tags {
+                set_git_tag(state, &env, tag, &mut effects);
+            }
+        }
+        Action::GatesLoaded { env, tag, result } => {
+            gates_loaded(state, env, &tag, result, &mut effects)
+        }
+        Action::RefreshGates { env } => {
+            let tag = state
+                .envs
+                .iter()
+                .find(|r| r.name == env)
+                .and_then(|r| r.git_tag.clone());
+            if let Some(tag) = tag {
+                effects.push(fetch_gates(state, &env, tag));
+            }
+        }
         Action::Terminate => effects.push(Effect::Quit),
     }
     let want_tick = state.tasks.any_running();
@@ -117,20 +135,36 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         | Command::Rollback
         | Command::Secrets
         | Command::Tmp
-        | Command::Feishu
-        | Command::OpenLink => domain(state, cmd),
+        | Command::Feishu => domain(state, cmd),
+        Command::OpenLink => open_link(state, effects),
+    }
+}
+
+/// `o`: the selected gate's link.
+fn open_link(state: &mut State, effects: &mut Vec<Effect>) {
+    let gate = state
+        .selected_gates()
+        .and_then(|g| g.report.as_ref())
+        .and_then(|r| r.gates.get(state.selected_gate))
+        .map(|g| (g.name.clone(), g.url.clone()));
+    match gate {
+        Some((_, Some(url))) => {
+            state.status = Some(format!("opening {url}"));
+            effects.push(Effect::OpenUrl(url));
+        }
+        Some((name, None)) => state.status = Some(format!("{name}: no link (not started)")),
+        None => state.status = Some("open-link: select a gate in the Gates panel first".into()),
     }
 }
 
 /// Actions on outside systems. Until a service is wired in, say so instead of pretending.
 fn domain(state: &mut State, cmd: Command) {
-    if state.read_only && !matches!(cmd, Command::OpenLink | Command::Secrets | Command::Tmp) {
+    if state.read_only && !matches!(cmd, Command::Secrets | Command::Tmp) {
         state.status = Some(format!("{}: read-only, writes are disabled", cmd.name()));
         return;
     }
     let feed = match cmd {
         Command::Release | Command::Promote | Command::Rollback => &state.gitops,
-        Command::OpenLink => &state.github,
         _ => &state.cluster,
     };
     let why = match feed {
@@ -154,11 +188,20 @@ fn move_selection(state: &mut State, delta: i32) {
             };
         }
         Some(Overlay::ConfirmQuit) => {}
-        None => {
-            if state.focus == Panel::Environments {
+        None => match state.focus {
+            Panel::Environments => {
                 state.selected_env = step(state.selected_env, delta, state.envs.len());
+                state.selected_gate = 0;
             }
-        }
+            Panel::Gates => {
+                let n = state
+                    .selected_gates()
+                    .and_then(|g| g.report.as_ref())
+                    .map_or(0, |r| r.gates.len());
+                state.selected_gate = step(state.selected_gate, delta, n);
+            }
+            _ => {}
+        },
     }
 }
 
@@ -182,6 +225,75 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
         }
         Some(Overlay::ConfirmQuit) => effects.push(Effect::Quit),
         Some(Overlay::Help { .. }) | None => {}
+    }
+}
+
+/// Records an env's tag in git; a new tag means new gates to fetch.
+fn set_git_tag(state: &mut State, env: &str, tag: String, effects: &mut Vec<Effect>) {
+    let Some(row) = state.envs.iter_mut().find(|r| r.name == env) else {
+        return;
+    };
+    if row.git_tag.as_ref() == Some(&tag) {
+        return;
+    }
+    row.git_tag = Some(tag.clone());
+    if !matches!(state.github, Feed::NotConnected(_)) {
+        effects.push(fetch_gates(state, env, tag));
+    }
+}
+
+fn fetch_gates(state: &mut State, env: &str, tag: String) -> Effect {
+    let required = state
+        .envs
+        .iter()
+        .find(|r| r.name == env)
+        .map(|r| r.required_checks.clone())
+        .unwrap_or_default();
+    let view = state.gates.entry(env.to_owned()).or_default();
+    if view.tag != tag {
+        *view = super::state::GatesView {
+            tag: tag.clone(),
+            ..Default::default()
+        };
+    }
+    view.loading = true;
+    Effect::FetchGates {
+        env: env.to_owned(),
+        tag,
+        required,
+    }
+}
+
+fn gates_loaded(
+    state: &mut State,
+    env: String,
+    tag: &str,
+    result: Result<crate::services::github::GateReport, String>,
+    effects: &mut Vec<Effect>,
+) {
+    let view = state.gates.entry(env.clone()).or_default();
+    if view.tag != tag {
+        // An answer for a tag the env no longer has: newest request wins.
+        return;
+    }
+    view.loading = false;
+    match result {
+        Ok(report) => {
+            view.error = None;
+            if let Some(at) = report.refresh_after {
+                let now_ms = i64::try_from(state.clock.now_ms).unwrap_or(i64::MAX);
+                let delay_ms = u64::try_from(at.as_millisecond().saturating_sub(now_ms))
+                    .unwrap_or(0)
+                    .max(1_000);
+                effects.push(Effect::After {
+                    delay_ms,
+                    action: Box::new(Action::RefreshGates { env }),
+                });
+            }
+            view.report = Some(report);
+            state.github = Feed::Live;
+        }
+        Err(e) => view.error = Some(e),
     }
 }
 
