@@ -175,3 +175,60 @@ fn inventory_without_runners() {
         State::new(&inv, "good-minimal.yaml", Keymap::default())
     });
 }
+
+#[test]
+fn gates_with_a_report_and_a_selected_gate() {
+    use shipdeck::app::state::GatesView;
+    use shipdeck::services::github::{Gate, GateReport, GateState};
+    snap("gates_report", || {
+        let mut s = demo_state();
+        s.github = Feed::Live;
+        cmd(&mut s, Command::Down);
+        cmd(&mut s, Command::Down);
+        s.envs[2].git_tag = Some("9f1c2ab".into());
+        let gate = |name: &str, state, secs| Gate {
+            name: name.into(),
+            state,
+            duration_s: secs,
+            url: Some(format!("https://github.example/runs/{name}")),
+            source: None,
+            detail: None,
+        };
+        let fetched = jiff::Timestamp::from_second(1_790_000_000).unwrap();
+        let report = GateReport {
+            sha: "9f1c2ab0000000000000000000000000000000aa".into(),
+            gates: vec![
+                gate("lint", GateState::Passed, Some(42)),
+                gate("type-check", GateState::Passed, Some(65)),
+                gate("test", GateState::Passed, Some(312)),
+                gate("build", GateState::Passed, Some(201)),
+                gate("trivy", GateState::Failed, Some(33)),
+                gate("codeql", GateState::Running, Some(95)),
+                Gate {
+                    url: None,
+                    ..gate("gitleaks", GateState::Missing, None)
+                },
+            ],
+            summary: "4/7 passed, 1 failed, 1 running, 1 missing".into(),
+            all_passed: false,
+            settled: false,
+            fetched_at: fetched,
+            refresh_after: None,
+            rate_limited_until: Some(fetched),
+        };
+        s.gates.insert(
+            "prod".into(),
+            GatesView {
+                tag: "9f1c2ab".into(),
+                report: Some(report),
+                error: None,
+                loading: false,
+            },
+        );
+        while s.focus != Panel::Gates {
+            cmd(&mut s, Command::FocusNext);
+        }
+        cmd(&mut s, Command::Down);
+        s
+    });
+}
