@@ -67,7 +67,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::GatesLoaded { env, tag, result } => {
-            gates_loaded(state, env, &tag, result, &mut effects)
+            gates_loaded(state, env, &tag, result, &mut effects);
         }
         Action::RefreshGates { env } => {
             let tag = state
