@@ -1,5 +1,7 @@
 //! `release`, `promote`, `rollback`, `history` (issue 3).
 
+use std::fmt::Write as _;
+
 use super::{Ctx, Exit, Failure, Outcome};
 use crate::cli::gitops::{HistoryArgs, PromoteArgs, ReleaseArgs, RollbackArgs};
 use crate::inventory::Inventory;
@@ -97,15 +99,16 @@ fn render_history(changes: &[TagChange]) -> String {
         "TAG", "FROM", "COMMIT", "TIME", "AUTHOR", "SUBJECT"
     );
     for c in changes {
-        out.push_str(&format!(
-            "{:<12} {:<12} {:<8} {:<20} {:<18} {}\n",
+        let _ = writeln!(
+            out,
+            "{:<12} {:<12} {:<8} {:<20} {:<18} {}",
             c.tag,
             c.previous.as_deref().unwrap_or("-"),
             c.commit.short,
             c.commit.time,
             c.commit.author,
             c.commit.subject
-        ));
+        );
     }
     if changes.is_empty() {
         out.push_str("(no tag changes in history)\n");

@@ -1,6 +1,9 @@
 //! A seeded GitOps repository in a local bare remote (demo and tests): the files embedded from
 //! `assets/sandbox/gitops/`, with a few weeks of history by a few people, as a team would have it.
 
+// "GitOps" is the field's name, not an identifier to put in backticks.
+#![allow(clippy::doc_markdown)]
+
 use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository, Signature, Time};

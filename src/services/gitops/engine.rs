@@ -57,20 +57,18 @@ impl GitopsEngine {
     /// Like [`GitopsEngine::open`] with the working copy given explicitly (`None`: the data dir).
     pub fn open_at(inv: &Inventory, paths: &Paths, repo_dir: Option<PathBuf>) -> Result<Self> {
         let url = inv.gitops_url();
-        let (clone_dir, lock_path) = match repo_dir {
-            Some(dir) => {
-                let git_dir = if dir.join(".git").is_dir() {
-                    dir.join(".git")
-                } else {
-                    dir.clone()
-                };
-                (dir, git_dir.join("shipdeck.lock"))
-            }
-            None => {
-                let dir = repo::clone_dir_for(&paths.data_dir, &url);
-                let lock = dir.with_extension("lock");
-                (dir, lock)
-            }
+        let (clone_dir, lock_path) = if let Some(dir) = repo_dir {
+            let git_dir = if dir.join(".git").is_dir() {
+                dir.join(".git")
+            } else {
+                dir.clone()
+            };
+            let lock = git_dir.join("shipdeck.lock");
+            (dir, lock)
+        } else {
+            let dir = repo::clone_dir_for(&paths.data_dir, &url);
+            let lock = dir.with_extension("lock");
+            (dir, lock)
         };
         {
             let _lock = repo::lock(&lock_path)?;
@@ -157,19 +155,18 @@ impl GitopsEngine {
         for (i, t) in targets.iter().enumerate() {
             let now = current(&repo, tip, t).ok();
             for c in &changes[i] {
-                let entry = match known.iter_mut().position(|k| k.tag == c.tag) {
-                    Some(p) => &mut known[p],
-                    None => {
-                        known.push(KnownTag {
-                            tag: c.tag.clone(),
-                            current_in: Vec::new(),
-                            last_seen: c.commit.time.clone(),
-                            last_seen_unix: c.commit.unix,
-                        });
-                        let last = known.len() - 1;
-                        &mut known[last]
-                    }
+                let index = if let Some(p) = known.iter().position(|k| k.tag == c.tag) {
+                    p
+                } else {
+                    known.push(KnownTag {
+                        tag: c.tag.clone(),
+                        current_in: Vec::new(),
+                        last_seen: c.commit.time.clone(),
+                        last_seen_unix: c.commit.unix,
+                    });
+                    known.len() - 1
                 };
+                let entry = &mut known[index];
                 if c.commit.unix > entry.last_seen_unix {
                     entry.last_seen_unix = c.commit.unix;
                     entry.last_seen.clone_from(&c.commit.time);
@@ -181,7 +178,7 @@ impl GitopsEngine {
                 }
             }
         }
-        known.sort_by(|a, b| b.last_seen_unix.cmp(&a.last_seen_unix));
+        known.sort_by_key(|k| std::cmp::Reverse(k.last_seen_unix));
         Ok(known)
     }
 
@@ -207,7 +204,7 @@ impl GitopsEngine {
                 entry.from.clone_from(&o.from);
                 entry.to = Some(o.to.clone());
                 entry.commit.clone_from(&o.commit);
-                entry.result = if o.pushed { "ok" } else { "ok: no change" }.to_owned();
+                entry.result = String::from(if o.pushed { "ok" } else { "ok: no change" });
             }
             Err(e) => {
                 entry.from = progress.from;
@@ -264,19 +261,24 @@ impl GitopsEngine {
             let now = read_tag(&text, target.spot, &target.path)?;
             let base_tag = baseline.get_or_insert_with(|| now.clone()).clone();
             progress.from = Some(base_tag.clone());
-            let to_tag = match &to {
-                Some(t) => t.clone(),
-                None => {
-                    let t =
-                        self.resolve_to(req, &repo, tip, &target, &now, source_env.as_deref())?;
-                    validate_tag(&t)?;
-                    to = Some(t.clone());
-                    t
-                }
+            let to_tag = if let Some(t) = &to {
+                t.clone()
+            } else {
+                let t = self.resolve_to(req, &repo, tip, &target, &now, source_env.as_deref())?;
+                validate_tag(&t)?;
+                to = Some(t.clone());
+                t
             };
             progress.to = Some(to_tag.clone());
             if now == to_tag {
-                return Ok(self.outcome(req, Some(now), to_tag, None, progress, started));
+                return Ok(Self::outcome(
+                    req,
+                    Some(now),
+                    to_tag,
+                    None,
+                    progress,
+                    started,
+                ));
             }
             if now != base_tag {
                 let last = walk(&repo, tip, std::slice::from_ref(&target), &|_, c| {
@@ -315,7 +317,7 @@ impl GitopsEngine {
             match repo::push(&repo, &self.url, &self.branch, tip, commit, &self.auth)? {
                 Pushed::Ok => {
                     repo::set_tracking(&repo, &self.branch, commit)?;
-                    return Ok(self.outcome(
+                    return Ok(Self::outcome(
                         req,
                         Some(now),
                         to_tag,
@@ -335,7 +337,6 @@ impl GitopsEngine {
     }
 
     fn outcome(
-        &self,
         req: &ChangeRequest,
         from: Option<String>,
         to: String,

@@ -1,5 +1,7 @@
 //! Commit messages: a subject people can scan, trailers scripts can parse.
 
+use std::fmt::Write as _;
+
 use super::ChangeRequest;
 
 /// `release(miker-web): stg 71be0e3 → 9f1c2ab` plus `Shipdeck-*` trailers.
@@ -15,10 +17,12 @@ pub(crate) fn commit_message(
         req.action, req.app, req.env
     );
     if let Some(src) = source_env {
-        msg.push_str(&format!("Promoted from {src}.\n\n"));
+        let _ = write!(msg, "Promoted from {src}.\n\n");
     }
     let one_line = |s: &str| s.replace(['\n', '\r'], " ").trim().to_owned();
-    let mut trailer = |k: &str, v: &str| msg.push_str(&format!("Shipdeck-{k}: {}\n", one_line(v)));
+    let mut trailer = |k: &str, v: &str| {
+        let _ = writeln!(msg, "Shipdeck-{k}: {}", one_line(v));
+    };
     trailer("Action", req.action.as_str());
     trailer("App", &req.app);
     trailer("Env", &req.env);

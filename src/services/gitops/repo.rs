@@ -2,6 +2,7 @@
 //! across processes, written to without a checkout.
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -333,6 +334,9 @@ fn push_with_libgit2(
 pub(crate) fn clone_dir_for(data_dir: &Path, url: &str) -> PathBuf {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(url.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hex = digest.iter().take(8).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
     data_dir.join("gitops").join(hex)
 }

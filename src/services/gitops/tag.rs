@@ -51,10 +51,11 @@ pub fn needs_quotes(s: &str) -> bool {
     }
     let lower = s.to_ascii_lowercase();
     for (prefix, digit) in [("0x", 16), ("0o", 8), ("0b", 2)] {
-        if let Some(rest) = lower.strip_prefix(prefix) {
-            if !rest.is_empty() && rest.chars().all(|c| c == '_' || c.is_digit(digit)) {
-                return true;
-            }
+        if let Some(rest) = lower.strip_prefix(prefix)
+            && !rest.is_empty()
+            && rest.chars().all(|c| c == '_' || c.is_digit(digit))
+        {
+            return true;
         }
     }
     looks_decimal(&lower) || lower.trim_start_matches(['+', '-']) == ".inf" || lower == ".nan"
@@ -75,9 +76,7 @@ fn looks_decimal(s: &str) -> bool {
                 && (frac.is_empty() || digits(frac))
                 && !(int.is_empty() && frac.is_empty())
         }
-        None => {
-            digits(mantissa) || (mantissa.contains(':') && mantissa.split(':').all(|p| digits(p)))
-        }
+        None => digits(mantissa) || (mantissa.contains(':') && mantissa.split(':').all(digits)),
     };
     let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
     mantissa_ok && exponent_ok

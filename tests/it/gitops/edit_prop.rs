@@ -46,6 +46,7 @@ fn comment(c: bool, text: &str) -> String {
 
 /// One kustomization: header comments, entries in block or flow style, comments everywhere.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // each bool is one independent shape choice
 struct Kust {
     eol: &'static str,
     indent: usize,

@@ -9,7 +9,7 @@ use super::{World, git, remote_file, remote_main};
 
 fn req(action: Action, app: &str, env: &str, tag: Option<&str>) -> ChangeRequest {
     let mut r = ChangeRequest::new(action, app, env, tag);
-    r.actor = "tester".to_owned();
+    "tester".clone_into(&mut r.actor);
     r
 }
 
