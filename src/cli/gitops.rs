@@ -1,5 +1,8 @@
 //! Arguments of the GitOps commands (issue 3).
 
+// "GitOps" is the field's name, not an identifier to put in backticks.
+#![allow(clippy::doc_markdown)]
+
 use clap::Args;
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 mod app_core;
 mod app_gates;
 mod gates;
+mod gitops;
 mod inventory;
 mod pty;
 mod ui_snapshots;

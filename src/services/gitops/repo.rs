@@ -1,0 +1,342 @@
+//! The persistent working clone: a bare repository per remote, fetched incrementally, locked
+//! across processes, written to without a checkout.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use git2::{FetchOptions, ObjectType, Oid, PushOptions, RemoteCallbacks, Repository, Signature};
+
+use super::auth::Auth;
+use super::{GitopsError, Result};
+use crate::services::TaskCtl;
+
+/// Where shipdeck keeps what it fetched (never a branch the user works on).
+pub(crate) fn tracking_ref(branch: &str) -> String {
+    format!("refs/shipdeck/remotes/{branch}")
+}
+
+/// The ref a network push sends from (libgit2 pushes refs, not bare ids).
+const OUTGOING: &str = "refs/shipdeck/outgoing";
+
+/// An exclusive lock on the working clone, released on drop (the fd closes).
+pub(crate) struct CloneLock {
+    _file: File,
+}
+
+pub(crate) fn lock(path: &Path) -> Result<CloneLock> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| GitopsError::io(dir, e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| GitopsError::io(path, e))?;
+    file.lock().map_err(|e| GitopsError::io(path, e))?;
+    Ok(CloneLock { _file: file })
+}
+
+/// Opens the clone, creating an empty bare repository the first time.
+pub(crate) fn open_or_init(dir: &Path) -> Result<Repository> {
+    match Repository::open(dir) {
+        Ok(r) => Ok(r),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| GitopsError::io(dir, e))?;
+            Ok(Repository::init_bare(dir)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// True for remotes reached through the filesystem (`file://` or a plain path).
+pub(crate) fn is_local(url: &str) -> bool {
+    url.starts_with("file://") || (!url.contains("://") && !url.contains('@'))
+}
+
+fn remote_err(url: &str, e: &git2::Error) -> GitopsError {
+    GitopsError::Remote {
+        url: url.to_owned(),
+        message: e.message().to_owned(),
+    }
+}
+
+/// Fetches the branch into the tracking ref and returns the remote tip.
+pub(crate) fn fetch(
+    repo: &Repository,
+    url: &str,
+    branch: &str,
+    auth: &Auth,
+    ctl: &TaskCtl,
+) -> Result<Oid> {
+    let mut remote = repo.remote_anonymous(url)?;
+    let mut cbs = RemoteCallbacks::new();
+    cbs.credentials(auth.callback());
+    cbs.transfer_progress(|p| {
+        ctl.report(
+            p.received_objects() as u64,
+            Some(p.total_objects() as u64),
+            "fetching",
+        );
+        !ctl.is_cancelled()
+    });
+    let mut opts = FetchOptions::new();
+    opts.remote_callbacks(cbs);
+    opts.download_tags(git2::AutotagOption::None);
+    let tracking = tracking_ref(branch);
+    let spec = format!("+refs/heads/{branch}:{tracking}");
+    remote
+        .fetch(&[spec.as_str()], Some(&mut opts), None)
+        .map_err(|e| {
+            if ctl.is_cancelled() {
+                GitopsError::Cancelled
+            } else {
+                remote_err(url, &e)
+            }
+        })?;
+    // A remote without the branch fetches nothing: say so rather than act on a stale ref.
+    let advertised = remote.list().map_err(|e| remote_err(url, &e))?;
+    let wanted = format!("refs/heads/{branch}");
+    let tip = advertised
+        .iter()
+        .find(|h| h.name() == wanted)
+        .map(git2::RemoteHead::oid)
+        .ok_or_else(|| GitopsError::Remote {
+            url: url.to_owned(),
+            message: format!("branch `{branch}` does not exist on the remote"),
+        })?;
+    Ok(tip)
+}
+
+/// Moves the tracking ref (after our own successful push).
+pub(crate) fn set_tracking(repo: &Repository, branch: &str, oid: Oid) -> Result<()> {
+    repo.reference(&tracking_ref(branch), oid, true, "shipdeck: pushed")?;
+    Ok(())
+}
+
+/// The blob at `path` in `tree`, if any.
+pub(crate) fn blob_at(tree: &git2::Tree<'_>, path: &str) -> Option<Oid> {
+    let entry = tree.get_path(Path::new(path)).ok()?;
+    (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
+}
+
+/// Text of the file at `path` in commit `at`.
+pub(crate) fn read_file(repo: &Repository, at: Oid, path: &str) -> Result<Option<String>> {
+    let tree = repo.find_commit(at)?.tree()?;
+    let Some(id) = blob_at(&tree, path) else {
+        return Ok(None);
+    };
+    let blob = repo.find_blob(id)?;
+    Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+}
+
+/// A commit on top of `base` whose tree differs only in the file at `path`. Only the trees on
+/// the path are rewritten; nothing is checked out.
+pub(crate) fn commit_file(
+    repo: &Repository,
+    base: Oid,
+    path: &str,
+    content: &[u8],
+    sig: &Signature<'_>,
+    message: &str,
+) -> Result<Oid> {
+    let parent = repo.find_commit(base)?;
+    let blob = repo.blob(content)?;
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let tree = replace_in_tree(repo, Some(&parent.tree()?), &parts, blob)?;
+    let tree = repo.find_tree(tree)?;
+    Ok(repo.commit(None, sig, sig, message, &tree, &[&parent])?)
+}
+
+fn replace_in_tree(
+    repo: &Repository,
+    tree: Option<&git2::Tree<'_>>,
+    parts: &[&str],
+    blob: Oid,
+) -> Result<Oid> {
+    let Some((name, rest)) = parts.split_first() else {
+        return Err(GitopsError::Bad("empty file path".to_owned()));
+    };
+    let mut builder = repo.treebuilder(tree)?;
+    if rest.is_empty() {
+        let mode = tree
+            .and_then(|t| t.get_name(name))
+            .map_or(0o100_644, |e| e.filemode());
+        builder.insert(name, blob, mode)?;
+    } else {
+        let sub = tree
+            .and_then(|t| t.get_name(name))
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+            .map(|e| repo.find_tree(e.id()))
+            .transpose()?;
+        let id = replace_in_tree(repo, sub.as_ref(), rest, blob)?;
+        builder.insert(name, id, 0o040_000)?;
+    }
+    Ok(builder.write()?)
+}
+
+/// How a push ended.
+pub(crate) enum Pushed {
+    Ok,
+    /// The remote moved since `base`: fetch and try again.
+    NotFastForward,
+}
+
+/// Pushes `commit` to `refs/heads/<branch>` only if the remote is still at `base`. Never forces.
+pub(crate) fn push(
+    repo: &Repository,
+    url: &str,
+    branch: &str,
+    base: Oid,
+    commit: Oid,
+    auth: &Auth,
+) -> Result<Pushed> {
+    let result = if is_local(url) {
+        push_with_git(repo.path(), url, branch, commit)
+    } else {
+        push_with_libgit2(repo, url, branch, base, commit, auth)
+    };
+    // Whatever happened, nothing of the attempt stays referenced in the clone.
+    if let Ok(mut r) = repo.find_reference(OUTGOING) {
+        let _ = r.delete();
+    }
+    result
+}
+
+/// Local remotes go through `git push`, so the remote's hooks run as they would for anyone.
+/// (libgit2's local transport writes into the remote directly and skips its hooks.)
+fn push_with_git(git_dir: &Path, url: &str, branch: &str, commit: Oid) -> Result<Pushed> {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["push", "--porcelain", "--no-verify", url])
+        .arg(format!("{commit}:refs/heads/{branch}"))
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|e| GitopsError::Remote {
+            url: url.to_owned(),
+            message: format!("could not run `git push` (is git installed?): {e}"),
+        })?;
+    if out.status.success() {
+        return Ok(Pushed::Ok);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    let status_line = stdout.lines().find(|l| l.starts_with('!')).unwrap_or("");
+    if status_line.contains("[remote rejected]") && lost_race(status_line, &stderr) {
+        return Ok(Pushed::NotFastForward);
+    }
+    if status_line.contains("[remote rejected]") {
+        return Err(GitopsError::Refused(verbatim(&stderr, status_line)));
+    }
+    if status_line.contains("[rejected]") {
+        return Ok(Pushed::NotFastForward);
+    }
+    Err(GitopsError::Remote {
+        url: url.to_owned(),
+        message: if stderr.is_empty() {
+            stdout.trim().to_owned()
+        } else {
+            stderr
+        },
+    })
+}
+
+/// The server's compare-and-swap on the ref failed: someone pushed between its advertisement
+/// and our update. That is a moved remote, not a refusal.
+fn lost_race(status: &str, stderr: &str) -> bool {
+    status.contains("failed to update ref")
+        || status.contains("failed to lock")
+        || (stderr.contains("cannot lock ref") && stderr.contains("but expected"))
+}
+
+/// The remote's own lines (hook output) plus the status, without git's local hints.
+fn verbatim(stderr: &str, status: &str) -> String {
+    let remote: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("remote:") || l.starts_with(" ! ") || l.starts_with("error:"))
+        .collect();
+    if remote.is_empty() {
+        status.trim_start_matches('!').trim().to_owned()
+    } else {
+        remote.join("\n")
+    }
+}
+
+fn push_with_libgit2(
+    repo: &Repository,
+    url: &str,
+    branch: &str,
+    base: Oid,
+    commit: Oid,
+    auth: &Auth,
+) -> Result<Pushed> {
+    repo.reference(OUTGOING, commit, true, "shipdeck: outgoing")?;
+    let moved = RefCell::new(false);
+    let refused: RefCell<Option<String>> = RefCell::new(None);
+    let remote_lines = RefCell::new(String::new());
+    let result = {
+        let mut remote = repo.remote_anonymous(url)?;
+        let mut cbs = RemoteCallbacks::new();
+        cbs.credentials(auth.callback());
+        // Compare-and-swap: the server checks the old id we send; we refuse to send one that
+        // is not our base, so a moved remote is never overwritten.
+        cbs.push_negotiation(|updates| {
+            if updates.iter().any(|u| u.src() != base) {
+                *moved.borrow_mut() = true;
+                return Err(git2::Error::from_str("remote moved"));
+            }
+            Ok(())
+        });
+        cbs.push_update_reference(|_, status| {
+            if let Some(s) = status {
+                *refused.borrow_mut() = Some(s.to_owned());
+            }
+            Ok(())
+        });
+        cbs.sideband_progress(|data| {
+            remote_lines
+                .borrow_mut()
+                .push_str(&String::from_utf8_lossy(data));
+            true
+        });
+        let mut opts = PushOptions::new();
+        opts.remote_callbacks(cbs);
+        let spec = format!("{OUTGOING}:refs/heads/{branch}");
+        remote.push(&[spec.as_str()], Some(&mut opts))
+    };
+    if *moved.borrow() {
+        return Ok(Pushed::NotFastForward);
+    }
+    if let Some(status) = refused.borrow().clone() {
+        if status.contains("fetch first")
+            || status.contains("non-fast-forward")
+            || lost_race(&status, &remote_lines.borrow())
+        {
+            return Ok(Pushed::NotFastForward);
+        }
+        let lines = remote_lines.borrow();
+        let text = lines.trim();
+        return Err(GitopsError::Refused(if text.is_empty() {
+            status
+        } else {
+            format!("{text}\n{status}")
+        }));
+    }
+    result.map_err(|e| remote_err(url, &e))?;
+    Ok(Pushed::Ok)
+}
+
+/// The working clone's folder for a remote: `<data>/gitops/<sha256(url)[..16]>`.
+pub(crate) fn clone_dir_for(data_dir: &Path, url: &str) -> PathBuf {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(url.as_bytes());
+    let hex = digest.iter().take(8).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    data_dir.join("gitops").join(hex)
+}
