@@ -35,6 +35,8 @@ pub enum DemoError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("demo GitOps remote: {0}")]
+    Seed(String),
     #[error("demo inventory is invalid (a bug): {0}")]
     Inventory(#[from] crate::inventory::InventoryError),
 }
@@ -151,6 +153,11 @@ tmp:
 /// Prepares everything the demo needs that is not a running server.
 pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, DemoError> {
     let (dir, owned) = create_dir(dir)?;
+    // A workspace kept with --dir is reused as it is: its remote may hold the user's releases.
+    match crate::sandbox::gitremote::seed(&dir) {
+        Ok(_) | Err(crate::sandbox::gitremote::SeedError::Exists(_)) => {}
+        Err(e) => return Err(DemoError::Seed(e.to_string())),
+    }
     let inventory_path = write_inventory(&dir, endpoints)?;
     Ok(Workspace {
         paths: Paths::under(&dir.join(".shipdeck")),
@@ -192,7 +199,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     } else {
         let keymap = crate::entry::load_keymap(&ctx.paths);
         let state = crate::app::State::new(&inventory, "demo", keymap);
-        crate::driver::run_tui(state, &inventory)
+        crate::driver::run_tui(state, &inventory, &ws.paths)
             .await
             .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
     };

@@ -11,10 +11,13 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::tasks::TaskId;
+use crate::app::tasks::{TaskId, TaskOutcome};
 use crate::app::{Action, Effect, State, update};
 use crate::inventory::Inventory;
+use crate::paths::Paths;
+use crate::services::gitops::{ChangeRequest, GitopsEngine};
 use crate::terminal::TerminalGuard;
+use std::sync::Arc;
 
 /// At most this many frames per second, however fast actions arrive.
 const FRAME: Duration = Duration::from_millis(33);
@@ -27,12 +30,17 @@ pub enum DriverError {
 }
 
 /// Runs the cockpit until the user quits or the process is told to stop.
-pub async fn run_tui(mut state: State, inventory: &Inventory) -> Result<(), DriverError> {
+pub async fn run_tui(
+    mut state: State,
+    inventory: &Inventory,
+    paths: &Paths,
+) -> Result<(), DriverError> {
     let mut guard = TerminalGuard::enter()?;
     let (tx, mut rx) = unbounded_channel::<Action>();
     let watches = start_watches(inventory, &tx);
-    let services = Services::connect(inventory, &mut state).await;
+    let services = Services::connect(inventory, paths, &mut state).await;
     let mut driver = Runner::new(tx.clone(), services);
+    driver.run(Effect::RefreshGit);
     let mut events = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -141,11 +149,59 @@ pub struct Runner {
 /// The clients effects run with; built once from the inventory.
 pub struct Services {
     pub gates: Option<crate::services::github::GatesService>,
+    pub gitops: GitopsHandle,
+    pub inventory: Arc<Inventory>,
+}
+
+/// The GitOps engine, opened (a clone or fetch: blocking, maybe slow) on first use off the UI task.
+#[derive(Clone)]
+pub struct GitopsHandle {
+    inventory: Arc<Inventory>,
+    paths: Paths,
+    cell: Arc<tokio::sync::OnceCell<Result<Arc<GitopsEngine>, String>>>,
+}
+
+impl GitopsHandle {
+    pub fn new(inventory: Arc<Inventory>, paths: Paths) -> Self {
+        GitopsHandle {
+            inventory,
+            paths,
+            cell: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
+    /// The engine, opening it once.
+    pub async fn engine(&self) -> Result<Arc<GitopsEngine>, String> {
+        self.cell
+            .get_or_init(|| async {
+                let (inv, paths) = (self.inventory.clone(), self.paths.clone());
+                match tokio::task::spawn_blocking(move || GitopsEngine::open(&inv, &paths)).await {
+                    Ok(Ok(engine)) => Ok(Arc::new(engine)),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// Runs a blocking engine call off the UI task.
+    pub async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&GitopsEngine) -> Result<T, crate::services::gitops::GitopsError>
+        + Send
+        + 'static,
+    ) -> Result<T, String> {
+        let engine = self.engine().await?;
+        tokio::task::spawn_blocking(move || f(&engine).map_err(|e| e.to_string()))
+            .await
+            .map_err(|e| e.to_string())?
+    }
 }
 
 impl Services {
     /// Builds every client the inventory configures and marks the state's feeds accordingly.
-    pub async fn connect(inventory: &Inventory, state: &mut State) -> Services {
+    pub async fn connect(inventory: &Inventory, paths: &Paths, state: &mut State) -> Services {
         use crate::app::state::Feed;
         let gates = match &inventory.github {
             None => {
@@ -170,7 +226,13 @@ impl Services {
                 }
             }
         };
-        Services { gates }
+        let inventory = Arc::new(inventory.clone());
+        state.gitops = crate::app::state::Feed::Connecting;
+        Services {
+            gates,
+            gitops: GitopsHandle::new(inventory.clone(), paths.clone()),
+            inventory,
+        }
     }
 }
 
@@ -192,6 +254,62 @@ impl Runner {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
+    }
+
+    /// A background task with progress and cancellation: gates, then commit and push.
+    fn git_change(&mut self, id: TaskId, change: crate::app::state::PendingChange) {
+        let token = CancellationToken::new();
+        self.cancels.insert(id, token.clone());
+        let (ptx, mut prx) = unbounded_channel();
+        let ctl = crate::services::TaskCtl::new(token.clone(), ptx);
+        let tx = self.tx.clone();
+        let progress_tx = self.tx.clone();
+        tokio::spawn(async move {
+            while let Some(progress) = prx.recv().await {
+                if progress_tx
+                    .send(Action::TaskProgress { id, progress })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let (git, gates, inv) = (
+            self.services.gitops.clone(),
+            self.services.gates.clone(),
+            self.services.inventory.clone(),
+        );
+        tokio::spawn(async move {
+            let mut req = ChangeRequest::new(
+                change.action,
+                &change.app,
+                &change.env,
+                change.tag.as_deref(),
+            );
+            req.expected_from = change.expected_from;
+            req.source_env = change.source_env;
+            let outcome = match git.engine().await {
+                Err(e) => TaskOutcome::Failed(e),
+                Ok(engine) => {
+                    match crate::services::release::guarded_change(
+                        engine,
+                        gates.as_ref(),
+                        &inv,
+                        req,
+                        None,
+                        ctl,
+                    )
+                    .await
+                    {
+                        Ok(done) => TaskOutcome::Done(done.message),
+                        Err(_) if token.is_cancelled() => TaskOutcome::Cancelled,
+                        Err(e) => TaskOutcome::Failed(e.to_string()),
+                    }
+                }
+            };
+            let _ = tx.send(Action::TaskFinished { id, outcome });
+            let _ = tx.send(Action::RefreshGit);
+        });
     }
 
     /// Starts one effect; `Quit` and `Suspend` belong to the terminal loop and are ignored here.
@@ -225,6 +343,30 @@ impl Runner {
                     let _ = tx.send(Action::GatesLoaded { env, tag, result });
                 });
             }
+            Effect::RefreshGit => {
+                let (git, tx) = (self.services.gitops.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = git.with(GitopsEngine::snapshot).await;
+                    let _ = tx.send(Action::GitSnapshot(result));
+                });
+            }
+            Effect::LoadKnownTags { app } => {
+                let (git, tx) = (self.services.gitops.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let a = app.clone();
+                    let result = git.with(move |e| e.known_tags(&a)).await;
+                    let _ = tx.send(Action::KnownTags { app, result });
+                });
+            }
+            Effect::LoadHistory { app, env } => {
+                let (git, tx) = (self.services.gitops.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let (a, e) = (app.clone(), env.clone());
+                    let result = git.with(move |g| g.history(&a, &e)).await;
+                    let _ = tx.send(Action::History { app, env, result });
+                });
+            }
+            Effect::GitChange { task, change } => self.git_change(task, change),
             Effect::After { delay_ms, action } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {

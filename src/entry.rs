@@ -96,7 +96,7 @@ async fn cockpit(ctx: &Ctx) -> Outcome {
     let label = inventory.source.display().to_string();
     let mut state = State::new(&inventory, label, load_keymap(&ctx.paths));
     state.read_only |= ctx.read_only;
-    crate::driver::run_tui(state, &inventory)
+    crate::driver::run_tui(state, &inventory, &ctx.paths)
         .await
         .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
 }

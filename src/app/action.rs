@@ -54,11 +54,15 @@ pub enum Command {
     Feishu,
     /// Open the selected item's link.
     OpenLink,
+    /// Show the next app.
+    NextApp,
+    /// Show the previous app.
+    PrevApp,
 }
 
 impl Command {
     /// Every command, in the order help and the palette list them.
-    pub const ALL: [Command; 22] = [
+    pub const ALL: [Command; 24] = [
         Command::Release,
         Command::Promote,
         Command::PromoteFull,
@@ -71,6 +75,8 @@ impl Command {
         Command::Tmp,
         Command::Feishu,
         Command::OpenLink,
+        Command::NextApp,
+        Command::PrevApp,
         Command::FocusNext,
         Command::FocusPrev,
         Command::Zoom,
@@ -108,6 +114,8 @@ impl Command {
             Command::Tmp => "tmp",
             Command::Feishu => "feishu",
             Command::OpenLink => "open-link",
+            Command::NextApp => "next-app",
+            Command::PrevApp => "prev-app",
         }
     }
 
@@ -136,6 +144,8 @@ impl Command {
             Command::Tmp => "tidy tmp/",
             Command::Feishu => "GitHub teams → Feishu chats",
             Command::OpenLink => "open the selected link",
+            Command::NextApp => "show the next app",
+            Command::PrevApp => "show the previous app",
         }
     }
 }
@@ -161,8 +171,23 @@ pub enum Action {
     TaskProgress { id: TaskId, progress: Progress },
     /// A background task ended.
     TaskFinished { id: TaskId, outcome: TaskOutcome },
-    /// The environments' tags in git (from the GitOps engine), by env name.
+    /// The environments' tags in git for the selected app, by env name.
     GitTags(Vec<(String, String)>),
+    /// Ask git again (after an action, and every so often: a remote has no watch).
+    RefreshGit,
+    /// What the GitOps engine read: every app × env.
+    GitSnapshot(Result<Vec<crate::services::gitops::EnvTag>, String>),
+    /// Tags the release picker can offer.
+    KnownTags {
+        app: String,
+        result: Result<Vec<crate::services::gitops::KnownTag>, String>,
+    },
+    /// An env's tag history, for the rollback picker.
+    History {
+        app: String,
+        env: String,
+        result: Result<Vec<crate::services::gitops::TagChange>, String>,
+    },
     /// A gate report arrived (or failed) for an env's tag.
     GatesLoaded {
         env: String,
@@ -190,6 +215,17 @@ pub enum Effect {
     CancelTask(TaskId),
     /// Open a URL with the system opener.
     OpenUrl(String),
+    /// Read every app × env from the GitOps repo (fetch first).
+    RefreshGit,
+    /// Tags for the release picker.
+    LoadKnownTags { app: String },
+    /// An env's history for the rollback picker.
+    LoadHistory { app: String, env: String },
+    /// Write a change to the GitOps repo as a background task.
+    GitChange {
+        task: TaskId,
+        change: crate::app::state::PendingChange,
+    },
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {
         env: String,

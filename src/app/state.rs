@@ -93,6 +93,20 @@ pub struct GatesView {
     pub loading: bool,
 }
 
+/// A change to the GitOps repo the user is about to confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingChange {
+    pub action: crate::services::gitops::Action,
+    pub app: String,
+    pub env: String,
+    /// New tag; `None` for promote (the source env's tag).
+    pub tag: Option<String>,
+    /// What the user saw in `env` when deciding (a change meanwhile is a conflict).
+    pub expected_from: Option<String>,
+    /// Promote only.
+    pub source_env: Option<String>,
+}
+
 /// A modal on top of the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
@@ -102,6 +116,32 @@ pub enum Overlay {
     Palette { query: String, selected: usize },
     /// Quit while tasks run?
     ConfirmQuit,
+    /// `r`: type a tag, or pick one known from other envs and history.
+    Release {
+        app: String,
+        env: String,
+        input: String,
+        known: Option<Vec<crate::services::gitops::KnownTag>>,
+        selected: Option<usize>,
+        error: Option<String>,
+    },
+    /// `b`: pick the tag to go back to from the env's history.
+    Rollback {
+        app: String,
+        env: String,
+        history: Option<Vec<crate::services::gitops::TagChange>>,
+        selected: usize,
+        error: Option<String>,
+    },
+    /// The last word before a write: y/enter, or the env's name typed for a protected env.
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        /// For a protected environment: its name, which must be typed.
+        typed: Option<String>,
+        input: String,
+        change: PendingChange,
+    },
 }
 
 /// One line of the Activity log.
@@ -133,6 +173,8 @@ pub struct State {
     pub gitops: Feed,
     pub cluster: Feed,
     pub github: Feed,
+    /// What git says each app × env runs, keyed by (app, env).
+    pub git: std::collections::HashMap<(String, String), crate::services::gitops::EnvTag>,
     /// Gates per environment name.
     pub gates: std::collections::HashMap<String, GatesView>,
     /// The selected gate in the Gates panel (for `o`).
@@ -182,6 +224,7 @@ impl State {
             gitops: Feed::not_connected("GitOps engine not built into this version"),
             cluster: Feed::not_connected("cluster watch not built into this version"),
             github: Feed::not_connected("GitHub gates not built into this version"),
+            git: std::collections::HashMap::new(),
             gates: std::collections::HashMap::new(),
             selected_gate: 0,
             live: crate::services::kube::LiveState::default(),
@@ -208,6 +251,12 @@ impl State {
         self.envs.get(self.selected_env)
     }
 
+    /// What git says about the selected app in an env.
+    pub fn git_for(&self, env: &str) -> Option<&crate::services::gitops::EnvTag> {
+        let app = self.selected_app()?;
+        self.git.get(&(app.to_owned(), env.to_owned()))
+    }
+
     /// The gates of the selected environment's tag, if fetched.
     pub fn selected_gates(&self) -> Option<&GatesView> {
         let env = self.selected_env()?;
@@ -220,8 +269,17 @@ impl State {
     pub fn input_mode(&self) -> InputMode {
         match self.overlay {
             None => InputMode::Normal,
-            Some(Overlay::Palette { .. }) => InputMode::Text,
-            Some(Overlay::Help { .. } | Overlay::ConfirmQuit) => InputMode::Modal,
+            Some(
+                Overlay::Palette { .. }
+                | Overlay::Release { .. }
+                | Overlay::Confirm { typed: Some(_), .. },
+            ) => InputMode::Text,
+            Some(
+                Overlay::Help { .. }
+                | Overlay::ConfirmQuit
+                | Overlay::Rollback { .. }
+                | Overlay::Confirm { typed: None, .. },
+            ) => InputMode::Modal,
         }
     }
 

@@ -5,7 +5,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
 use super::action::{Action, Command, Effect};
-use super::state::{ActivityLine, Feed, Overlay, Panel, State};
+use super::state::{ActivityLine, Feed, Overlay, Panel, PendingChange, State};
 use super::tasks::TaskOutcome;
 
 /// How far help can scroll: one line per command (22 of them, far below u16::MAX).
@@ -19,18 +19,36 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let redraw = !matches!(action, Action::Tick) || state.tasks.any_running();
     match action {
         Action::Command(cmd) => command(state, cmd, &mut effects),
-        Action::Input(c) => {
-            if let Some(Overlay::Palette { query, selected }) = &mut state.overlay {
+        Action::Input(c) => match &mut state.overlay {
+            Some(Overlay::Palette { query, selected }) => {
                 query.push(c);
                 *selected = 0;
             }
-        }
-        Action::Backspace => {
-            if let Some(Overlay::Palette { query, selected }) = &mut state.overlay {
+            Some(Overlay::Release {
+                input, selected, ..
+            }) => {
+                input.push(c);
+                *selected = None;
+            }
+            Some(Overlay::Confirm { input, .. }) => input.push(c),
+            _ => {}
+        },
+        Action::Backspace => match &mut state.overlay {
+            Some(Overlay::Palette { query, selected }) => {
                 query.pop();
                 *selected = 0;
             }
-        }
+            Some(Overlay::Release {
+                input, selected, ..
+            }) => {
+                input.pop();
+                *selected = None;
+            }
+            Some(Overlay::Confirm { input, .. }) => {
+                input.pop();
+            }
+            _ => {}
+        },
         Action::Submit => submit(state, &mut effects),
         Action::Click { column, row } => {
             if let (None, Some(panel)) = (
@@ -53,14 +71,44 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     TaskOutcome::Failed(err) => (format!("{title}: failed: {err}"), true),
                     TaskOutcome::Cancelled => (format!("{title}: cancelled"), true),
                 };
-                log(
-                    state,
-                    format!("{text} ({}.{}s)", secs / 1000, secs % 1000 / 100),
-                    failed,
-                );
+                log(state, format!("{text} ({})", took(secs)), failed);
             }
         }
         Action::Live(event) => state.live.apply(event),
+        Action::RefreshGit => effects.push(Effect::RefreshGit),
+        Action::GitSnapshot(result) => git_snapshot(state, result, &mut effects),
+        Action::KnownTags { app, result } => {
+            if let Some(Overlay::Release {
+                app: a,
+                known,
+                error,
+                ..
+            }) = &mut state.overlay
+                && *a == app
+            {
+                match result {
+                    Ok(tags) => *known = Some(tags),
+                    Err(e) => *error = Some(e),
+                }
+            }
+        }
+        Action::History { app, env, result } => {
+            if let Some(Overlay::Rollback {
+                app: a,
+                env: e,
+                history,
+                error,
+                ..
+            }) = &mut state.overlay
+                && *a == app
+                && *e == env
+            {
+                match result {
+                    Ok(h) => *history = Some(h),
+                    Err(err) => *error = Some(err),
+                }
+            }
+        }
         Action::GitTags(tags) => {
             for (env, tag) in tags {
                 set_git_tag(state, &env, tag, &mut effects);
@@ -125,6 +173,17 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         Command::Up => move_selection(state, -1),
         Command::Down => move_selection(state, 1),
         Command::Suspend => effects.push(Effect::Suspend),
+        Command::NextApp | Command::PrevApp => {
+            let n = state.apps.len();
+            if n > 1 {
+                state.selected_app = if cmd == Command::NextApp {
+                    (state.selected_app + 1) % n
+                } else {
+                    (state.selected_app + n - 1) % n
+                };
+                sync_rows(state, effects);
+            }
+        }
         Command::Release
         | Command::Promote
         | Command::PromoteFull
@@ -135,7 +194,7 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         | Command::Rollback
         | Command::Secrets
         | Command::Tmp
-        | Command::Feishu => domain(state, cmd),
+        | Command::Feishu => domain(state, cmd, effects),
         Command::OpenLink => open_link(state, effects),
     }
 }
@@ -158,9 +217,14 @@ fn open_link(state: &mut State, effects: &mut Vec<Effect>) {
 }
 
 /// Actions on outside systems. Until a service is wired in, say so instead of pretending.
-fn domain(state: &mut State, cmd: Command) {
+fn domain(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
     if state.read_only && !matches!(cmd, Command::Secrets | Command::Tmp) {
         state.status = Some(format!("{}: read-only, writes are disabled", cmd.name()));
+        return;
+    }
+    let git_ready = !matches!(state.gitops, Feed::NotConnected(_));
+    if git_ready && matches!(cmd, Command::Release | Command::Promote | Command::Rollback) {
+        git_command(state, cmd, effects);
         return;
     }
     let feed = match cmd {
@@ -176,6 +240,31 @@ fn domain(state: &mut State, cmd: Command) {
 
 fn move_selection(state: &mut State, delta: i32) {
     match &mut state.overlay {
+        Some(Overlay::Release {
+            input,
+            known,
+            selected,
+            ..
+        }) => {
+            let n = known.as_ref().map_or(0, Vec::len);
+            if n > 0 {
+                let next = match *selected {
+                    None if delta > 0 => 0,
+                    None => n - 1,
+                    Some(i) => step(i, delta, n),
+                };
+                *selected = Some(next);
+                if let Some(t) = known.as_ref().and_then(|k| k.get(next)) {
+                    input.clone_from(&t.tag);
+                }
+            }
+        }
+        Some(Overlay::Rollback {
+            history, selected, ..
+        }) => {
+            let n = history.as_ref().map_or(0, Vec::len);
+            *selected = step(*selected, delta, n);
+        }
         Some(Overlay::Palette { query, selected }) => {
             let n = fuzzy(query).len();
             *selected = step(*selected, delta, n);
@@ -187,7 +276,7 @@ fn move_selection(state: &mut State, delta: i32) {
                 scroll.saturating_add(1).min(HELP_LINES)
             };
         }
-        Some(Overlay::ConfirmQuit) => {}
+        Some(Overlay::ConfirmQuit | Overlay::Confirm { .. }) => {}
         None => match state.focus {
             Panel::Environments => {
                 state.selected_env = step(state.selected_env, delta, state.envs.len());
@@ -224,8 +313,302 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             }
         }
         Some(Overlay::ConfirmQuit) => effects.push(Effect::Quit),
+        Some(overlay @ Overlay::Release { .. }) => submit_release(state, overlay),
+        Some(overlay @ Overlay::Rollback { .. }) => submit_rollback(state, overlay),
+        Some(Overlay::Confirm {
+            typed,
+            input,
+            change,
+            title,
+            lines,
+        }) => {
+            if let Some(want) = typed.clone()
+                && input.trim() != want
+            {
+                // Keep the dialog: a mistyped protected env name is not a yes.
+                state.overlay = Some(Overlay::Confirm {
+                    title,
+                    lines,
+                    typed,
+                    input: String::new(),
+                    change,
+                });
+                state.status = Some(format!("type `{want}` exactly to confirm"));
+                return;
+            }
+            let title = format!(
+                "{} {} {}{}",
+                change.action,
+                change.app,
+                change.env,
+                change
+                    .tag
+                    .as_deref()
+                    .map(|t| format!(" {t}"))
+                    .unwrap_or_default()
+            );
+            let task = state.tasks.start(title, state.clock.now_ms);
+            effects.push(Effect::GitChange { task, change });
+        }
         Some(Overlay::Help { .. }) | None => {}
     }
+}
+
+/// How often git is asked again while nothing happens (a remote cannot be watched).
+const GIT_REFRESH_MS: u64 = 15_000;
+
+fn git_snapshot(
+    state: &mut State,
+    result: Result<Vec<crate::services::gitops::EnvTag>, String>,
+    effects: &mut Vec<Effect>,
+) {
+    match result {
+        Ok(tags) => {
+            state.git = tags
+                .into_iter()
+                .map(|t| ((t.app.clone(), t.env.clone()), t))
+                .collect();
+            state.gitops = Feed::Live;
+            sync_rows(state, effects);
+        }
+        Err(e) => {
+            state.gitops = if state.git.is_empty() {
+                Feed::not_connected(e.clone())
+            } else {
+                Feed::Stale {
+                    since: state.clock.hhmm.clone(),
+                }
+            };
+            state.status = Some(format!("git: {e}"));
+        }
+    }
+    effects.push(Effect::After {
+        delay_ms: GIT_REFRESH_MS,
+        action: Box::new(Action::RefreshGit),
+    });
+}
+
+/// Copies the selected app's git tags into the environment rows.
+fn sync_rows(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(app) = state.selected_app().map(str::to_owned) else {
+        return;
+    };
+    let tags: Vec<(String, Option<String>)> = state
+        .envs
+        .iter()
+        .map(|r| {
+            let tag = state
+                .git
+                .get(&(app.clone(), r.name.clone()))
+                .and_then(|t| t.tag.clone());
+            (r.name.clone(), tag)
+        })
+        .collect();
+    for (env, tag) in tags {
+        match tag {
+            Some(tag) => set_git_tag(state, &env, tag, effects),
+            None => {
+                if let Some(row) = state.envs.iter_mut().find(|r| r.name == env) {
+                    row.git_tag = None;
+                }
+            }
+        }
+    }
+}
+
+fn git_command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
+    let (Some(app), Some(env)) = (
+        state.selected_app().map(str::to_owned),
+        state.selected_env().cloned(),
+    ) else {
+        return;
+    };
+    match cmd {
+        Command::Release => {
+            state.overlay = Some(Overlay::Release {
+                app: app.clone(),
+                env: env.name.clone(),
+                input: String::new(),
+                known: None,
+                selected: None,
+                error: None,
+            });
+            effects.push(Effect::LoadKnownTags { app });
+        }
+        Command::Rollback => {
+            state.overlay = Some(Overlay::Rollback {
+                app: app.clone(),
+                env: env.name.clone(),
+                history: None,
+                selected: 0,
+                error: None,
+            });
+            effects.push(Effect::LoadHistory { app, env: env.name });
+        }
+        Command::Promote => {
+            let Some(from) = env.promote_from.clone() else {
+                state.status = Some(format!(
+                    "promote: `{}` has no promote_from in the inventory",
+                    env.name
+                ));
+                return;
+            };
+            let from_tag = state
+                .envs
+                .iter()
+                .find(|r| r.name == from)
+                .and_then(|r| r.git_tag.clone());
+            let Some(from_tag) = from_tag else {
+                state.status = Some(format!("promote: no tag known in `{from}` yet"));
+                return;
+            };
+            let to_tag = env.git_tag.clone();
+            if to_tag.as_deref() == Some(from_tag.as_str()) {
+                state.status = Some(format!("promote: {} already runs {from_tag}", env.name));
+                return;
+            }
+            let change = PendingChange {
+                action: crate::services::gitops::Action::Promote,
+                app: app.clone(),
+                env: env.name.clone(),
+                tag: Some(from_tag.clone()),
+                expected_from: to_tag.clone(),
+                source_env: Some(from.clone()),
+            };
+            confirm(
+                state,
+                format!("Promote {app}"),
+                vec![
+                    format!(
+                        "{from} → {}: {} → {from_tag}",
+                        env.name,
+                        to_tag.as_deref().unwrap_or("(none)")
+                    ),
+                    gates_line(state, &env.name),
+                ],
+                &env,
+                change,
+            );
+        }
+        _ => {}
+    }
+}
+
+fn gates_line(state: &State, env: &str) -> String {
+    let required = state
+        .envs
+        .iter()
+        .find(|r| r.name == env)
+        .map(|r| r.required_checks.clone())
+        .unwrap_or_default();
+    if required.is_empty() {
+        format!("{env} requires no checks")
+    } else {
+        format!(
+            "{env} requires {}: checked against GitHub before the push",
+            required.join(", ")
+        )
+    }
+}
+
+fn confirm(
+    state: &mut State,
+    title: String,
+    lines: Vec<String>,
+    env: &super::state::EnvRow,
+    change: PendingChange,
+) {
+    state.overlay = Some(Overlay::Confirm {
+        title,
+        lines,
+        typed: env.protected.then(|| env.name.clone()),
+        input: String::new(),
+        change,
+    });
+}
+
+fn submit_release(state: &mut State, overlay: Overlay) {
+    let Overlay::Release {
+        app, env, input, ..
+    } = overlay.clone()
+    else {
+        return;
+    };
+    let tag = input.trim().to_owned();
+    if let Err(e) = crate::services::gitops::validate_tag(&tag) {
+        let mut overlay = overlay;
+        if let Overlay::Release { error, .. } = &mut overlay {
+            *error = Some(e.to_string());
+        }
+        state.overlay = Some(overlay);
+        return;
+    }
+    let Some(row) = state.envs.iter().find(|r| r.name == env).cloned() else {
+        return;
+    };
+    if row.git_tag.as_deref() == Some(tag.as_str()) {
+        state.status = Some(format!("release: {env} is already at {tag}"));
+        return;
+    }
+    let change = PendingChange {
+        action: crate::services::gitops::Action::Release,
+        app: app.clone(),
+        env: env.clone(),
+        tag: Some(tag.clone()),
+        expected_from: row.git_tag.clone(),
+        source_env: None,
+    };
+    let lines = vec![
+        format!(
+            "{env}: {} → {tag}",
+            row.git_tag.as_deref().unwrap_or("(none)")
+        ),
+        gates_line(state, &env),
+    ];
+    confirm(state, format!("Release {app}"), lines, &row, change);
+}
+
+fn submit_rollback(state: &mut State, overlay: Overlay) {
+    let Overlay::Rollback {
+        app,
+        env,
+        history,
+        selected,
+        ..
+    } = overlay
+    else {
+        return;
+    };
+    let Some(choice) = history.as_ref().and_then(|h| h.get(selected)) else {
+        state.status = Some("rollback: no history to pick from".into());
+        return;
+    };
+    let Some(row) = state.envs.iter().find(|r| r.name == env).cloned() else {
+        return;
+    };
+    if row.git_tag.as_deref() == Some(choice.tag.as_str()) {
+        state.status = Some(format!("rollback: {env} is already at {}", choice.tag));
+        return;
+    }
+    let change = PendingChange {
+        action: crate::services::gitops::Action::Rollback,
+        app: app.clone(),
+        env: env.clone(),
+        tag: Some(choice.tag.clone()),
+        expected_from: row.git_tag.clone(),
+        source_env: None,
+    };
+    let lines = vec![
+        format!(
+            "{env}: {} → {} (set {} by {})",
+            row.git_tag.as_deref().unwrap_or("(none)"),
+            choice.tag,
+            choice.commit.time,
+            choice.commit.author
+        ),
+        "the canary abort in the cluster comes with the live cluster view".to_owned(),
+    ];
+    confirm(state, format!("Roll back {app}"), lines, &row, change);
 }
 
 /// Records an env's tag in git; a new tag means new gates to fetch.
@@ -294,6 +677,26 @@ fn gates_loaded(
             state.github = Feed::Live;
         }
         Err(e) => view.error = Some(e),
+    }
+}
+
+/// `850 ms`, `2.5 s`, `3m05s`.
+fn took(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..60_000 => format!("{}.{} s", ms / 1000, ms % 1000 / 100),
+        _ => format!("{}m{:02}s", ms / 60_000, ms % 60_000 / 1000),
+    }
+}
+
+/// `just now`, `5m ago`, `3h ago`, `2d ago`.
+pub fn ago(now_unix: i64, then_unix: i64) -> String {
+    let s = now_unix.saturating_sub(then_unix).max(0);
+    match s {
+        0..60 => "just now".to_owned(),
+        60..3_600 => format!("{}m ago", s / 60),
+        3_600..86_400 => format!("{}h ago", s / 3_600),
+        _ => format!("{}d ago", s / 86_400),
     }
 }
 

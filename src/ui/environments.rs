@@ -55,13 +55,42 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             }
         })
         .collect();
-    let notes: Vec<Line> = [
-        feed_line("git", &state.gitops),
-        feed_line("cluster", &state.cluster),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut notes: Vec<Line> = Vec::new();
+    if let Some(changed) = state
+        .selected_env()
+        .and_then(|e| state.git_for(&e.name))
+        .and_then(|t| t.changed.as_ref())
+    {
+        let now = i64::try_from(state.clock.now_ms / 1000).unwrap_or(i64::MAX);
+        notes.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    "{} set {} by {} · ",
+                    state.selected_env().map_or("", |e| e.name.as_str()),
+                    crate::app::update::ago(now, changed.unix),
+                    changed.author
+                ),
+                dim(),
+            ),
+            Span::raw(changed.short.clone()),
+            Span::styled(format!(" {}", changed.subject), dim()),
+        ]));
+    }
+    if let Some(problem) = state
+        .selected_env()
+        .and_then(|e| state.git_for(&e.name))
+        .and_then(|t| t.problem.clone())
+    {
+        notes.push(Line::styled(problem, Style::default().fg(Color::Red)));
+    }
+    notes.extend(
+        [
+            feed_line("git", &state.gitops),
+            feed_line("cluster", &state.cluster),
+        ]
+        .into_iter()
+        .flatten(),
+    );
     let table_h = u16::try_from(state.envs.len() + 1)
         .unwrap_or(u16::MAX)
         .min(inner.height);

@@ -1,11 +1,14 @@
 //! Rendering: pure functions of `State`, one file per panel or dialog.
 
 pub mod activity;
+pub mod confirm_dialog;
 pub mod environments;
 pub mod footer;
 pub mod gates;
 pub mod layout;
 pub mod overlays;
+pub mod release_dialog;
+pub mod rollback_dialog;
 pub mod rollout;
 pub mod runners;
 mod style;

@@ -19,10 +19,13 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(Overlay::Help { scroll }) => help(frame, state, *scroll),
         Some(Overlay::Palette { query, selected }) => palette(frame, state, query, *selected),
         Some(Overlay::ConfirmQuit) => confirm_quit(frame, state),
+        Some(o @ Overlay::Release { .. }) => super::release_dialog::render(frame, state, o),
+        Some(o @ Overlay::Rollback { .. }) => super::rollback_dialog::render(frame, state, o),
+        Some(o @ Overlay::Confirm { .. }) => super::confirm_dialog::render(frame, o),
     }
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
         .areas(area);

@@ -5,6 +5,7 @@
 
 mod app_core;
 mod app_gates;
+mod app_gitops;
 mod gates;
 mod gitops;
 mod inventory;

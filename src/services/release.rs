@@ -1,0 +1,111 @@
+//! A change to the GitOps repo behind its gates: what `release` and `promote` do, in the cockpit
+//! and headless alike. Rollbacks skip the gates: going back to a tag that ran is the way out of
+//! an incident, not a way in.
+
+use std::sync::Arc;
+
+use crate::inventory::Inventory;
+use crate::services::TaskCtl;
+use crate::services::github::{GatesService, GithubError, GuardPass, GuardRefusal, guard};
+use crate::services::gitops::{self, ChangeOutcome, ChangeRequest, GitopsEngine, GitopsError};
+
+/// Why a guarded change did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("{}", .0.message)]
+    Gates(GuardRefusal),
+    #[error("cannot check the gates of {env}: {source}")]
+    GatesUnavailable {
+        env: String,
+        #[source]
+        source: GithubError,
+    },
+    #[error("{0}")]
+    Git(#[from] GitopsError),
+    #[error("background task failed: {0}")]
+    Join(String),
+}
+
+/// The tag a change will write, for the gate check (promote reads its source env).
+fn target_tag(
+    engine: &GitopsEngine,
+    req: &ChangeRequest,
+    inv: &Inventory,
+) -> Result<Option<String>, GitopsError> {
+    if req.tag.is_some() {
+        return Ok(req.tag.clone());
+    }
+    if req.action != gitops::Action::Promote {
+        return Ok(None);
+    }
+    let source = req.source_env.clone().or_else(|| {
+        inv.environments
+            .get(&req.env)
+            .and_then(|e| e.promote_from().map(str::to_owned))
+    });
+    let Some(source) = source else {
+        return Ok(None);
+    };
+    Ok(engine
+        .snapshot()?
+        .into_iter()
+        .find(|t| t.app == req.app && t.env == source)
+        .and_then(|t| t.tag))
+}
+
+/// Checks the target env's required gates (release and promote), then writes and pushes.
+/// `override_reason` is honoured only where the inventory allows an override.
+pub async fn guarded_change(
+    engine: Arc<GitopsEngine>,
+    gates: Option<&GatesService>,
+    inv: &Inventory,
+    mut req: ChangeRequest,
+    override_reason: Option<&str>,
+    ctl: TaskCtl,
+) -> Result<ChangeOutcome, ReleaseError> {
+    let env = inv.env(&req.env).map_err(GitopsError::from)?;
+    let needs_gates = req.action != gitops::Action::Rollback && !env.required_checks.is_empty();
+    if needs_gates {
+        let tag = {
+            let (engine, r, inv) = (engine.clone(), req.clone(), inv.clone());
+            tokio::task::spawn_blocking(move || target_tag(&engine, &r, &inv))
+                .await
+                .map_err(|e| ReleaseError::Join(e.to_string()))??
+        };
+        if let Some(tag) = tag {
+            ctl.report(0, Some(2), "checking gates");
+            let pass = check(gates, env, &req.env, &tag, override_reason).await?;
+            req.gates = Some(pass.trailer);
+            if pass.overridden {
+                req.reason = pass.reason;
+            }
+        }
+    }
+    ctl.report(1, Some(2), "writing and pushing");
+    tokio::task::spawn_blocking(move || engine.apply(&req, &ctl))
+        .await
+        .map_err(|e| ReleaseError::Join(e.to_string()))?
+        .map_err(ReleaseError::Git)
+}
+
+async fn check(
+    gates: Option<&GatesService>,
+    env: &crate::inventory::Environment,
+    env_name: &str,
+    tag: &str,
+    override_reason: Option<&str>,
+) -> Result<GuardPass, ReleaseError> {
+    let unavailable = |source| ReleaseError::GatesUnavailable {
+        env: env_name.to_owned(),
+        source,
+    };
+    let Some(svc) = gates else {
+        return Err(unavailable(GithubError::NotConfigured));
+    };
+    let sha = svc.sha_for_tag(tag).map_err(unavailable)?;
+    let report = svc
+        .fresh_report(&sha, &env.required_checks)
+        .await
+        .map_err(unavailable)?;
+    guard(env, &report, override_reason).map_err(ReleaseError::Gates)
+}

@@ -1,0 +1,285 @@
+//! The cockpit's GitOps flows without a terminal: keys → update → effects → the runner's real
+//! GitOps engine and gates client → results back as actions. The remote is the demo's seeded
+//! bare repository; GitHub is the sandbox on 127.0.0.1.
+
+use std::path::Path;
+use std::time::Duration;
+
+use shipdeck::app::state::Feed;
+use shipdeck::app::tasks::TaskState;
+use shipdeck::app::{Action, Command, Effect, Keymap, Overlay, State, update};
+use shipdeck::driver::{Runner, Services};
+use shipdeck::inventory::Inventory;
+use shipdeck::paths::Paths;
+use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts, Scenario};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+struct Cockpit {
+    state: State,
+    runner: Runner,
+    rx: UnboundedReceiver<Action>,
+}
+
+impl Cockpit {
+    fn press(&mut self, cmd: Command) {
+        self.apply(Action::Command(cmd));
+    }
+
+    fn apply(&mut self, action: Action) {
+        self.state.clock.now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap();
+        for e in update(&mut self.state, action) {
+            // Periodic refreshes would keep the loop busy forever; tests ask explicitly.
+            if !matches!(e, Effect::After { .. }) {
+                self.runner.run(e);
+            }
+        }
+    }
+
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.apply(Action::Input(c));
+        }
+    }
+
+    async fn until(&mut self, what: &str, done: impl Fn(&State) -> bool) {
+        while !done(&self.state) {
+            let action = tokio::time::timeout(Duration::from_secs(60), self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("waited for {what}; status {:?}", self.state.status))
+                .expect("channel open");
+            self.apply(action);
+        }
+    }
+
+    fn select_env(&mut self, name: &str) {
+        while self.state.selected_env().unwrap().name != name {
+            let before = self.state.selected_env;
+            self.press(Command::Down);
+            if self.state.selected_env == before {
+                while self.state.selected_env > 0 {
+                    self.press(Command::Up);
+                }
+            }
+        }
+    }
+
+    fn tag(&self, env: &str) -> Option<String> {
+        self.state
+            .envs
+            .iter()
+            .find(|r| r.name == env)
+            .and_then(|r| r.git_tag.clone())
+    }
+
+    async fn finish_task(&mut self) -> String {
+        self.until("the task to end", |s| {
+            !s.tasks.any_running()
+                && s.tasks
+                    .all()
+                    .last()
+                    .is_some_and(|t| matches!(t.state, TaskState::Finished(_)))
+        })
+        .await;
+        self.state.activity.last().unwrap().text.clone()
+    }
+
+    async fn refreshed(&mut self, env: &str, want: &str) {
+        self.apply(Action::RefreshGit);
+        let want = want.to_owned();
+        let env = env.to_owned();
+        self.until("git to show the new tag", move |s| {
+            s.envs
+                .iter()
+                .any(|r| r.name == env && r.git_tag.as_deref() == Some(want.as_str()))
+        })
+        .await;
+    }
+}
+
+fn last_commit_message(bare: &Path) -> String {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(bare)
+        .args(["log", "-1", "--format=%B", "main"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_promote_refuse_and_roll_back_from_the_keys() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let gh = GithubSandbox::start(GithubSandboxOpts {
+        owner: "miker-org".into(),
+        repo: "miker".into(),
+        speed: 1000.0,
+        ..GithubSandboxOpts::default()
+    })
+    .await
+    .unwrap();
+    let bad = gh.add_commit("badc0de", Scenario::pipeline().failing("trivy"));
+    let dir = tempfile::tempdir().unwrap();
+    let endpoints = shipdeck::demo::Endpoints {
+        github_api: Some(gh.url().to_owned()),
+        ..Default::default()
+    };
+    let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
+    let inv = Inventory::load(&ws.inventory_path).unwrap();
+    let paths = Paths::under(&dir.path().join(".shipdeck"));
+    let mut state = State::new(&inv, "test", Keymap::default());
+    let services = Services::connect(&inv, &paths, &mut state).await;
+    let (tx, rx) = unbounded_channel();
+    let mut c = Cockpit {
+        state,
+        runner: Runner::new(tx, services),
+        rx,
+    };
+
+    // The seeded remote, as git has it.
+    c.apply(Action::RefreshGit);
+    c.until("the first git snapshot", |s| s.gitops == Feed::Live)
+        .await;
+    assert_eq!(c.tag("dev").as_deref(), Some("9f1c2ab"));
+    assert_eq!(c.tag("stg").as_deref(), Some("9f1c2ab"));
+    assert_eq!(c.tag("prod").as_deref(), Some("71be0e3"));
+
+    // r on stg: pick from known tags, confirm with y.
+    c.select_env("stg");
+    c.press(Command::Release);
+    c.until("known tags", |s| {
+        matches!(&s.overlay, Some(Overlay::Release { known: Some(_), .. }))
+    })
+    .await;
+    let Some(Overlay::Release {
+        known: Some(known), ..
+    }) = &c.state.overlay
+    else {
+        unreachable!()
+    };
+    let idx = known
+        .iter()
+        .position(|k| k.tag == "5d2e8a1")
+        .expect("history tags are offered");
+    for _ in 0..=idx {
+        c.press(Command::Down);
+    }
+    let Some(Overlay::Release { input, .. }) = &c.state.overlay else {
+        panic!("dialog open")
+    };
+    assert_eq!(input, "5d2e8a1", "picking fills the tag");
+    c.apply(Action::Submit);
+    assert!(
+        matches!(&c.state.overlay, Some(Overlay::Confirm { typed: None, .. })),
+        "stg is not protected: y/enter confirms"
+    );
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(
+        line.contains("release miker-web stg 9f1c2ab → 5d2e8a1"),
+        "{line}"
+    );
+    c.refreshed("stg", "5d2e8a1").await;
+    let msg = last_commit_message(&ws.dir.join("gitops.git"));
+    assert!(msg.contains("Shipdeck-Action: release"), "{msg}");
+    assert!(
+        msg.contains("Shipdeck-Gates: 2/2 passed"),
+        "stg's two gates were checked:\n{msg}"
+    );
+
+    // p on prod (protected): a mistyped name is not a yes; the right one is.
+    c.select_env("prod");
+    c.press(Command::Promote);
+    assert!(
+        matches!(&c.state.overlay, Some(Overlay::Confirm { typed: Some(t), .. }) if t == "prod")
+    );
+    c.type_text("prdo");
+    c.apply(Action::Submit);
+    assert!(
+        matches!(&c.state.overlay, Some(Overlay::Confirm { .. })),
+        "still asking"
+    );
+    assert!(
+        c.state
+            .status
+            .as_deref()
+            .unwrap()
+            .contains("type `prod` exactly")
+    );
+    c.type_text("prod");
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(
+        line.contains("promote miker-web prod 71be0e3 → 5d2e8a1"),
+        "{line}"
+    );
+    c.refreshed("prod", "5d2e8a1").await;
+    assert!(last_commit_message(&ws.dir.join("gitops.git")).contains("Shipdeck-Gates: 7/7 passed"));
+
+    // A commit whose trivy failed is refused in prod; git is untouched.
+    let before = last_commit_message(&ws.dir.join("gitops.git"));
+    c.press(Command::Release);
+    c.type_text(&bad[..7]);
+    c.apply(Action::Submit);
+    c.type_text("prod");
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(c.state.activity.last().unwrap().failed);
+    assert!(
+        line.contains("trivy"),
+        "the refusal names the failing gate: {line}"
+    );
+    assert_eq!(last_commit_message(&ws.dir.join("gitops.git")), before);
+
+    // b on prod: back to 71be0e3 from the history picker.
+    c.press(Command::Rollback);
+    c.until("history", |s| {
+        matches!(
+            &s.overlay,
+            Some(Overlay::Rollback {
+                history: Some(_),
+                ..
+            })
+        )
+    })
+    .await;
+    let Some(Overlay::Rollback {
+        history: Some(h), ..
+    }) = &c.state.overlay
+    else {
+        unreachable!()
+    };
+    let idx = h
+        .iter()
+        .position(|t| t.tag == "71be0e3")
+        .expect("previous tag in history");
+    for _ in 0..idx {
+        c.press(Command::Down);
+    }
+    c.apply(Action::Submit);
+    c.type_text("prod");
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(
+        line.contains("rollback miker-web prod 5d2e8a1 → 71be0e3"),
+        "{line}"
+    );
+    c.refreshed("prod", "71be0e3").await;
+    assert!(last_commit_message(&ws.dir.join("gitops.git")).contains("Shipdeck-Action: rollback"));
+
+    // Every action left one audit line.
+    let journal = shipdeck::audit::Journal::new(paths.audit_journal())
+        .read_all()
+        .unwrap();
+    let actions: Vec<&str> = journal.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.starts_with(&["release", "promote"]), "{actions:?}");
+    assert!(actions.contains(&"rollback"), "{actions:?}");
+    c.runner.cancel_all();
+    gh.shutdown().await;
+}
