@@ -300,7 +300,7 @@ fn task_progress_and_result_reach_the_activity_log() {
     assert_eq!(last.time, "13:02");
     assert_eq!(
         last.text,
-        "release miker-web stg 9f1c2ab: pushed 4e1d (2.5s)"
+        "release miker-web stg 9f1c2ab: pushed 4e1d (2.5 s)"
     );
     assert!(!last.failed);
 
