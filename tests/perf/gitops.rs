@@ -138,12 +138,7 @@ fn generate(dir: &Path) -> PathBuf {
         .stdin(Stdio::piped())
         .spawn()
         .expect("git fast-import");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&stream())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(&stream()).unwrap();
     assert!(child.wait().unwrap().success());
     git(&bare, &["repack", "-adq"]);
     bare
