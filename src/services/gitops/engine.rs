@@ -101,6 +101,24 @@ impl GitopsEngine {
     /// Every app × environment (inventory order) after one fetch: tag, and the commit that set it.
     pub fn snapshot(&self) -> Result<Vec<EnvTag>> {
         let (_lock, repo, tip) = self.session(&TaskCtl::detached())?;
+        self.snapshot_at(&repo, tip)
+    }
+
+    /// Like [`GitopsEngine::snapshot`] without contacting the remote: what the working clone
+    /// last fetched (a first paint before the fetch returns, or offline).
+    pub fn snapshot_cached(&self) -> Result<Vec<EnvTag>> {
+        let _lock = repo::lock(&self.lock_path)?;
+        let repo = repo::open_or_init(&self.clone_dir)?;
+        let tip = repo
+            .refname_to_id(&repo::tracking_ref(&self.branch))
+            .map_err(|_| GitopsError::Remote {
+                url: self.url.clone(),
+                message: "nothing fetched yet".to_owned(),
+            })?;
+        self.snapshot_at(&repo, tip)
+    }
+
+    fn snapshot_at(&self, repo: &Repository, tip: Oid) -> Result<Vec<EnvTag>> {
         let mut pairs = Vec::new();
         for app in self.inv.apps.keys() {
             for env in self.inv.environments.keys() {
@@ -111,13 +129,13 @@ impl GitopsEngine {
             .iter()
             .map(|(a, e)| self.target(a, e))
             .collect::<Result<Vec<_>>>()?;
-        let changes = walk(&repo, tip, &targets, &|_, c| !c.is_empty())?;
+        let changes = walk(repo, tip, &targets, &|_, c| !c.is_empty())?;
         Ok(pairs
             .iter()
             .zip(&targets)
             .zip(changes)
             .map(|(((app, env), t), ch)| {
-                let (tag, problem) = match current(&repo, tip, t) {
+                let (tag, problem) = match current(repo, tip, t) {
                     Ok(tag) => (Some(tag), None),
                     Err(e) => (None, Some(e.to_string())),
                 };

@@ -72,6 +72,19 @@ pub(crate) fn fetch(
     auth: &Auth,
     ctl: &TaskCtl,
 ) -> Result<Oid> {
+    let tracking = tracking_ref(branch);
+    // A local remote whose tip we already have needs no fetch at all.
+    if let Some(remote) = open_local(url) {
+        let tip = remote
+            .refname_to_id(&format!("refs/heads/{branch}"))
+            .map_err(|_| GitopsError::Remote {
+                url: url.to_owned(),
+                message: format!("branch `{branch}` does not exist on the remote"),
+            })?;
+        if repo.refname_to_id(&tracking).ok() == Some(tip) {
+            return Ok(tip);
+        }
+    }
     let mut remote = repo.remote_anonymous(url)?;
     let mut cbs = RemoteCallbacks::new();
     cbs.credentials(auth.callback());
@@ -86,7 +99,6 @@ pub(crate) fn fetch(
     let mut opts = FetchOptions::new();
     opts.remote_callbacks(cbs);
     opts.download_tags(git2::AutotagOption::None);
-    let tracking = tracking_ref(branch);
     let spec = format!("+refs/heads/{branch}:{tracking}");
     remote
         .fetch(&[spec.as_str()], Some(&mut opts), None)
@@ -194,7 +206,9 @@ pub(crate) fn push(
     commit: Oid,
     auth: &Auth,
 ) -> Result<Pushed> {
-    let result = if is_local(url) {
+    let result = if let Some(remote) = open_local(url).filter(|r| r.is_bare() && !has_hooks(r)) {
+        push_direct(repo, &remote, url, branch, base, commit)
+    } else if is_local(url) {
         push_with_git(repo.path(), url, branch, commit)
     } else {
         push_with_libgit2(repo, url, branch, base, commit, auth)
@@ -204,6 +218,110 @@ pub(crate) fn push(
         let _ = r.delete();
     }
     result
+}
+
+/// The repository behind a local URL, if it is one.
+fn open_local(url: &str) -> Option<Repository> {
+    if !is_local(url) {
+        return None;
+    }
+    let path = url.strip_prefix("file://").unwrap_or(url);
+    Repository::open_bare(path).ok()
+}
+
+/// Whether anything would run on receive: then only `git push` behaves as the remote expects.
+fn has_hooks(remote: &Repository) -> bool {
+    const HOOKS: &[&str] = &[
+        "pre-receive",
+        "update",
+        "proc-receive",
+        "post-receive",
+        "post-update",
+        "reference-transaction",
+        "push-to-checkout",
+    ];
+    let custom_path = remote
+        .config()
+        .and_then(|c| c.get_path("core.hooksPath"))
+        .is_ok();
+    custom_path
+        || HOOKS
+            .iter()
+            .any(|h| remote.path().join("hooks").join(h).exists())
+}
+
+/// A push into a local bare remote without hooks, done as `git push` would but in-process:
+/// copy the new objects, then move the branch only if it still points at `base` (the ref
+/// update is a compare-and-swap under git's ref lock, so a concurrent pusher is never lost).
+fn push_direct(
+    repo: &Repository,
+    remote: &Repository,
+    url: &str,
+    branch: &str,
+    base: Oid,
+    commit: Oid,
+) -> Result<Pushed> {
+    let (from, to) = (repo.odb()?, remote.odb()?);
+    copy_missing(&from, &to, commit)?;
+    let name = format!("refs/heads/{branch}");
+    match remote.reference_matching(&name, commit, true, base, "push: shipdeck") {
+        Ok(_) => Ok(Pushed::Ok),
+        Err(e)
+            if matches!(
+                e.code(),
+                git2::ErrorCode::Modified | git2::ErrorCode::Locked | git2::ErrorCode::Exists
+            ) =>
+        {
+            Ok(Pushed::NotFastForward)
+        }
+        Err(e) => Err(remote_err(url, &e)),
+    }
+}
+
+/// Copies an object and, for commits and trees, whatever it refers to that `to` lacks. A tree
+/// already present is complete, so only the rewritten path is walked.
+fn copy_missing(from: &git2::Odb<'_>, to: &git2::Odb<'_>, id: Oid) -> Result<()> {
+    if to.exists(id) {
+        return Ok(());
+    }
+    let obj = from.read(id)?;
+    match obj.kind() {
+        ObjectType::Commit => {
+            let data = obj.data();
+            // The tree is the first header line; parents are already on the remote.
+            let tree = std::str::from_utf8(data)
+                .ok()
+                .and_then(|t| t.lines().next())
+                .and_then(|l| l.strip_prefix("tree "))
+                .and_then(|h| Oid::from_str(h.trim()).ok())
+                .ok_or_else(|| GitopsError::Bad(format!("commit {id} has no tree")))?;
+            copy_missing(from, to, tree)?;
+        }
+        ObjectType::Tree => {
+            for child in tree_children(obj.data()) {
+                copy_missing(from, to, child)?;
+            }
+        }
+        _ => {}
+    }
+    to.write(obj.kind(), obj.data())?;
+    Ok(())
+}
+
+/// Entry ids of a raw tree object (`<mode> <name>\0<20-byte id>`...), skipping submodules.
+fn tree_children(mut data: &[u8]) -> Vec<Oid> {
+    let mut out = Vec::new();
+    while let Some(nul) = data.iter().position(|b| *b == 0) {
+        let Some(raw) = data.get(nul + 1..nul + 21) else {
+            break;
+        };
+        let is_submodule = data.starts_with(b"160000 ");
+        if let (false, Ok(id)) = (is_submodule, Oid::from_bytes(raw)) {
+            out.push(id);
+        }
+        data = &data[nul + 21..];
+    }
+    out
 }
 
 /// Local remotes go through `git push`, so the remote's hooks run as they would for anyone.

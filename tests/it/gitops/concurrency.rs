@@ -115,3 +115,39 @@ fn two_concurrent_releases_of_one_env_one_lands_one_conflicts() {
         "only the winner's commit was added"
     );
 }
+
+#[test]
+fn actions_sharing_one_working_clone_take_turns() {
+    let w = World::new();
+    let pairs = [
+        ("miker-web", "dev"),
+        ("miker-web", "stg"),
+        ("miker-api", "dev"),
+        ("miker-api", "prod"),
+    ];
+    let barrier = Barrier::new(pairs.len());
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = pairs
+            .iter()
+            .map(|(app, env)| {
+                let (w, barrier) = (&w, &barrier);
+                s.spawn(move || {
+                    // Same data dir: one working clone, guarded by its lock file.
+                    let engine = w.engine("shared");
+                    let req = ChangeRequest::new(Action::Release, app, env, Some("5ade001"));
+                    barrier.wait();
+                    engine.apply(&req, &TaskCtl::detached())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &results {
+        let o = r.as_ref().unwrap();
+        assert!(o.pushed);
+        // Under the lock each action starts from the latest tip: no push is ever rejected.
+        assert_eq!(o.attempts, 1, "{o:?}");
+    }
+    let log = git(w.bare(), &["log", "-4", "--format=%s"]);
+    assert_eq!(log.lines().count(), 4);
+}

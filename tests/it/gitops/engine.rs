@@ -356,3 +356,16 @@ fn a_local_working_copy_is_used_without_touching_its_files() {
     // No clone was made in the data dir.
     assert!(!w.paths("a").data_dir.join("gitops").exists());
 }
+
+#[test]
+fn cached_snapshot_needs_no_remote() {
+    let w = World::new();
+    let e = w.engine("a");
+    assert!(e.snapshot_cached().is_err(), "nothing fetched yet");
+    let live = e.snapshot().unwrap();
+    // The remote disappears: the last fetched state is still readable.
+    std::fs::rename(w.bare(), w.dir.path().join("moved.git")).unwrap();
+    assert_eq!(e.snapshot_cached().unwrap(), live);
+    let err = e.snapshot().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Remote, "{err}");
+}
