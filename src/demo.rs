@@ -167,6 +167,38 @@ pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, D
     })
 }
 
+/// Every tag the seeded GitOps history mentions was built long ago: its checks are complete
+/// and green in the sandbox GitHub (the GitHub sandbox seeds miker-web's itself).
+async fn register_seeded_builds(
+    inventory: &Inventory,
+    paths: &Paths,
+    github: &crate::sandbox::github::GithubSandbox,
+) {
+    let (inv, paths) = (inventory.clone(), paths.clone());
+    let tags = tokio::task::spawn_blocking(move || {
+        let engine = crate::services::gitops::GitopsEngine::open(&inv, &paths).ok()?;
+        let mut tags = Vec::new();
+        for app in inv.apps.keys() {
+            tags.extend(engine.known_tags(app).ok()?.into_iter().map(|k| k.tag));
+        }
+        Some(tags)
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    let known = github.commits();
+    for tag in tags {
+        if !known.iter().any(|c| c.starts_with(&tag)) {
+            github.add_commit_at(
+                &tag,
+                crate::sandbox::github::Scenario::pipeline(),
+                std::time::Duration::from_secs(24 * 3600),
+            );
+        }
+    }
+}
+
 /// `shipdeck demo`.
 pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     let failed = |e: String| Failure::new(crate::headless::Exit::Failed, e);
@@ -185,6 +217,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     };
     let ws = prepare(args.dir.as_deref(), &endpoints).map_err(|e| failed(e.to_string()))?;
     let inventory = Inventory::load(&ws.inventory_path)?;
+    register_seeded_builds(&inventory, &ws.paths, &github).await;
     let outcome = if args.no_tui {
         println!("shipdeck demo workspace: {}", ws.dir.display());
         println!("inventory: {}", ws.inventory_path.display());

@@ -58,7 +58,10 @@ pub async fn run(ctx: &Ctx) -> Outcome {
         for (env_name, env) in &inv.environments {
             let mut notes = vec!["cluster: not connected (live view not built yet)".to_owned()];
             let tag = match &git {
-                Ok(tags) => tags.iter().find(|t| &t.app == app && &t.env == env_name).cloned(),
+                Ok(tags) => tags
+                    .iter()
+                    .find(|t| &t.app == app && &t.env == env_name)
+                    .cloned(),
                 Err(e) => {
                     notes.push(format!("git: {e}"));
                     None
