@@ -9,6 +9,8 @@ mod server;
 mod store;
 
 pub mod patch;
+pub mod seed;
+pub mod sim;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -133,8 +135,48 @@ impl KubeSandbox {
             background: CancellationToken::new(),
             tasks: Mutex::new(Vec::new()),
         };
+        if let Some(inv) = &opts.inventory {
+            seed::seed_world(&sandbox.state.store, inv)?;
+        }
+        if opts.controllers {
+            sandbox.start_controllers(&opts);
+        }
         sandbox.serve(listener);
         Ok(sandbox)
+    }
+
+    /// Runs the simulators on a blocking thread (they use git2 and plain locks), ticking at a
+    /// pace that follows the speed factor.
+    fn start_controllers(&self, opts: &KubeSandboxOptions) {
+        let clock = sim::Clock { speed: opts.speed.max(0.01) };
+        let store = self.state.store.clone();
+        let binds = opts.inventory.as_ref().map(sim::argocd::bindings).unwrap_or_default();
+        let cancel = self.background.clone();
+        let tick = Duration::from_secs_f64((0.25 / clock.speed).clamp(0.02, 0.25));
+        let handle = tokio::task::spawn_blocking(move || {
+            let mut rollouts = sim::rollouts::RolloutsSim::new(store.clone(), clock);
+            let mut arc = sim::arc::ArcSim::new(store.clone(), clock);
+            let mut argocd = sim::argocd::ArgoCdSim::new(store, binds);
+            let mut n: u64 = 0;
+            while !cancel.is_cancelled() {
+                // Argo CD polls git less often than the rollout controller reconciles.
+                if n % 4 == 0 {
+                    argocd.tick();
+                }
+                rollouts.tick();
+                arc.tick();
+                n += 1;
+                std::thread::sleep(tick);
+            }
+        });
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner).push(handle);
+    }
+
+    /// Adds `pods` pods and `rollouts` healthy Rollouts to `namespace`, untouched by the
+    /// simulators (scale tests and benchmarks).
+    pub fn seed_scale(&self, namespace: &str, pods: usize, rollouts: usize) -> Result<()> {
+        seed::seed_scale(&self.state.store, namespace, pods, rollouts)?;
+        Ok(())
     }
 
     fn serve(&self, listener: TcpListener) {

@@ -4,6 +4,7 @@
 
 mod api;
 mod kubectl;
+mod sim;
 
 use std::path::Path;
 use std::time::Duration;
