@@ -639,6 +639,13 @@ fn watch(state: &ServerState, t: &Target, q: &HashMap<String, String>) -> Respon
     let since = if synthetic { None } else { rv };
     let (backlog, mut rx, now_rv) = match state.store.subscribe(t.res, since) {
         Ok(s) => s,
+        // Like kube-apiserver: a 200 stream carrying one ERROR event with the 410 Status.
+        Err(e @ StoreError::Gone { .. }) => {
+            let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                "message": e.to_string(), "reason": "Expired", "code": 410});
+            let line = event_line("ERROR", &serde_json::to_vec(&status).unwrap_or_default());
+            return raw_json(StatusCode::OK, line);
+        }
         Err(e) => return store_error(&e, def),
     };
     let ns_filter = t.namespace.clone();
