@@ -172,7 +172,10 @@ impl ArgoCdSim {
                     .and_then(|r| r.pointer("/spec/template/spec/containers/0/image"))
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                let out_of_sync = desired.is_some() && live.is_some() && desired != live;
+                // Wait until the rollout controller has taken the current spec in, so a seeded
+                // Rollout deploys its first revision before Argo CD moves it on.
+                let observed = rollout.as_ref().is_some_and(|r| r.pointer("/status/stableRS").is_some());
+                let out_of_sync = observed && desired.is_some() && live.is_some() && desired != live;
                 let first = status.get("history").is_none();
                 if out_of_sync || (first && rollout.is_some()) {
                     if out_of_sync {
