@@ -3,6 +3,9 @@
 //! controllers that move objects the way the real ones do. Product code reaches it only through
 //! kube-rs and the kubeconfig written by [`KubeSandbox::start`].
 
+// Kubernetes kind names (Rollout, AnalysisRun, ...) read as prose throughout these docs.
+#![allow(clippy::doc_markdown)]
+
 mod resources;
 mod select;
 mod server;
@@ -12,6 +15,7 @@ pub mod patch;
 pub mod seed;
 pub mod sim;
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -72,7 +76,10 @@ impl std::fmt::Debug for KubeSandboxOptions {
             .field("dir", &self.dir)
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .field("speed", &self.speed)
-            .field("inventory", &self.inventory.as_ref().map(|i| i.source.clone()))
+            .field(
+                "inventory",
+                &self.inventory.as_ref().map(|i| i.source.clone()),
+            )
             .field("controllers", &self.controllers)
             .finish()
     }
@@ -148,9 +155,15 @@ impl KubeSandbox {
     /// Runs the simulators on a blocking thread (they use git2 and plain locks), ticking at a
     /// pace that follows the speed factor.
     fn start_controllers(&self, opts: &KubeSandboxOptions) {
-        let clock = sim::Clock { speed: opts.speed.max(0.01) };
+        let clock = sim::Clock {
+            speed: opts.speed.max(0.01),
+        };
         let store = self.state.store.clone();
-        let binds = opts.inventory.as_ref().map(sim::argocd::bindings).unwrap_or_default();
+        let binds = opts
+            .inventory
+            .as_ref()
+            .map(sim::argocd::bindings)
+            .unwrap_or_default();
         let cancel = self.background.clone();
         let tick = Duration::from_secs_f64((0.25 / clock.speed).clamp(0.02, 0.25));
         let handle = tokio::task::spawn_blocking(move || {
@@ -160,7 +173,7 @@ impl KubeSandbox {
             let mut n: u64 = 0;
             while !cancel.is_cancelled() {
                 // Argo CD polls git less often than the rollout controller reconciles.
-                if n % 4 == 0 {
+                if n.is_multiple_of(4) {
                     argocd.tick();
                 }
                 rollouts.tick();
@@ -169,7 +182,10 @@ impl KubeSandbox {
                 std::thread::sleep(tick);
             }
         });
-        self.tasks.lock().unwrap_or_else(PoisonError::into_inner).push(handle);
+        self.tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handle);
     }
 
     /// Adds `pods` pods and `rollouts` healthy Rollouts to `namespace`, untouched by the
@@ -228,7 +244,10 @@ impl KubeSandbox {
         if let Some((stop, handle)) = taken {
             stop.cancel();
             // Graceful shutdown waits for in-flight requests; cut watches end promptly.
-            if tokio::time::timeout(Duration::from_secs(5), handle).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), handle)
+                .await
+                .is_err()
+            {
                 tracing::warn!("sandbox kube listener did not stop within 5 s");
             }
         }
@@ -301,7 +320,8 @@ impl KubeSandbox {
     pub async fn shutdown(self) {
         self.background.cancel();
         self.stop_listener().await;
-        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        let tasks: Vec<_> =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         for t in tasks {
             t.abort();
         }
@@ -321,7 +341,12 @@ impl Drop for KubeSandbox {
             stop.cancel();
             handle.abort();
         }
-        for t in self.tasks.lock().unwrap_or_else(PoisonError::into_inner).drain(..) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
             t.abort();
         }
     }
@@ -330,10 +355,11 @@ impl Drop for KubeSandbox {
 fn extra_contexts(inv: &Inventory) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |c: &Option<String>| {
-        if let Some(c) = c {
-            if c != CONTEXT && !out.contains(c) {
-                out.push(c.clone());
-            }
+        if let Some(c) = c
+            && c != CONTEXT
+            && !out.contains(c)
+        {
+            out.push(c.clone());
         }
     };
     for env in inv.environments.values() {
@@ -366,12 +392,13 @@ fn write_kubeconfig(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: {CONTEXT}\n  cluster:\n    server: http://{addr}\nusers:\n- name: {CONTEXT}\n  user:\n{user}contexts:\n"
     );
     for ctx in std::iter::once(CONTEXT).chain(extra_contexts.iter().map(String::as_str)) {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "- name: {}\n  context:\n    cluster: {CONTEXT}\n    user: {CONTEXT}\n    namespace: default\n",
             yaml_str(ctx)
-        ));
+        );
     }
-    text.push_str(&format!("current-context: {CONTEXT}\n"));
+    let _ = writeln!(text, "current-context: {CONTEXT}");
     let io = |source| KubeSandboxError::Kubeconfig {
         path: path.to_path_buf(),
         source,
