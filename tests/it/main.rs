@@ -10,4 +10,5 @@ mod gates;
 mod gitops;
 mod inventory;
 mod pty;
+mod sandbox_kube;
 mod ui_snapshots;
