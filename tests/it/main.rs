@@ -12,3 +12,15 @@ mod inventory;
 mod pty;
 mod sandbox_kube;
 mod ui_snapshots;
+
+/// The project's shared fixtures (real CRDs, the Argo Rollouts project's test objects, SOPS
+/// vectors): `../shared/fixtures` beside the checkout, as on developer machines and in CI.
+pub fn shared_fixtures() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    assert!(
+        dir.is_dir(),
+        "shared fixtures not found at {}: the tests need ../shared beside the checkout",
+        dir.display()
+    );
+    dir
+}

@@ -8,17 +8,8 @@ use shipdeck::sandbox::kube::{RESOURCES, seed};
 
 use super::*;
 
-const CRDS: &str = "/work/shared/fixtures/crds";
-
 fn crd_dir() -> std::path::PathBuf {
-    // The fixtures live outside the repo on the dev machine; CI may copy them under tests/fixtures.
-    let local =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sandbox_kube/crds");
-    if local.is_dir() {
-        local
-    } else {
-        std::path::PathBuf::from(CRDS)
-    }
+    crate::shared_fixtures().join("crds")
 }
 
 /// Rejects unknown fields wherever the schema lists properties and does not preserve unknowns.
@@ -193,7 +184,7 @@ async fn simulated_objects_match_the_real_crds() {
     // The fixture objects of the plugin's own tests pass the same validators (the check is sound).
     let mut fixture: Value = serde_saphyr::from_str(
         &std::fs::read_to_string(
-            "/work/shared/fixtures/argo-rollouts/info-testdata/canary/canary-rollout.yaml",
+            crate::shared_fixtures().join("argo-rollouts/info-testdata/canary/canary-rollout.yaml"),
         )
         .unwrap(),
     )
