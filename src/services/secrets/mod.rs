@@ -1,6 +1,9 @@
 //! SOPS + age secrets (issue 7).
 
 pub mod cipher;
+pub mod config;
+pub mod demo;
+pub mod ops;
 pub mod formats;
 pub mod keys;
 pub mod meta;
