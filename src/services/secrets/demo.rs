@@ -32,7 +32,8 @@ fn random_token(len: usize) -> Zeroizing<String> {
 
 /// Writes the demo secrets under `workspace`. Refuses to overwrite an existing key file.
 pub fn seed(workspace: &Path) -> Result<DemoSecrets> {
-    let now = jiff::Timestamp::now();
+    // Whole seconds, as sops writes `lastmodified`.
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_default();
     let key_file = workspace.join("age").join("keys.txt");
     let kg = keys::keygen_to_file(&key_file, now)?;
     let dir = workspace.join("secrets");
@@ -72,8 +73,6 @@ pub fn seed(workspace: &Path) -> Result<DemoSecrets> {
     ));
     let stale_lm = now
         .checked_sub(jiff::SignedDuration::from_hours(24 * 120))
-        .unwrap_or(now)
-        .round(jiff::Unit::Second)
         .unwrap_or(now)
         .to_string();
     let plan: [(&str, &str, Option<String>); 4] = [

@@ -203,7 +203,9 @@ pub struct Keygen {
 pub fn generate(now: jiff::Timestamp) -> (Zeroizing<String>, Keygen) {
     let id = age::x25519::Identity::generate();
     let public_key = id.to_public().to_string();
-    let created = now.round(jiff::Unit::Second).unwrap_or(now).to_string();
+    let created = jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string();
     let text = Zeroizing::new(format!(
         "# created: {created}\n# public key: {public_key}\n{}\n",
         id.to_string().expose_secret()

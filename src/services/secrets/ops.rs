@@ -626,3 +626,15 @@ pub fn encrypt_for_rule(plain_path_for_rules: &Path, plain_text: &str, cfg: &Sop
         .ok_or_else(|| SecretsError::Unsupported("unsupported format".to_owned()))?;
     sopsfile::encrypt_text(plain_text, format, &rule.age, &rule.rules, rule.mac_only_encrypted, lastmodified)
 }
+
+/// A one-file report for an operation that failed before touching the file.
+pub fn set_failed(path: &Path, e: &SecretsError) -> BatchReport {
+    let mut r = BatchReport::new("set");
+    r.failed = 1;
+    r.files.push(FileOutcome {
+        path: path.to_path_buf(),
+        status: Status::Failed,
+        message: Some(e.to_string()),
+    });
+    r
+}

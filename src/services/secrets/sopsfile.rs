@@ -261,7 +261,9 @@ pub struct Encryption<'a> {
 /// sops's `lastmodified` for now: UTC, whole seconds.
 pub fn now_rfc3339() -> String {
     let now = jiff::Timestamp::now();
-    now.round(jiff::Unit::Second).unwrap_or(now).to_string()
+    jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string()
 }
 
 /// Encrypts plaintext documents with `key`, reusing IVs from `stash`; returns the documents and
