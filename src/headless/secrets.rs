@@ -1,7 +1,8 @@
 //! `shipdeck secrets …` and `shipdeck keygen` (issue 7).
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use secrecy::SecretString;
@@ -10,16 +11,19 @@ use zeroize::Zeroizing;
 use super::{Ctx, Exit, Failure, Outcome};
 use crate::cli::secrets::{KeygenArgs, SecretsArgs, SecretsCommand};
 use crate::services::TaskCtl;
-use crate::services::secrets::keys::{self, IdentitySources, Identities};
-use crate::services::secrets::ops::{self, BatchReport, FileInfo, Status};
 use crate::services::secrets::SecretsError;
+use crate::services::secrets::keys::{self, Identities, IdentitySources};
+use crate::services::secrets::ops::{self, BatchReport, FileInfo, Status};
 
 impl From<SecretsError> for Failure {
     fn from(e: SecretsError) -> Self {
         let exit = match &e {
             SecretsError::Config(_) | SecretsError::Unsupported(_) => Exit::BadInput,
             SecretsError::InFile { source, .. }
-                if matches!(**source, SecretsError::Config(_) | SecretsError::Unsupported(_)) =>
+                if matches!(
+                    **source,
+                    SecretsError::Config(_) | SecretsError::Unsupported(_)
+                ) =>
             {
                 Exit::BadInput
             }
@@ -71,6 +75,8 @@ fn scope(ctx: &Ctx, files: &[PathBuf]) -> Result<Scope, Failure> {
     })
 }
 
+// Async like every headless entry point (dispatch awaits them); the work itself is sync.
+#[allow(clippy::unused_async)]
 pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
     match args.command {
         SecretsCommand::List { files } => list(ctx, &files),
@@ -78,11 +84,13 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             file,
             key_path,
             value_stdin,
-        } => set(ctx, file, &key_path, value_stdin),
+        } => set(ctx, &file, &key_path, value_stdin),
         SecretsCommand::Rotate { files } => {
             let s = scope(ctx, &files)?;
             confirm_batch(ctx, &s, "Rotate the data keys of")?;
-            finish(ctx, || ops::rotate(&s.files, &s.ids, &[], &[], &TaskCtl::detached()))
+            finish(ctx, || {
+                ops::rotate(&s.files, &s.ids, &[], &[], &TaskCtl::detached())
+            })
         }
         SecretsCommand::AddRecipient { recipient, files } => {
             keys::parse_recipient(&recipient)?;
@@ -108,13 +116,21 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             };
             confirm_batch(ctx, &s, &what)?;
             finish(ctx, || {
-                ops::remove_recipient(&s.files, &recipient, &s.ids, !no_rotate, &TaskCtl::detached())
+                ops::remove_recipient(
+                    &s.files,
+                    &recipient,
+                    &s.ids,
+                    !no_rotate,
+                    &TaskCtl::detached(),
+                )
             })
         }
         SecretsCommand::Updatekeys { files, rotate } => {
             let s = scope(ctx, &files)?;
             confirm_batch(ctx, &s, "Apply .sops.yaml recipients to")?;
-            finish(ctx, || ops::updatekeys(&s.files, &s.ids, rotate, &TaskCtl::detached()))
+            finish(ctx, || {
+                ops::updatekeys(&s.files, &s.ids, rotate, &TaskCtl::detached())
+            })
         }
     }
 }
@@ -140,7 +156,7 @@ fn render_list(rows: &[FileInfo]) -> String {
     );
     for r in rows {
         if let Some(e) = &r.error {
-            out.push_str(&format!("{:<48} error: {e}\n", r.path.display()));
+            let _ = writeln!(out, "{:<48} error: {e}", r.path.display());
             continue;
         }
         let short = |k: &String| {
@@ -150,15 +166,20 @@ fn render_list(rows: &[FileInfo]) -> String {
                 k.clone()
             }
         };
-        out.push_str(&format!(
-            "{:<48} {:<6} {:>4}d {:<5} {:<4} {}\n",
+        let _ = writeln!(
+            out,
+            "{:<48} {:<6} {:>4}d {:<5} {:<4} {}",
             r.path.display(),
             r.format.map_or("?", |f| f.name()),
             r.age_days.map_or("?".to_owned(), |d| d.to_string()),
             if r.stale { "yes" } else { "no" },
             if r.can_decrypt { "yes" } else { "no" },
-            r.recipients.iter().map(short).collect::<Vec<_>>().join(", ")
-        ));
+            r.recipients
+                .iter()
+                .map(short)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     out
 }
@@ -172,11 +193,15 @@ fn finish(ctx: &Ctx, run: impl FnOnce() -> BatchReport) -> Outcome {
     if let Err(e) = journal.append(&report.audit_entry(ms)) {
         tracing::warn!(error = %e, "cannot write the audit journal");
     }
-    ctx.emit(&report, |r| render_report(r));
+    ctx.emit(&report, render_report);
     if report.failed > 0 {
         return Err(Failure::new(
             Exit::Failed,
-            format!("{} of {} files failed (left as they were)", report.failed, report.files.len()),
+            format!(
+                "{} of {} files failed (left as they were)",
+                report.failed,
+                report.files.len()
+            ),
         ));
     }
     Ok(())
@@ -191,29 +216,30 @@ fn render_report(r: &BatchReport) -> String {
             Status::Failed => "✘",
             Status::Skipped => "·",
         };
-        out.push_str(&format!("{mark} {}", f.path.display()));
+        let _ = write!(out, "{mark} {}", f.path.display());
         if let Some(m) = &f.message {
-            out.push_str(&format!("  ({m})"));
+            let _ = write!(out, "  ({m})");
         }
         out.push('\n');
     }
-    out.push_str(&format!(
-        "{}: {} changed, {} unchanged, {} failed{}\n",
+    let _ = writeln!(
+        out,
+        "{}: {} changed, {} unchanged, {} failed{}",
         r.action,
         r.changed,
         r.unchanged,
         r.failed,
         if r.cancelled { " (cancelled)" } else { "" }
-    ));
+    );
     for w in &r.warnings {
-        out.push_str(&format!("warning: {w}\n"));
+        let _ = writeln!(out, "warning: {w}");
     }
     out
 }
 
-fn set(ctx: &Ctx, file: PathBuf, key_path: &str, value_stdin: bool) -> Outcome {
+fn set(ctx: &Ctx, file: &Path, key_path: &str, value_stdin: bool) -> Outcome {
     let steps = ops::parse_key_path(key_path)?;
-    let s = scope(ctx, std::slice::from_ref(&file))?;
+    let s = scope(ctx, &[file.to_path_buf()])?;
     if ctx.read_only {
         return Err(Failure::refused("read-only: writes are disabled"));
     }
@@ -229,13 +255,8 @@ fn set(ctx: &Ctx, file: PathBuf, key_path: &str, value_stdin: bool) -> Outcome {
         hidden_prompt(&format!("New value for {key_path}: "))?
     };
     ctx.confirm(&format!("Set {key_path} in {}?", file.display()), None)?;
-    finish(ctx, || match ops::set_value(&file, &steps, &value, &s.ids) {
-        Ok(r) => r,
-        Err(e) => {
-            let mut r = ops::set_failed(&file, &e);
-            r.action = "set".to_owned();
-            r
-        }
+    finish(ctx, || {
+        ops::set_value(file, &steps, &value, &s.ids).unwrap_or_else(|e| ops::set_failed(file, &e))
     })
 }
 
@@ -285,10 +306,11 @@ fn hidden_prompt(question: &str) -> Result<SecretString, Failure> {
     Ok(SecretString::from(buf.to_string()))
 }
 
+#[allow(clippy::unused_async)]
 pub async fn keygen(ctx: &Ctx, args: KeygenArgs) -> Outcome {
     let now = jiff::Timestamp::now();
-    match args.out.or(args.file) {
-        Some(path) => {
+    if let Some(path) = args.out.or(args.file) {
+        {
             if ctx.read_only {
                 return Err(Failure::refused("read-only: writes are disabled"));
             }
@@ -296,7 +318,8 @@ pub async fn keygen(ctx: &Ctx, args: KeygenArgs) -> Outcome {
             ctx.emit(&info, |i| format!("Public key: {}", i.public_key));
             Ok(())
         }
-        None => {
+    } else {
+        {
             let (text, info) = keys::generate(now);
             if ctx.json() {
                 return Err(Failure::bad_input(

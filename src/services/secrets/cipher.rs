@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
+use aes_gcm::AesGcm;
 use aes_gcm::aead::consts::U32;
 use aes_gcm::aead::generic_array::GenericArray;
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::aes::Aes256;
-use aes_gcm::AesGcm;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use rand::RngCore;
@@ -60,7 +60,10 @@ pub enum Plain {
 impl Plain {
     fn bytes_and_type(&self) -> (Zeroizing<Vec<u8>>, &'static str) {
         match self {
-            Plain::Value(s) => (Zeroizing::new(s.to_bytes().unwrap_or_default()), s.type_name()),
+            Plain::Value(s) => (
+                Zeroizing::new(s.to_bytes().unwrap_or_default()),
+                s.type_name(),
+            ),
             Plain::Comment(c) => (Zeroizing::new(c.as_bytes().to_vec()), "comment"),
         }
     }
@@ -147,22 +150,23 @@ pub fn decrypt(
     stash: Option<&mut IvStash>,
     what: &str,
 ) -> Result<Plain> {
-    let p = parse(value).ok_or_else(|| SecretsError::Format(format!(
-        "value at `{what}` is not a valid ENC[AES256_GCM,…] string"
-    )))?;
+    let p = parse(value).ok_or_else(|| {
+        SecretsError::Format(format!(
+            "value at `{what}` is not a valid ENC[AES256_GCM,…] string"
+        ))
+    })?;
     let mut buf = Zeroizing::new(p.data.clone());
     key.cipher()
         .decrypt_in_place_detached(
             GenericArray::from_slice(&p.iv),
             aad.as_bytes(),
-            &mut *buf,
+            &mut buf,
             GenericArray::from_slice(&p.tag),
         )
         .map_err(|_| SecretsError::Authentication(what.to_owned()))?;
     let text = || {
-        String::from_utf8(buf.to_vec()).map_err(|_| {
-            SecretsError::Format(format!("value at `{what}` is not valid UTF-8"))
-        })
+        String::from_utf8(buf.to_vec())
+            .map_err(|_| SecretsError::Format(format!("value at `{what}` is not valid UTF-8")))
     };
     let bad = |t: &str| SecretsError::Format(format!("value at `{what}` is not a valid {t}"));
     let plain = match p.kind.as_str() {
@@ -212,7 +216,7 @@ pub fn encrypt(key: &DataKey, plain: &Plain, aad: &str, stash: Option<&IvStash>)
     let mut buf = Zeroizing::new(bytes.to_vec());
     let tag = key
         .cipher()
-        .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad.as_bytes(), &mut *buf)
+        .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad.as_bytes(), &mut buf)
         .map_err(|_| SecretsError::Format("AES-GCM encryption failed".to_owned()))?;
     Ok(format!(
         "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{kind}]",

@@ -79,7 +79,9 @@ impl SopsConfig {
         let mut creation_rules = Vec::new();
         if let Some(Node::Seq(items)) = docs.first().and_then(|d| d.get("creation_rules")) {
             for item in items {
-                let SeqItem::Value(Node::Map(fields)) = item else { continue };
+                let SeqItem::Value(Node::Map(fields)) = item else {
+                    continue;
+                };
                 let mut rule = CreationRule::default();
                 let mut rule_fields = 0;
                 for f in fields {
@@ -101,8 +103,11 @@ impl SopsConfig {
                         "mac_only_encrypted" => {
                             rule.mac_only_encrypted = matches!(v, Node::Scalar(Scalar::Bool(true)));
                         }
-                        "unencrypted_suffix" | "encrypted_suffix" | "unencrypted_regex"
-                        | "encrypted_regex" | "unencrypted_comment_regex"
+                        "unencrypted_suffix"
+                        | "encrypted_suffix"
+                        | "unencrypted_regex"
+                        | "encrypted_regex"
+                        | "unencrypted_comment_regex"
                         | "encrypted_comment_regex" => {
                             rule_fields += 1;
                             let v = scalar_text(v).unwrap_or_default();

@@ -27,7 +27,12 @@ fn random_token(len: usize) -> Zeroizing<String> {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = Zeroizing::new(vec![0u8; len]);
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    Zeroizing::new(bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect())
+    Zeroizing::new(
+        bytes
+            .iter()
+            .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+            .collect(),
+    )
 }
 
 /// Writes the demo secrets under `workspace`. Refuses to overwrite an existing key file.

@@ -82,7 +82,9 @@ pub fn split_metadata(mut docs: Vec<Node>, format: Format) -> Result<(Vec<Node>,
     let mut meta = None;
     for (i, d) in docs.iter_mut().enumerate() {
         let Node::Map(items) = d else {
-            return Err(SecretsError::Format("a document is not a mapping".to_owned()));
+            return Err(SecretsError::Format(
+                "a document is not a mapping".to_owned(),
+            ));
         };
         if let Some(pos) = items
             .iter()
@@ -124,7 +126,9 @@ pub fn join_metadata(docs: &[Node], meta: &Metadata, format: Format) -> Vec<Node
 pub fn check_plain(docs: &[Node], format: Format) -> Result<()> {
     for d in docs {
         let Node::Map(items) = d else {
-            return Err(SecretsError::Format("a document is not a mapping".to_owned()));
+            return Err(SecretsError::Format(
+                "a document is not a mapping".to_owned(),
+            ));
         };
         for it in items {
             if let MapItem::Pair(k, v) = it {
@@ -161,7 +165,11 @@ fn from_json(v: serde_json::Value) -> Node {
         // Go's encoding/json gives float64 for every number; sops types them `float`.
         J::Number(n) => Node::Scalar(Scalar::Float(n.as_f64().unwrap_or(f64::NAN))),
         J::String(s) => Node::Scalar(Scalar::Str(s)),
-        J::Array(a) => Node::Seq(a.into_iter().map(|v| SeqItem::Value(from_json(v))).collect()),
+        J::Array(a) => Node::Seq(
+            a.into_iter()
+                .map(|v| SeqItem::Value(from_json(v)))
+                .collect(),
+        ),
         J::Object(o) => Node::Map(
             o.into_iter()
                 .map(|(k, v)| MapItem::Pair(k, from_json(v)))
@@ -185,7 +193,9 @@ fn parse_json(text: &str) -> Result<Node> {
     })?;
     match v {
         serde_json::Value::Object(_) => Ok(from_json(v)),
-        _ => Err(SecretsError::Format("the top level of a SOPS JSON file must be an object".to_owned())),
+        _ => Err(SecretsError::Format(
+            "the top level of a SOPS JSON file must be an object".to_owned(),
+        )),
     }
 }
 
@@ -201,7 +211,11 @@ fn json_float(f: f64) -> String {
         return format!("{f:.0}");
     }
     let a = f.abs();
-    if !(1e-6..1e21).contains(&a) { format!("{f:e}") } else { format!("{f}") }
+    if (1e-6..1e21).contains(&a) {
+        format!("{f}")
+    } else {
+        format!("{f:e}")
+    }
 }
 
 fn emit_json_node(out: &mut String, n: &Node, depth: usize) {
@@ -294,7 +308,10 @@ fn parse_dotenv(text: &str) -> Result<Node> {
                 i + 1
             )));
         };
-        items.push(MapItem::Pair(k.to_owned(), Node::str(v.replace("\\n", "\n"))));
+        items.push(MapItem::Pair(
+            k.to_owned(),
+            Node::str(v.replace("\\n", "\n")),
+        ));
     }
     Ok(Node::Map(items))
 }

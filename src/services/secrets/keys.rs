@@ -61,12 +61,13 @@ impl IdentitySources {
             ids.add_text(k.expose_secret(), "SOPS_AGE_KEY")?;
         }
         for f in &self.files {
-            let text = Zeroizing::new(std::fs::read_to_string(f).map_err(|source| {
-                SecretsError::Io {
-                    path: f.clone(),
-                    source,
-                }
-            })?);
+            let text =
+                Zeroizing::new(
+                    std::fs::read_to_string(f).map_err(|source| SecretsError::Io {
+                        path: f.clone(),
+                        source,
+                    })?,
+                );
             ids.add_text(&text, &f.display().to_string())?;
         }
         if let Some(f) = &self.default_file
@@ -116,7 +117,10 @@ impl Identities {
 
     /// The public keys (`age1…`) of these identities.
     pub fn recipients(&self) -> Vec<String> {
-        self.keys.iter().map(|k| k.to_public().to_string()).collect()
+        self.keys
+            .iter()
+            .map(|k| k.to_public().to_string())
+            .collect()
     }
 
     /// Unwraps the data key from any of the file's age entries.
@@ -177,7 +181,9 @@ pub fn wrap(key: &DataKey, recipient: &str) -> Result<AgeKey> {
         .map_err(io)?;
     let mut w = enc.wrap_output(armor).map_err(io)?;
     w.write_all(key.bytes()).map_err(io)?;
-    w.finish().and_then(age::armor::ArmoredWriter::finish).map_err(io)?;
+    w.finish()
+        .and_then(age::armor::ArmoredWriter::finish)
+        .map_err(io)?;
     let mut enc = String::from_utf8(out)
         .map_err(|_| SecretsError::Format("age armor is not UTF-8".to_owned()))?;
     if !enc.ends_with('\n') {

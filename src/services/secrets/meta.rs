@@ -60,6 +60,7 @@ impl Rules {
     }
 
     /// The rules of a new file: sops writes `unencrypted_suffix: _unencrypted` when none is set.
+    #[must_use]
     pub fn or_default(mut self) -> Self {
         if self.fields().iter().all(|(_, v)| v.is_none()) {
             self.unencrypted_suffix = Some(DEFAULT_UNENCRYPTED_SUFFIX.to_owned());
@@ -199,9 +200,12 @@ fn non_empty(n: &Node) -> bool {
 
 impl Metadata {
     /// Reads the `sops` mapping of a YAML or JSON document.
+    #[allow(clippy::many_single_char_names)]
     pub fn from_node(n: &Node) -> Result<Metadata> {
         let Node::Map(items) = n else {
-            return Err(SecretsError::Format("the `sops` key is not a mapping".to_owned()));
+            return Err(SecretsError::Format(
+                "the `sops` key is not a mapping".to_owned(),
+            ));
         };
         let mut m = Metadata::default();
         for item in items {
@@ -224,7 +228,8 @@ impl Metadata {
                         })
                         .collect();
                     if groups.len() > 1 {
-                        m.foreign.push("key_groups (several groups / Shamir)".to_owned());
+                        m.foreign
+                            .push("key_groups (several groups / Shamir)".to_owned());
                     }
                     for g in groups {
                         let Node::Map(gi) = g else { continue };
@@ -274,7 +279,10 @@ impl Metadata {
             })
             .collect();
         items.push(MapItem::Pair("age".to_owned(), Node::Seq(age)));
-        items.push(MapItem::Pair("lastmodified".to_owned(), Node::str(&self.lastmodified)));
+        items.push(MapItem::Pair(
+            "lastmodified".to_owned(),
+            Node::str(&self.lastmodified),
+        ));
         items.push(MapItem::Pair("mac".to_owned(), Node::str(&self.mac)));
         for (name, v) in self.rules.fields() {
             if let Some(v) = v {
@@ -287,7 +295,10 @@ impl Metadata {
                 Node::Scalar(Scalar::Bool(true)),
             ));
         }
-        items.push(MapItem::Pair("version".to_owned(), Node::str(&self.version)));
+        items.push(MapItem::Pair(
+            "version".to_owned(),
+            Node::str(&self.version),
+        ));
         Node::Map(items)
     }
 
@@ -354,7 +365,10 @@ impl Metadata {
         let mut out = Vec::new();
         for (i, k) in self.age.iter().enumerate() {
             out.push((format!("sops_age__list_{i}__map_enc"), k.enc.clone()));
-            out.push((format!("sops_age__list_{i}__map_recipient"), k.recipient.clone()));
+            out.push((
+                format!("sops_age__list_{i}__map_recipient"),
+                k.recipient.clone(),
+            ));
         }
         out.push(("sops_lastmodified".to_owned(), self.lastmodified.clone()));
         out.push(("sops_mac".to_owned(), self.mac.clone()));

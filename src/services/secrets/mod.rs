@@ -3,10 +3,10 @@
 pub mod cipher;
 pub mod config;
 pub mod demo;
-pub mod ops;
 pub mod formats;
 pub mod keys;
 pub mod meta;
+pub mod ops;
 pub mod sopsfile;
 pub mod tree;
 pub mod yaml;
@@ -43,9 +43,13 @@ pub enum SecretsError {
     },
     #[error("{0}")]
     Format(String),
-    #[error("MAC mismatch: the file's content does not match its MAC (edited outside sops, or tampered with)")]
+    #[error(
+        "MAC mismatch: the file's content does not match its MAC (edited outside sops, or tampered with)"
+    )]
     MacMismatch,
-    #[error("cannot decrypt the value at `{0}`: authentication failed (tampered ciphertext or wrong key)")]
+    #[error(
+        "cannot decrypt the value at `{0}`: authentication failed (tampered ciphertext or wrong key)"
+    )]
     Authentication(String),
     #[error("none of the age identities can decrypt this file's data key (recipients: {0})")]
     NoIdentity(String),

@@ -49,7 +49,9 @@ fn looks_like_sops(text: &str, format: Format) -> bool {
 /// Every SOPS file under these folders (or these files), sorted; hidden folders skipped.
 pub fn discover(roots: &[PathBuf]) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd.flatten() {
             let p = e.path();
             let name = e.file_name();
@@ -78,7 +80,9 @@ pub fn discover(roots: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn is_sops_file(p: &Path) -> bool {
-    let Some(format) = Format::from_path(p) else { return false };
+    let Some(format) = Format::from_path(p) else {
+        return false;
+    };
     std::fs::read_to_string(p).is_ok_and(|t| looks_like_sops(&t, format))
 }
 
@@ -108,7 +112,9 @@ pub fn load(path: &Path) -> Result<SopsFile> {
     let format = Format::from_path(path).ok_or_else(|| {
         in_file(
             path,
-            SecretsError::Unsupported("unsupported format (use .yaml, .yml, .json or .env)".to_owned()),
+            SecretsError::Unsupported(
+                "unsupported format (use .yaml, .yml, .json or .env)".to_owned(),
+            ),
         )
     })?;
     let text = std::fs::read_to_string(path).map_err(io(path))?;
@@ -116,18 +122,25 @@ pub fn load(path: &Path) -> Result<SopsFile> {
 }
 
 /// The table rows for these files; `now` decides ages.
-pub fn list(files: &[PathBuf], ids: &Identities, rotation_days: u32, now: jiff::Timestamp) -> Vec<FileInfo> {
+pub fn list(
+    files: &[PathBuf],
+    ids: &Identities,
+    rotation_days: u32,
+    now: jiff::Timestamp,
+) -> Vec<FileInfo> {
     files
         .iter()
         .map(|path| match load(path) {
             Ok(f) => {
                 let lm: Option<jiff::Timestamp> = f.meta.lastmodified.parse().ok();
                 let age_days = lm.map(|lm| (now.as_second() - lm.as_second()).div_euclid(86_400));
-                let rule = serde_json::to_value(&f.meta.rules)
-                    .ok()
-                    .and_then(|v| v.as_object().and_then(|o| o.iter().next().map(|(k, v)| {
-                        format!("{k}: {}", v.as_str().unwrap_or_default())
-                    })));
+                let rule = serde_json::to_value(&f.meta.rules).ok().and_then(|v| {
+                    v.as_object().and_then(|o| {
+                        o.iter()
+                            .next()
+                            .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+                    })
+                });
                 FileInfo {
                     path: path.clone(),
                     format: Some(f.format),
@@ -166,8 +179,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.shipdeck-{}-{:08x}.tmp", std::process::id(), rand::random::<u32>()));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.shipdeck-{}-{:08x}.tmp",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     let result = (|| -> std::io::Result<()> {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
@@ -195,14 +215,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Checks new file text before it replaces the old one: it parses, its values decrypt with
 /// `key` to `expected` (MAC verified), and it is wrapped for exactly `recipients`.
-fn verify(text: &str, format: Format, key: &DataKey, expected: &Branches, recipients: &[String]) -> Result<()> {
+fn verify(
+    text: &str,
+    format: Format,
+    key: &DataKey,
+    expected: &Branches,
+    recipients: &[String],
+) -> Result<()> {
     let file = SopsFile::parse(text, format)?;
     let plain = file.decrypt(key)?;
     if plain.docs != *expected {
-        return Err(SecretsError::Format("verification failed: the re-encrypted file does not decrypt to the same content".to_owned()));
+        return Err(SecretsError::Format(
+            "verification failed: the re-encrypted file does not decrypt to the same content"
+                .to_owned(),
+        ));
     }
     if file.meta.recipients() != recipients {
-        return Err(SecretsError::Format("verification failed: recipients differ".to_owned()));
+        return Err(SecretsError::Format(
+            "verification failed: recipients differ".to_owned(),
+        ));
     }
     Ok(())
 }
@@ -239,33 +270,53 @@ fn rewrite(
         return Ok(false);
     };
     if rw.recipients.is_empty() {
-        return Err(in_file(path, SecretsError::Config("refusing to leave the file with no recipients".to_owned())));
+        return Err(in_file(
+            path,
+            SecretsError::Config("refusing to leave the file with no recipients".to_owned()),
+        ));
     }
     for r in &rw.recipients {
         keys::parse_recipient(r).map_err(|e| in_file(path, e))?;
     }
     let new = if rw.new_key || rw.touch {
-        let key = if rw.new_key { DataKey::generate() } else { key.clone() };
+        let key = if rw.new_key {
+            DataKey::generate()
+        } else {
+            key.clone()
+        };
         let how = Encryption {
             rules: &file.meta.rules,
             mac_only_encrypted: file.meta.mac_only_encrypted,
             lastmodified: sopsfile::now_rfc3339(),
         };
-        let reuse = if rw.new_key { &[][..] } else { &file.meta.age[..] };
+        let reuse = if rw.new_key {
+            &[][..]
+        } else {
+            &file.meta.age[..]
+        };
         let age = wrap_all(&key, &rw.recipients, reuse).map_err(|e| in_file(path, e))?;
-        let mut sealed = sopsfile::seal(file.format, &plain.docs.0, &key, &rw.recipients, &how, Some(&plain.stash))
-            .map_err(|e| in_file(path, e))?;
+        let mut sealed = sopsfile::seal(
+            file.format,
+            &plain.docs.0,
+            &key,
+            &rw.recipients,
+            &how,
+            Some(&plain.stash),
+        )
+        .map_err(|e| in_file(path, e))?;
         sealed.meta.age = age;
         (sealed, key)
     } else {
         // updatekeys: same data key, values, MAC and lastmodified.
         let mut f = file.clone();
-        f.meta.age = wrap_all(&key, &rw.recipients, &file.meta.age).map_err(|e| in_file(path, e))?;
+        f.meta.age =
+            wrap_all(&key, &rw.recipients, &file.meta.age).map_err(|e| in_file(path, e))?;
         (f, key)
     };
     let (sealed, key) = new;
     let text = sealed.render();
-    verify(&text, sealed.format, &key, &plain.docs, &rw.recipients).map_err(|e| in_file(path, e))?;
+    verify(&text, sealed.format, &key, &plain.docs, &rw.recipients)
+        .map_err(|e| in_file(path, e))?;
     write_atomic(path, text.as_bytes())?;
     Ok(true)
 }
@@ -328,7 +379,11 @@ impl BatchReport {
     pub fn audit_entry(&self, duration_ms: u64) -> crate::audit::Entry {
         let mut e = crate::audit::Entry::new(&format!("secrets-{}", self.action));
         e.result = if self.failed > 0 {
-            format!("error: {} of {} files failed", self.failed, self.files.len())
+            format!(
+                "error: {} of {} files failed",
+                self.failed,
+                self.files.len()
+            )
         } else if self.cancelled {
             "cancelled".to_owned()
         } else {
@@ -350,7 +405,12 @@ impl BatchReport {
     }
 }
 
-fn batch(action: &str, files: &[PathBuf], ctl: &TaskCtl, mut one: impl FnMut(&Path) -> Result<bool>) -> BatchReport {
+fn batch(
+    action: &str,
+    files: &[PathBuf],
+    ctl: &TaskCtl,
+    mut one: impl FnMut(&Path) -> Result<bool>,
+) -> BatchReport {
     let mut report = BatchReport::new(action);
     let total = files.len() as u64;
     for (i, path) in files.iter().enumerate() {
@@ -363,21 +423,37 @@ fn batch(action: &str, files: &[PathBuf], ctl: &TaskCtl, mut one: impl FnMut(&Pa
             });
             continue;
         }
-        ctl.report(i as u64, Some(total), format!("{action} {}", path.display()));
+        ctl.report(
+            i as u64,
+            Some(total),
+            format!("{action} {}", path.display()),
+        );
         let outcome = match one(path) {
             Ok(true) => {
                 tracing::info!(file = %path.display(), action, "secret file rewritten");
                 report.changed += 1;
-                FileOutcome { path: path.clone(), status: Status::Changed, message: None }
+                FileOutcome {
+                    path: path.clone(),
+                    status: Status::Changed,
+                    message: None,
+                }
             }
             Ok(false) => {
                 report.unchanged += 1;
-                FileOutcome { path: path.clone(), status: Status::Unchanged, message: None }
+                FileOutcome {
+                    path: path.clone(),
+                    status: Status::Unchanged,
+                    message: None,
+                }
             }
             Err(e) => {
                 tracing::warn!(file = %path.display(), action, error = %e, "secret file left as it was");
                 report.failed += 1;
-                FileOutcome { path: path.clone(), status: Status::Failed, message: Some(e.to_string()) }
+                FileOutcome {
+                    path: path.clone(),
+                    status: Status::Failed,
+                    message: Some(e.to_string()),
+                }
             }
         };
         report.files.push(outcome);
@@ -394,7 +470,13 @@ fn dedup_push(list: &mut Vec<String>, r: &str) {
 
 /// `sops rotate`: a new data key for every file, values re-encrypted (unchanged IVs reused),
 /// new MAC and `lastmodified`; optionally adding/removing recipients at the same time.
-pub fn rotate(files: &[PathBuf], ids: &Identities, add: &[String], remove: &[String], ctl: &TaskCtl) -> BatchReport {
+pub fn rotate(
+    files: &[PathBuf],
+    ids: &Identities,
+    add: &[String],
+    remove: &[String],
+    ctl: &TaskCtl,
+) -> BatchReport {
     let mut report = batch("rotate", files, ctl, |path| {
         rewrite(path, ids, |file, _| {
             let mut r = file.meta.recipients();
@@ -402,7 +484,11 @@ pub fn rotate(files: &[PathBuf], ids: &Identities, add: &[String], remove: &[Str
             for a in add {
                 dedup_push(&mut r, a.trim());
             }
-            Ok(Some(Rewrite { recipients: r, new_key: true, touch: true }))
+            Ok(Some(Rewrite {
+                recipients: r,
+                new_key: true,
+                touch: true,
+            }))
         })
     });
     report.added = add.to_vec();
@@ -412,7 +498,12 @@ pub fn rotate(files: &[PathBuf], ids: &Identities, add: &[String], remove: &[Str
 
 /// `updatekeys`-style add: same data key, values untouched, the key wrapped for one more
 /// recipient.
-pub fn add_recipient(files: &[PathBuf], recipient: &str, ids: &Identities, ctl: &TaskCtl) -> BatchReport {
+pub fn add_recipient(
+    files: &[PathBuf],
+    recipient: &str,
+    ids: &Identities,
+    ctl: &TaskCtl,
+) -> BatchReport {
     let recipient = recipient.trim();
     let mut report = batch("add-recipient", files, ctl, |path| {
         keys::parse_recipient(recipient)?;
@@ -422,7 +513,11 @@ pub fn add_recipient(files: &[PathBuf], recipient: &str, ids: &Identities, ctl: 
                 return Ok(None);
             }
             r.push(recipient.to_owned());
-            Ok(Some(Rewrite { recipients: r, new_key: false, touch: false }))
+            Ok(Some(Rewrite {
+                recipients: r,
+                new_key: false,
+                touch: false,
+            }))
         })
     });
     report.added = vec![recipient.to_owned()];
@@ -437,7 +532,13 @@ pub fn removal_warning(recipient: &str) -> String {
 }
 
 /// Removes a recipient; with `rotate` (the safe default) the data key changes too.
-pub fn remove_recipient(files: &[PathBuf], recipient: &str, ids: &Identities, rotate_too: bool, ctl: &TaskCtl) -> BatchReport {
+pub fn remove_recipient(
+    files: &[PathBuf],
+    recipient: &str,
+    ids: &Identities,
+    rotate_too: bool,
+    ctl: &TaskCtl,
+) -> BatchReport {
     let recipient = recipient.trim();
     let mut report = batch("remove-recipient", files, ctl, |path| {
         rewrite(path, ids, |file, _| {
@@ -446,7 +547,11 @@ pub fn remove_recipient(files: &[PathBuf], recipient: &str, ids: &Identities, ro
                 return Ok(None);
             }
             r.retain(|x| x != recipient);
-            Ok(Some(Rewrite { recipients: r, new_key: rotate_too, touch: rotate_too }))
+            Ok(Some(Rewrite {
+                recipients: r,
+                new_key: rotate_too,
+                touch: rotate_too,
+            }))
         })
     });
     report.removed = vec![recipient.to_owned()];
@@ -458,13 +563,22 @@ pub fn remove_recipient(files: &[PathBuf], recipient: &str, ids: &Identities, ro
 
 /// `sops updatekeys` across files: recipients from the nearest `.sops.yaml` creation rule.
 /// With `rotate_on_removal`, files that lose a recipient also get a new data key.
-pub fn updatekeys(files: &[PathBuf], ids: &Identities, rotate_on_removal: bool, ctl: &TaskCtl) -> BatchReport {
+pub fn updatekeys(
+    files: &[PathBuf],
+    ids: &Identities,
+    rotate_on_removal: bool,
+    ctl: &TaskCtl,
+) -> BatchReport {
     let mut removed_any = Vec::new();
-    let mut configs: std::collections::HashMap<PathBuf, SopsConfig> = std::collections::HashMap::new();
+    let mut configs: std::collections::HashMap<PathBuf, SopsConfig> =
+        std::collections::HashMap::new();
     let mut report = batch("updatekeys", files, ctl, |path| {
         let dir = path.parent().unwrap_or(Path::new("."));
         let cfg_path = config::find(dir).ok_or_else(|| {
-            in_file(path, SecretsError::Config("no .sops.yaml found above this file".to_owned()))
+            in_file(
+                path,
+                SecretsError::Config("no .sops.yaml found above this file".to_owned()),
+            )
         })?;
         if !configs.contains_key(&cfg_path) {
             let c = SopsConfig::load(&cfg_path)?;
@@ -474,7 +588,10 @@ pub fn updatekeys(files: &[PathBuf], ids: &Identities, rotate_on_removal: bool, 
         let rule = cfg.rule_for(path).map_err(|e| in_file(path, e))?;
         let wanted = rule.age.clone();
         if wanted.is_empty() {
-            return Err(in_file(path, SecretsError::Config("the matching creation rule has no age recipients".to_owned())));
+            return Err(in_file(
+                path,
+                SecretsError::Config("the matching creation rule has no age recipients".to_owned()),
+            ));
         }
         rewrite(path, ids, |file, _| {
             let current = file.meta.recipients();
@@ -490,7 +607,11 @@ pub fn updatekeys(files: &[PathBuf], ids: &Identities, rotate_on_removal: bool, 
                 dedup_push(&mut removed_any, l);
             }
             let rotate = rotate_on_removal && !lost.is_empty();
-            Ok(Some(Rewrite { recipients: wanted.clone(), new_key: rotate, touch: rotate }))
+            Ok(Some(Rewrite {
+                recipients: wanted.clone(),
+                new_key: rotate,
+                touch: rotate,
+            }))
         })
     });
     if !rotate_on_removal {
@@ -513,7 +634,11 @@ pub enum Step {
 
 /// Parses `stringData.DB_PASSWORD`, `items.0.value` or sops's `["stringData"]["DB_PASSWORD"]`.
 pub fn parse_key_path(s: &str) -> Result<Vec<Step>> {
-    let bad = || SecretsError::Config(format!("bad key path `{s}` (use a.b.c or [\"a\"][\"b\"][0])"));
+    let bad = || {
+        SecretsError::Config(format!(
+            "bad key path `{s}` (use a.b.c or [\"a\"][\"b\"][0])"
+        ))
+    };
     let s = s.trim();
     if s.is_empty() {
         return Err(bad());
@@ -525,8 +650,8 @@ pub fn parse_key_path(s: &str) -> Result<Vec<Step>> {
     let mut rest = s;
     while !rest.is_empty() {
         let inner = rest.strip_prefix('[').ok_or_else(bad)?;
-        let end = if inner.starts_with('"') {
-            inner[1..].find('"').map(|i| i + 2).ok_or_else(bad)?
+        let end = if let Some(quoted) = inner.strip_prefix('"') {
+            quoted.find('"').map(|i| i + 2).ok_or_else(bad)?
         } else {
             inner.find(']').ok_or_else(bad)?
         };
@@ -562,7 +687,7 @@ fn set_in(node: &mut Node, steps: &[Step], value: Node, path: &mut Vec<String>) 
             items.push(MapItem::Pair(k.clone(), value));
             Ok(())
         }
-        (Node::Seq(items), Step::Index(i) ) => {
+        (Node::Seq(items), Step::Index(i)) => {
             let v = items
                 .iter_mut()
                 .filter_map(|x| match x {
@@ -591,7 +716,12 @@ fn set_in(node: &mut Node, steps: &[Step], value: Node, path: &mut Vec<String>) 
 
 /// Sets one string value (like `sops set`): same data key, other values byte-identical, new
 /// MAC and `lastmodified`. Refuses a path the file's rules would leave unencrypted.
-pub fn set_value(path: &Path, key_path: &[Step], value: &SecretString, ids: &Identities) -> Result<BatchReport> {
+pub fn set_value(
+    path: &Path,
+    key_path: &[Step],
+    value: &SecretString,
+    ids: &Identities,
+) -> Result<BatchReport> {
     let mut report = BatchReport::new("set");
     rewrite(path, ids, |file, docs| {
         let keys: Vec<String> = key_path
@@ -606,25 +736,55 @@ pub fn set_value(path: &Path, key_path: &[Step], value: &SecretString, ids: &Ide
                 "this key path is not encrypted by the file's rules; refusing to store a secret in clear".to_owned(),
             ));
         }
-        let doc = docs.0.first_mut().ok_or_else(|| SecretsError::Format("empty file".to_owned()))?;
+        let doc = docs
+            .0
+            .first_mut()
+            .ok_or_else(|| SecretsError::Format("empty file".to_owned()))?;
         if file.format == Format::Dotenv && key_path.len() != 1 {
-            return Err(SecretsError::Config("dotenv files have one level of keys".to_owned()));
+            return Err(SecretsError::Config(
+                "dotenv files have one level of keys".to_owned(),
+            ));
         }
-        set_in(doc, key_path, Node::Scalar(Scalar::Str(value.expose_secret().to_owned())), &mut Vec::new())?;
-        Ok(Some(Rewrite { recipients: file.meta.recipients(), new_key: false, touch: true }))
+        set_in(
+            doc,
+            key_path,
+            Node::Scalar(Scalar::Str(value.expose_secret().to_owned())),
+            &mut Vec::new(),
+        )?;
+        Ok(Some(Rewrite {
+            recipients: file.meta.recipients(),
+            new_key: false,
+            touch: true,
+        }))
     })?;
     report.changed = 1;
-    report.files.push(FileOutcome { path: path.to_path_buf(), status: Status::Changed, message: None });
+    report.files.push(FileOutcome {
+        path: path.to_path_buf(),
+        status: Status::Changed,
+        message: None,
+    });
     Ok(report)
 }
 
 /// Encrypts a plaintext file for the recipients of its `.sops.yaml` creation rule
 /// (`sops encrypt`), returning the encrypted text. The plaintext stays in memory.
-pub fn encrypt_for_rule(plain_path_for_rules: &Path, plain_text: &str, cfg: &SopsConfig, lastmodified: Option<String>) -> Result<String> {
+pub fn encrypt_for_rule(
+    plain_path_for_rules: &Path,
+    plain_text: &str,
+    cfg: &SopsConfig,
+    lastmodified: Option<String>,
+) -> Result<String> {
     let rule = cfg.rule_for(plain_path_for_rules)?;
     let format = Format::from_path(plain_path_for_rules)
         .ok_or_else(|| SecretsError::Unsupported("unsupported format".to_owned()))?;
-    sopsfile::encrypt_text(plain_text, format, &rule.age, &rule.rules, rule.mac_only_encrypted, lastmodified)
+    sopsfile::encrypt_text(
+        plain_text,
+        format,
+        &rule.age,
+        &rule.rules,
+        rule.mac_only_encrypted,
+        lastmodified,
+    )
 }
 
 /// A one-file report for an operation that failed before touching the file.

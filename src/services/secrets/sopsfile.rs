@@ -102,7 +102,13 @@ impl Walk<'_> {
                 let enc = self.sel.should_encrypt(path);
                 let plain = match s {
                     Scalar::Str(t) if enc && !t.is_empty() => {
-                        match cipher::decrypt(self.key, t, &aad(path), Some(stash), &path.join("."))? {
+                        match cipher::decrypt(
+                            self.key,
+                            t,
+                            &aad(path),
+                            Some(stash),
+                            &path.join("."),
+                        )? {
                             Plain::Value(v) => v,
                             Plain::Comment(_) => {
                                 return Err(SecretsError::Format(format!(
@@ -129,16 +135,29 @@ impl Walk<'_> {
 
     fn comment(&mut self, c: &str, path: &[String], stash: &mut IvStash) -> Result<String> {
         if self.sel.should_encrypt(path) && cipher::is_encrypted(c) {
-            match cipher::decrypt(self.key, c, &aad(path), Some(stash), &format!("{}#", path.join(".")))? {
+            match cipher::decrypt(
+                self.key,
+                c,
+                &aad(path),
+                Some(stash),
+                &format!("{}#", path.join(".")),
+            )? {
                 Plain::Comment(c) => Ok(c),
-                Plain::Value(_) => Err(SecretsError::Format("a comment has a value type".to_owned())),
+                Plain::Value(_) => Err(SecretsError::Format(
+                    "a comment has a value type".to_owned(),
+                )),
             }
         } else {
             Ok(c.to_owned())
         }
     }
 
-    fn encrypt(&mut self, n: &Node, path: &mut Vec<String>, stash: Option<&IvStash>) -> Result<Node> {
+    fn encrypt(
+        &mut self,
+        n: &Node,
+        path: &mut Vec<String>,
+        stash: Option<&IvStash>,
+    ) -> Result<Node> {
         Ok(match n {
             Node::Map(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -201,7 +220,10 @@ impl SopsFile {
 
     /// The file's text.
     pub fn render(&self) -> String {
-        formats::emit(&formats::join_metadata(&self.docs, &self.meta, self.format), self.format)
+        formats::emit(
+            &formats::join_metadata(&self.docs, &self.meta, self.format),
+            self.format,
+        )
     }
 
     /// Refuses to write files with key sources shipdeck cannot re-wrap.
@@ -235,7 +257,13 @@ impl SopsFile {
             out.docs.0.push(n);
         }
         let computed = hex_upper(&walk.hash.finalize());
-        let stored = match cipher::decrypt(key, &self.meta.mac, &self.meta.lastmodified, None, "sops.mac") {
+        let stored = match cipher::decrypt(
+            key,
+            &self.meta.mac,
+            &self.meta.lastmodified,
+            None,
+            "sops.mac",
+        ) {
             Ok(Plain::Value(Scalar::Str(s))) => s,
             Ok(_) => return Err(SecretsError::Format("sops.mac is not a string".to_owned())),
             // A MAC that does not authenticate under its lastmodified means the metadata changed.
@@ -285,7 +313,12 @@ pub fn encrypt_docs(
         docs.push(walk.encrypt(d, &mut Vec::new(), stash)?);
     }
     let mac = hex_upper(&walk.hash.finalize());
-    let mac = cipher::encrypt(key, &Plain::Value(Scalar::Str(mac)), &how.lastmodified, stash)?;
+    let mac = cipher::encrypt(
+        key,
+        &Plain::Value(Scalar::Str(mac)),
+        &how.lastmodified,
+        stash,
+    )?;
     Ok((docs, mac))
 }
 

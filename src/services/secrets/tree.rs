@@ -44,7 +44,11 @@ impl Scalar {
             Scalar::Str(s) | Scalar::Time(s) => Some(s.as_bytes().to_vec()),
             Scalar::Int(i) => Some(i.to_string().into_bytes()),
             Scalar::Float(f) => Some(go_format_float(*f).into_bytes()),
-            Scalar::Bool(b) => Some(if *b { b"True".to_vec() } else { b"False".to_vec() }),
+            Scalar::Bool(b) => Some(if *b {
+                b"True".to_vec()
+            } else {
+                b"False".to_vec()
+            }),
         }
     }
 

@@ -3,6 +3,8 @@
 //! plain/quoted/block scalars, flow collections, comments, several documents) and writes the
 //! layout sops (yaml.v3, indent 4) writes. Errors name a line, never a value.
 
+use std::fmt::Write as _;
+
 use super::tree::{MapItem, Node, Scalar, SeqItem};
 use super::{Result, SecretsError};
 
@@ -63,8 +65,9 @@ pub fn parse(text: &str) -> Result<Vec<Node>> {
         }
         let text = rest.trim_end_matches([' ', '\t']).to_owned();
         let indent = if text.is_empty() { usize::MAX } else { indent };
-        docs.last_mut()
-            .map(|d| d.push(Line { no, indent, text }));
+        if let Some(d) = docs.last_mut() {
+            d.push(Line { no, indent, text });
+        }
     }
     let mut out = Vec::new();
     let n = docs.len();
@@ -109,7 +112,10 @@ impl Parser {
                     return Err(err(l.no, "a document must start at column 1"));
                 }
                 if is_seq_item(&l.text) || split_key(&l.text, l.no)?.is_none() {
-                    return Err(err(l.no, "the top level of a SOPS document must be a mapping"));
+                    return Err(err(
+                        l.no,
+                        "the top level of a SOPS document must be a mapping",
+                    ));
                 }
                 self.map(0)?
             }
@@ -149,7 +155,10 @@ impl Parser {
         self.pos = i + 1;
         let (node, comment) = self.inline_value(&text, parent, no)?;
         if comment.is_some() {
-            return Err(err(no, "comments after a value on its own line are not supported"));
+            return Err(err(
+                no,
+                "comments after a value on its own line are not supported",
+            ));
         }
         Ok(Some(node))
     }
@@ -181,11 +190,9 @@ impl Parser {
             let (value, comment) = if rest.is_empty() || rest.starts_with('#') {
                 let comment = rest.strip_prefix('#').map(str::to_owned);
                 // `key:` followed by a sequence at the same indentation is allowed.
-                let compact = self
-                    .next_content()
-                    .map(|j| &self.lines[j])
-                    .filter(|l| l.indent == indent && is_seq_item(&l.text))
-                    .is_some();
+                let compact = self.next_content().is_some_and(|j| {
+                    self.lines[j].indent == indent && is_seq_item(&self.lines[j].text)
+                });
                 let v = if compact {
                     Some(self.seq(indent)?)
                 } else {
@@ -230,7 +237,7 @@ impl Parser {
                 // `- key: v` / `- - x`: the item is a block starting at the column after `- `.
                 let col = indent + 1 + (after.len() - rest.len());
                 self.lines[i].indent = col;
-                self.lines[i].text = rest.to_owned();
+                rest.clone_into(&mut self.lines[i].text);
                 let v = self.block(indent)?.unwrap_or(Node::Scalar(Scalar::Null));
                 items.push(SeqItem::Value(v));
                 continue;
@@ -247,6 +254,7 @@ impl Parser {
 
     /// A value that starts on the current line (already consumed), after `key: ` or `- `.
     /// Returns the value and a trailing comment.
+    #[allow(clippy::single_match_else)]
     fn inline_value(
         &mut self,
         rest: &str,
@@ -317,7 +325,10 @@ impl Parser {
             '!' => Err(err(no, "tags are not supported")),
             _ => {
                 let (mut value, comment) = match rest.find(" #") {
-                    Some(p) => (rest[..p].trim_end().to_owned(), Some(rest[p + 2..].to_owned())),
+                    Some(p) => (
+                        rest[..p].trim_end().to_owned(),
+                        Some(rest[p + 2..].to_owned()),
+                    ),
                     None => (rest.to_owned(), None),
                 };
                 // Plain scalars may continue on deeper lines (folded with a space).
@@ -340,6 +351,7 @@ impl Parser {
         }
     }
 
+    #[allow(clippy::single_match_else)]
     fn block_scalar(
         &mut self,
         header: &str,
@@ -375,7 +387,11 @@ impl Parser {
             if l.is_blank() {
                 body.push(String::new());
             } else if l.indent >= content_indent && content_indent != usize::MAX {
-                body.push(format!("{}{}", " ".repeat(l.indent - content_indent), l.text));
+                body.push(format!(
+                    "{}{}",
+                    " ".repeat(l.indent - content_indent),
+                    l.text
+                ));
             } else {
                 break;
             }
@@ -456,7 +472,10 @@ fn split_key(text: &str, no: usize) -> Result<Option<(String, String)>> {
             return Ok(None);
         }
         if b == b':' && (i + 1 == bytes.len() || bytes[i + 1] == b' ') {
-            return Ok(Some((text[..i].trim_end().to_owned(), text[i + 1..].to_owned())));
+            return Ok(Some((
+                text[..i].trim_end().to_owned(),
+                text[i + 1..].to_owned(),
+            )));
         }
     }
     Ok(None)
@@ -532,7 +551,11 @@ fn quoted(text: &str, no: usize) -> Result<Option<(String, String)>> {
                     'U' => out.push(hex(&mut it, 8)?),
                     '\n' => {
                         // Escaped line break: join without a space, skip leading blanks.
-                        while it.clone().next().is_some_and(|(_, c)| c == ' ' || c == '\t') {
+                        while it
+                            .clone()
+                            .next()
+                            .is_some_and(|(_, c)| c == ' ' || c == '\t')
+                        {
                             it.next();
                         }
                     }
@@ -556,7 +579,13 @@ fn fold_quoted(s: &str) -> String {
     let mut out = String::new();
     let mut empties = 0;
     for (i, p) in parts.iter().enumerate() {
-        let p = if i == 0 { p.trim_end() } else if i == parts.len() - 1 { p.trim_start() } else { p.trim() };
+        let p = if i == 0 {
+            p.trim_end()
+        } else if i == parts.len() - 1 {
+            p.trim_start()
+        } else {
+            p.trim()
+        };
         if i > 0 && p.is_empty() && i < parts.len() - 1 {
             empties += 1;
             continue;
@@ -684,7 +713,11 @@ impl Flow {
         let start = self.i;
         while let Some(&c) = self.s.get(self.i) {
             let next = self.s.get(self.i + 1).copied().unwrap_or(' ');
-            if c == ',' || c == ']' || c == '}' || (c == ':' && (key || next.is_whitespace() || next == ',')) {
+            if c == ','
+                || c == ']'
+                || c == '}'
+                || (c == ':' && (key || next.is_whitespace() || next == ','))
+            {
                 break;
             }
             self.i += 1;
@@ -730,7 +763,11 @@ fn is_float(s: &str) -> Option<f64> {
         _ => {}
     }
     let re = float_re();
-    if re.is_match(s) { s.replace('_', "").parse().ok() } else { None }
+    if re.is_match(s) {
+        s.replace('_', "").parse().ok()
+    } else {
+        None
+    }
 }
 
 fn float_re() -> &'static regex::Regex {
@@ -761,7 +798,11 @@ fn as_time(s: &str) -> Option<String> {
     let frac = c.get(3).map_or("", |m| m.as_str().trim_end_matches('0'));
     let frac = if frac == "." { "" } else { frac };
     let zone = c.get(4).map_or("Z", |m| m.as_str());
-    let zone = if zone.eq_ignore_ascii_case("z") || zone == "+00:00" { "Z" } else { zone };
+    let zone = if zone.eq_ignore_ascii_case("z") || zone == "+00:00" {
+        "Z"
+    } else {
+        zone
+    };
     Some(format!("{date}T{}{frac}{zone}", time.as_str()))
 }
 
@@ -865,7 +906,10 @@ fn emit_seq(out: &mut String, items: &[SeqItem], col: usize) {
             }
             SeqItem::Value(Node::Map(m)) if !m.is_empty() => {
                 // Leading comments of the item go above the dash: same additional data.
-                let lead = m.iter().take_while(|i| matches!(i, MapItem::Comment(_))).count();
+                let lead = m
+                    .iter()
+                    .take_while(|i| matches!(i, MapItem::Comment(_)))
+                    .count();
                 for c in &m[..lead] {
                     if let MapItem::Comment(c) = c {
                         pad(out, col);
@@ -904,7 +948,9 @@ fn literal_block(s: &Scalar, indent: usize) -> Option<String> {
     if !t.contains('\n') || t.starts_with([' ', '\n']) || t.trim_matches('\n').is_empty() {
         return None;
     }
-    if t.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{feff}') {
+    if t.chars()
+        .any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
+    {
         return None;
     }
     let body = t.trim_end_matches('\n');
@@ -948,13 +994,19 @@ fn go_g_float(f: f64) -> String {
         return if f > 0.0 { ".inf" } else { "-.inf" }.to_owned();
     }
     let e = format!("{f:e}");
-    let exp: i32 = e.split_once('e').and_then(|(_, x)| x.parse().ok()).unwrap_or(0);
-    if !(-4..21).contains(&exp) {
+    let exp: i32 = e
+        .split_once('e')
+        .and_then(|(_, x)| x.parse().ok())
+        .unwrap_or(0);
+    if (-4..21).contains(&exp) {
+        format!("{f}")
+    } else {
         let (m, x) = e.split_once('e').unwrap_or((&e, "0"));
         let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", x.trim_start_matches('-').parse::<u32>().unwrap_or(0))
-    } else {
-        format!("{f}")
+        format!(
+            "{m}e{sign}{:02}",
+            x.trim_start_matches('-').parse::<u32>().unwrap_or(0)
+        )
     }
 }
 
@@ -964,7 +1016,9 @@ const OLD_BOOLS: &[&str] = &[
 ];
 
 fn plain_ok(t: &str) -> bool {
-    let Some(first) = t.chars().next() else { return false };
+    let Some(first) = t.chars().next() else {
+        return false;
+    };
     let second = t.chars().nth(1);
     if t.starts_with(' ') || t.ends_with(' ') || t.ends_with(':') {
         return false;
@@ -1034,11 +1088,11 @@ fn double_quoted(t: &str) -> String {
             '\0' => out.push_str("\\0"),
             c if c.is_control() || c == '\u{feff}' => {
                 let n = c as u32;
-                if n <= 0xff {
-                    out.push_str(&format!("\\x{n:02X}"));
+                let _ = if n <= 0xff {
+                    write!(out, "\\x{n:02X}")
                 } else {
-                    out.push_str(&format!("\\u{n:04X}"));
-                }
+                    write!(out, "\\u{n:04X}")
+                };
             }
             c => out.push(c),
         }
