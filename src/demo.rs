@@ -135,6 +135,7 @@ runners:
 secrets:
   paths: [secrets]
   rotation_days: 90
+  age_key_file: age/keys.txt
 
 tmp:
   root: tmp
@@ -157,6 +158,9 @@ pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, D
     match crate::sandbox::gitremote::seed(&dir) {
         Ok(_) | Err(crate::sandbox::gitremote::SeedError::Exists(_)) => {}
         Err(e) => return Err(DemoError::Seed(e.to_string())),
+    }
+    if !dir.join("secrets").exists() {
+        crate::services::secrets::demo::seed(&dir).map_err(|e| DemoError::Seed(e.to_string()))?;
     }
     let inventory_path = write_inventory(&dir, endpoints)?;
     Ok(Workspace {

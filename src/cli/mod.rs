@@ -35,7 +35,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
     /// Output format of headless commands.
-    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    /// (No short form: `-o` is `keygen`'s output file, as in `age-keygen -o`.)
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
     /// Skip confirmations (a protected env also needs --confirm-env NAME).
     #[arg(long, global = true)]

@@ -13,12 +13,59 @@ pub struct SecretsArgs {
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
     /// Every secret file with its recipients and age.
-    List,
+    List {
+        /// Files or folders (default: the inventory's secret paths).
+        files: Vec<PathBuf>,
+    },
+    /// Set one value (read from a hidden prompt, or stdin with --value-stdin).
+    Set {
+        file: PathBuf,
+        /// `stringData.DB_PASSWORD`, or sops's `["stringData"]["DB_PASSWORD"]`.
+        key_path: String,
+        /// Read the value from stdin (one trailing newline is dropped).
+        #[arg(long)]
+        value_stdin: bool,
+    },
+    /// New data keys for these files (like `sops rotate -i`).
+    Rotate {
+        /// Files or folders (default: every file under the inventory's secret paths).
+        files: Vec<PathBuf>,
+    },
+    /// Give one more age recipient access (same data key, like `sops updatekeys`).
+    AddRecipient {
+        /// `age1…`
+        recipient: String,
+        files: Vec<PathBuf>,
+    },
+    /// Take an age recipient's access away and rotate the data keys.
+    RemoveRecipient {
+        /// `age1…`
+        recipient: String,
+        files: Vec<PathBuf>,
+        /// Only drop the recipient (does NOT revoke: old copies still open with its key).
+        #[arg(long)]
+        no_rotate: bool,
+    },
+    /// Apply the recipients of `.sops.yaml` creation rules to the files.
+    Updatekeys {
+        files: Vec<PathBuf>,
+        /// Also rotate the data key of files that lose a recipient.
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// Write the identity here (mode 0600) instead of stdout.
-    #[arg(short = 'o', long = "out")]
-    pub output: Option<PathBuf>,
+    /// Write the identity here (mode 0600) instead of stdout, as `age-keygen -o` does.
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "FILE",
+        conflicts_with = "file"
+    )]
+    pub out: Option<PathBuf>,
+    /// Same as `--out FILE`.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }

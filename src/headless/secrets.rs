@@ -1,12 +1,335 @@
 //! `shipdeck secrets …` and `shipdeck keygen` (issue 7).
 
-use super::{Ctx, Failure, Outcome};
-use crate::cli::secrets::{KeygenArgs, SecretsArgs};
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-pub async fn run(_ctx: &Ctx, _args: SecretsArgs) -> Outcome {
-    Err(Failure::not_built("secrets"))
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use super::{Ctx, Exit, Failure, Outcome};
+use crate::cli::secrets::{KeygenArgs, SecretsArgs, SecretsCommand};
+use crate::services::TaskCtl;
+use crate::services::secrets::SecretsError;
+use crate::services::secrets::keys::{self, Identities, IdentitySources};
+use crate::services::secrets::ops::{self, BatchReport, FileInfo, Status};
+
+impl From<SecretsError> for Failure {
+    fn from(e: SecretsError) -> Self {
+        let exit = match &e {
+            SecretsError::Config(_) | SecretsError::Unsupported(_) => Exit::BadInput,
+            SecretsError::InFile { source, .. }
+                if matches!(
+                    **source,
+                    SecretsError::Config(_) | SecretsError::Unsupported(_)
+                ) =>
+            {
+                Exit::BadInput
+            }
+            _ => Exit::Failed,
+        };
+        Failure::new(exit, e.to_string())
+    }
 }
 
-pub async fn keygen(_ctx: &Ctx, _args: KeygenArgs) -> Outcome {
-    Err(Failure::not_built("keygen"))
+/// The files to act on and the identities to use. Given files need no inventory; without
+/// files the inventory's secret paths are scanned.
+struct Scope {
+    files: Vec<PathBuf>,
+    ids: Identities,
+    rotation_days: u32,
+}
+
+fn scope(ctx: &Ctx, files: &[PathBuf]) -> Result<Scope, Failure> {
+    let inv = if files.is_empty() {
+        Some(ctx.inventory()?)
+    } else {
+        ctx.inventory().ok()
+    };
+    let cfg = inv.as_ref().and_then(|i| i.secrets.clone().map(|s| (i, s)));
+    let key_file = cfg
+        .as_ref()
+        .and_then(|(i, s)| s.age_key_file.as_deref().map(|f| i.resolve(f)));
+    let ids = IdentitySources::from_env(key_file).load()?;
+    let files = if files.is_empty() {
+        let Some((inv, s)) = &cfg else {
+            return Err(Failure::bad_input(
+                "no files given and the inventory has no `secrets.paths`",
+            ));
+        };
+        let roots: Vec<PathBuf> = s.paths.iter().map(|p| inv.resolve(p)).collect();
+        ops::discover(&roots)
+    } else {
+        for f in files {
+            if !f.exists() {
+                return Err(Failure::bad_input(format!("{}: no such file", f.display())));
+            }
+        }
+        ops::discover(files)
+    };
+    Ok(Scope {
+        files,
+        ids,
+        rotation_days: cfg.map_or(90, |(_, s)| s.rotation_days),
+    })
+}
+
+// Async like every headless entry point (dispatch awaits them); the work itself is sync.
+#[allow(clippy::unused_async)]
+pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
+    match args.command {
+        SecretsCommand::List { files } => list(ctx, &files),
+        SecretsCommand::Set {
+            file,
+            key_path,
+            value_stdin,
+        } => set(ctx, &file, &key_path, value_stdin),
+        SecretsCommand::Rotate { files } => {
+            let s = scope(ctx, &files)?;
+            confirm_batch(ctx, &s, "Rotate the data keys of")?;
+            finish(ctx, || {
+                ops::rotate(&s.files, &s.ids, &[], &[], &TaskCtl::detached())
+            })
+        }
+        SecretsCommand::AddRecipient { recipient, files } => {
+            keys::parse_recipient(&recipient)?;
+            let s = scope(ctx, &files)?;
+            confirm_batch(ctx, &s, &format!("Give {recipient} access to"))?;
+            finish(ctx, || {
+                ops::add_recipient(&s.files, &recipient, &s.ids, &TaskCtl::detached())
+            })
+        }
+        SecretsCommand::RemoveRecipient {
+            recipient,
+            files,
+            no_rotate,
+        } => {
+            let s = scope(ctx, &files)?;
+            if no_rotate {
+                eprintln!("warning: {}", ops::removal_warning(&recipient));
+            }
+            let what = if no_rotate {
+                format!("Remove {recipient} (without rotating) from")
+            } else {
+                format!("Remove {recipient} and rotate the data keys of")
+            };
+            confirm_batch(ctx, &s, &what)?;
+            finish(ctx, || {
+                ops::remove_recipient(
+                    &s.files,
+                    &recipient,
+                    &s.ids,
+                    !no_rotate,
+                    &TaskCtl::detached(),
+                )
+            })
+        }
+        SecretsCommand::Updatekeys { files, rotate } => {
+            let s = scope(ctx, &files)?;
+            confirm_batch(ctx, &s, "Apply .sops.yaml recipients to")?;
+            finish(ctx, || {
+                ops::updatekeys(&s.files, &s.ids, rotate, &TaskCtl::detached())
+            })
+        }
+    }
+}
+
+fn confirm_batch(ctx: &Ctx, s: &Scope, what: &str) -> Outcome {
+    if s.files.is_empty() {
+        return Err(Failure::bad_input("no SOPS files found"));
+    }
+    ctx.confirm(&format!("{what} {} file(s)?", s.files.len()), None)
+}
+
+fn list(ctx: &Ctx, files: &[PathBuf]) -> Outcome {
+    let s = scope(ctx, files)?;
+    let rows = ops::list(&s.files, &s.ids, s.rotation_days, jiff::Timestamp::now());
+    ctx.emit(&rows, |rows| render_list(rows));
+    Ok(())
+}
+
+fn render_list(rows: &[FileInfo]) -> String {
+    let mut out = format!(
+        "{:<48} {:<6} {:>5} {:<5} {:<4} RECIPIENTS\n",
+        "FILE", "FORMAT", "AGE", "STALE", "MINE"
+    );
+    for r in rows {
+        if let Some(e) = &r.error {
+            let _ = writeln!(out, "{:<48} error: {e}", r.path.display());
+            continue;
+        }
+        let short = |k: &String| {
+            if k.len() > 16 {
+                format!("{}…{}", &k[..8], &k[k.len() - 6..])
+            } else {
+                k.clone()
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{:<48} {:<6} {:>4}d {:<5} {:<4} {}",
+            r.path.display(),
+            r.format.map_or("?", |f| f.name()),
+            r.age_days.map_or("?".to_owned(), |d| d.to_string()),
+            if r.stale { "yes" } else { "no" },
+            if r.can_decrypt { "yes" } else { "no" },
+            r.recipients
+                .iter()
+                .map(short)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    out
+}
+
+/// Runs a batch, writes its audit line, prints it; failed files make the exit code 1.
+fn finish(ctx: &Ctx, run: impl FnOnce() -> BatchReport) -> Outcome {
+    let started = Instant::now();
+    let report = run();
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let journal = crate::audit::Journal::new(ctx.paths.audit_journal());
+    if let Err(e) = journal.append(&report.audit_entry(ms)) {
+        tracing::warn!(error = %e, "cannot write the audit journal");
+    }
+    ctx.emit(&report, render_report);
+    if report.failed > 0 {
+        return Err(Failure::new(
+            Exit::Failed,
+            format!(
+                "{} of {} files failed (left as they were)",
+                report.failed,
+                report.files.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn render_report(r: &BatchReport) -> String {
+    let mut out = String::new();
+    for f in &r.files {
+        let mark = match f.status {
+            Status::Changed => "✔",
+            Status::Unchanged => "=",
+            Status::Failed => "✘",
+            Status::Skipped => "·",
+        };
+        let _ = write!(out, "{mark} {}", f.path.display());
+        if let Some(m) = &f.message {
+            let _ = write!(out, "  ({m})");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} changed, {} unchanged, {} failed{}",
+        r.action,
+        r.changed,
+        r.unchanged,
+        r.failed,
+        if r.cancelled { " (cancelled)" } else { "" }
+    );
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+fn set(ctx: &Ctx, file: &Path, key_path: &str, value_stdin: bool) -> Outcome {
+    let steps = ops::parse_key_path(key_path)?;
+    let s = scope(ctx, &[file.to_path_buf()])?;
+    if ctx.read_only {
+        return Err(Failure::refused("read-only: writes are disabled"));
+    }
+    let value = if value_stdin {
+        let mut buf = Zeroizing::new(String::new());
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .map_err(|e| Failure::bad_input(format!("cannot read the value from stdin: {e}")))?;
+        let v = buf.strip_suffix('\n').unwrap_or(&buf);
+        let v = v.strip_suffix('\r').unwrap_or(v);
+        SecretString::from(v.to_owned())
+    } else {
+        hidden_prompt(&format!("New value for {key_path}: "))?
+    };
+    ctx.confirm(&format!("Set {key_path} in {}?", file.display()), None)?;
+    finish(ctx, || {
+        ops::set_value(file, &steps, &value, &s.ids).unwrap_or_else(|e| ops::set_failed(file, &e))
+    })
+}
+
+/// Reads a line without echoing it (the terminal in raw mode; nothing is printed back).
+fn hidden_prompt(question: &str) -> Result<SecretString, Failure> {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, read};
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::bad_input(
+            "no terminal for the hidden prompt: pipe the value with --value-stdin",
+        ));
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{question}");
+    let _ = err.flush();
+    crossterm::terminal::enable_raw_mode()
+        .map_err(|e| Failure::bad_input(format!("cannot switch the terminal to raw mode: {e}")))?;
+    let mut buf = Zeroizing::new(String::new());
+    let result = loop {
+        match read() {
+            Ok(Event::Key(KeyEvent {
+                code,
+                modifiers,
+                kind: KeyEventKind::Press,
+                ..
+            })) => match code {
+                KeyCode::Enter => break Ok(()),
+                KeyCode::Char('c') if modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Err(Failure::refused("cancelled"));
+                }
+                KeyCode::Esc => break Err(Failure::refused("cancelled")),
+                KeyCode::Backspace => {
+                    buf.pop();
+                }
+                KeyCode::Char(c) => buf.push(c),
+                _ => {}
+            },
+            Ok(_) => {}
+            Err(e) => break Err(Failure::bad_input(format!("cannot read the terminal: {e}"))),
+        }
+    };
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = writeln!(err);
+    result?;
+    if buf.is_empty() {
+        return Err(Failure::bad_input("empty value"));
+    }
+    Ok(SecretString::from(buf.to_string()))
+}
+
+#[allow(clippy::unused_async)]
+pub async fn keygen(ctx: &Ctx, args: KeygenArgs) -> Outcome {
+    let now = jiff::Timestamp::now();
+    if let Some(path) = args.out.or(args.file) {
+        {
+            if ctx.read_only {
+                return Err(Failure::refused("read-only: writes are disabled"));
+            }
+            let info = keys::keygen_to_file(&path, now)?;
+            ctx.emit(&info, |i| format!("Public key: {}", i.public_key));
+            Ok(())
+        }
+    } else {
+        {
+            let (text, info) = keys::generate(now);
+            if ctx.json() {
+                return Err(Failure::bad_input(
+                    "refusing to print a secret key as JSON: use --out FILE",
+                ));
+            }
+            eprintln!("Public key: {}", info.public_key);
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            Ok(())
+        }
+    }
 }

@@ -250,8 +250,12 @@ impl Inventory {
         self.source.parent().unwrap_or_else(|| Path::new("."))
     }
 
-    /// Resolves a path written in the inventory against its folder.
+    /// Resolves a path written in the inventory: `~/` is the home folder, a relative path is
+    /// relative to the inventory's folder.
     pub fn resolve(&self, p: &str) -> PathBuf {
+        if let (Some(rest), Some(home)) = (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+            return PathBuf::from(home).join(rest);
+        }
         let path = Path::new(p);
         if path.is_absolute() {
             path.to_path_buf()

@@ -24,3 +24,4 @@ pub fn shared_fixtures() -> std::path::PathBuf {
     );
     dir
 }
+mod secrets;

@@ -43,7 +43,7 @@ fn release_json_and_exit_codes() {
             "--tag",
             "abc1234",
             "--yes",
-            "-o",
+            "--output",
             "json",
         ],
     );
@@ -101,7 +101,7 @@ fn release_json_and_exit_codes() {
             "--yes",
             "--confirm-env",
             "prod",
-            "-o",
+            "--output",
             "json",
         ],
     );
@@ -126,7 +126,7 @@ fn release_json_and_exit_codes() {
             "prod",
             "--confirm-env",
             "prod",
-            "-o",
+            "--output",
             "json",
         ],
     );
@@ -141,7 +141,10 @@ fn release_json_and_exit_codes() {
         remote_file(w.bare(), "apps/miker-web/overlays/prod/kustomization.yaml")
             .contains("newTag: 71be0e3 #")
     );
-    let o = shipdeck(&w, &["history", "miker-web", "--env", "prod", "-o", "json"]);
+    let o = shipdeck(
+        &w,
+        &["history", "miker-web", "--env", "prod", "--output", "json"],
+    );
     assert_eq!(o.status.code(), Some(0));
     let h = json(&o);
     assert_eq!(h[0]["tag"], "71be0e3");
@@ -171,7 +174,7 @@ fn a_refusing_remote_exits_4_and_a_conflict_3() {
             "--tag",
             "abc1234",
             "--yes",
-            "-o",
+            "--output",
             "json",
         ],
     );
