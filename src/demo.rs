@@ -215,21 +215,35 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         })
         .await
         .map_err(|e| failed(format!("sandbox GitHub: {e}")))?;
+    let github = std::sync::Arc::new(github);
+    let (dir, owned) = create_dir(args.dir.as_deref()).map_err(|e| failed(e.to_string()))?;
     let endpoints = Endpoints {
         github_api: Some(github.url().to_owned()),
+        kubeconfig: Some(dir.join("kube").join("kubeconfig")),
         ..Endpoints::default()
     };
-    let ws = prepare(args.dir.as_deref(), &endpoints).map_err(|e| failed(e.to_string()))?;
+    let mut ws = prepare(Some(&dir), &endpoints).map_err(|e| failed(e.to_string()))?;
+    ws.owned = owned;
     let inventory = Inventory::load(&ws.inventory_path)?;
     register_seeded_builds(&inventory, &ws.paths, &github).await;
+    let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
+    kube_opts.speed = args.speed;
+    kube_opts.inventory = Some(inventory.clone());
+    let kube = crate::sandbox::kube::KubeSandbox::start(kube_opts)
+        .await
+        .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
+    let ci = crate::sandbox::ci::start(
+        github.clone(),
+        inventory.clone(),
+        Paths::under(&dir.join(".ci-bot")),
+        args.speed,
+    );
     let outcome = if args.no_tui {
         println!("shipdeck demo workspace: {}", ws.dir.display());
         println!("inventory: {}", ws.inventory_path.display());
         println!("github api: {}", github.url());
         println!("export SHIPDECK_INVENTORY={}", ws.inventory_path.display());
-        if let Some(kc) = &endpoints.kubeconfig {
-            println!("export KUBECONFIG={}", kc.display());
-        }
+        println!("export KUBECONFIG={}", kube.kubeconfig_path().display());
         println!("running; press Ctrl-C to stop");
         let _ = tokio::signal::ctrl_c().await;
         Ok(())
@@ -240,7 +254,11 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
             .await
             .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
     };
-    github.shutdown().await;
+    ci.abort();
+    kube.shutdown().await;
+    if let Ok(github) = std::sync::Arc::try_unwrap(github) {
+        github.shutdown().await;
+    }
     if ws.owned {
         let _ = std::fs::remove_dir_all(&ws.dir);
     }
