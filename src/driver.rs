@@ -125,6 +125,36 @@ fn start_watches(inventory: &Inventory, tx: &UnboundedSender<Action>) -> Option<
     }))
 }
 
+/// The identities the inventory's secrets section points at (plus the usual env/places).
+fn secrets_identities(
+    inv: &Inventory,
+) -> Result<crate::services::secrets::keys::Identities, String> {
+    let extra = inv
+        .secrets
+        .as_ref()
+        .and_then(|s| s.age_key_file.as_deref())
+        .map(|f| inv.resolve(f));
+    crate::services::secrets::keys::IdentitySources::from_env(extra)
+        .load()
+        .map_err(|e| e.to_string())
+}
+
+/// Every SOPS file under the inventory's secret paths, as the Secrets view lists them.
+fn secrets_table(inv: &Inventory) -> Result<Vec<crate::services::secrets::ops::FileInfo>, String> {
+    let Some(cfg) = &inv.secrets else {
+        return Err("no `secrets:` section in the inventory".into());
+    };
+    let roots: Vec<std::path::PathBuf> = cfg.paths.iter().map(|p| inv.resolve(p)).collect();
+    let ids = secrets_identities(inv)?;
+    let files = crate::services::secrets::ops::discover(&roots);
+    Ok(crate::services::secrets::ops::list(
+        &files,
+        &ids,
+        cfg.rotation_days,
+        jiff::Timestamp::now(),
+    ))
+}
+
 fn drain(rx: &mut UnboundedReceiver<Action>, pending: &mut Vec<Action>) {
     while let Ok(a) = rx.try_recv() {
         pending.push(a);
@@ -151,6 +181,7 @@ pub struct Services {
     pub gates: Option<crate::services::github::GatesService>,
     pub gitops: GitopsHandle,
     pub inventory: Arc<Inventory>,
+    pub paths: Paths,
 }
 
 /// The GitOps engine, opened (a clone or fetch: blocking, maybe slow) on first use off the UI task.
@@ -232,6 +263,7 @@ impl Services {
             gates,
             gitops: GitopsHandle::new(inventory.clone(), paths.clone()),
             inventory,
+            paths: paths.clone(),
         }
     }
 }
@@ -254,6 +286,69 @@ impl Runner {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
+    }
+
+    /// A cancellable task with a progress channel forwarded as `TaskProgress`.
+    fn task_ctl(&mut self, id: TaskId) -> crate::services::TaskCtl {
+        let token = CancellationToken::new();
+        self.cancels.insert(id, token.clone());
+        let (ptx, mut prx) = unbounded_channel();
+        let progress_tx = self.tx.clone();
+        tokio::spawn(async move {
+            while let Some(progress) = prx.recv().await {
+                if progress_tx
+                    .send(Action::TaskProgress { id, progress })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        crate::services::TaskCtl::new(token, ptx)
+    }
+
+    fn rotate_secrets(&mut self, id: TaskId, files: Vec<std::path::PathBuf>) {
+        let ctl = self.task_ctl(id);
+        let (inv, paths, tx) = (
+            self.services.inventory.clone(),
+            self.services.paths.clone(),
+            self.tx.clone(),
+        );
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let work = tokio::task::spawn_blocking(move || {
+                let ids = secrets_identities(&inv)?;
+                let report = crate::services::secrets::ops::rotate(&files, &ids, &[], &[], &ctl);
+                let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let journal = crate::audit::Journal::new(paths.audit_journal());
+                if let Err(e) = journal.append(&report.audit_entry(ms)) {
+                    tracing::warn!(error = %e, "audit journal not written");
+                }
+                Ok::<_, String>(report)
+            })
+            .await;
+            let outcome = match work {
+                Ok(Ok(r)) if r.cancelled => TaskOutcome::Cancelled,
+                Ok(Ok(r)) if r.failed > 0 => TaskOutcome::Failed(format!(
+                    "rotated {}, {} failed (unchanged): {}",
+                    r.changed,
+                    r.failed,
+                    r.files
+                        .iter()
+                        .filter_map(|f| f.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+                Ok(Ok(r)) => TaskOutcome::Done(format!(
+                    "rotated the data key of {} secret files",
+                    r.changed
+                )),
+                Ok(Err(e)) => TaskOutcome::Failed(e),
+                Err(e) => TaskOutcome::Failed(e.to_string()),
+            };
+            let _ = tx.send(Action::TaskFinished { id, outcome });
+            let _ = tx.send(Action::RefreshSecrets);
+        });
     }
 
     /// A background task with progress and cancellation: gates, then commit and push.
@@ -367,6 +462,17 @@ impl Runner {
                 });
             }
             Effect::GitChange { task, change } => self.git_change(task, change),
+            Effect::LoadSecrets => {
+                let (inv, tx) = (self.services.inventory.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = tokio::task::spawn_blocking(move || secrets_table(&inv))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r);
+                    let _ = tx.send(Action::SecretsLoaded(result));
+                });
+            }
+            Effect::RotateSecrets { task, files } => self.rotate_secrets(task, files),
             Effect::After { delay_ms, action } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {

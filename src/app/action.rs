@@ -188,6 +188,10 @@ pub enum Action {
         env: String,
         result: Result<Vec<crate::services::gitops::TagChange>, String>,
     },
+    /// Read the secret files again (after a rotation).
+    RefreshSecrets,
+    /// The Secrets view's rows.
+    SecretsLoaded(Result<Vec<crate::services::secrets::ops::FileInfo>, String>),
     /// A gate report arrived (or failed) for an env's tag.
     GatesLoaded {
         env: String,
@@ -225,6 +229,13 @@ pub enum Effect {
     GitChange {
         task: TaskId,
         change: crate::app::state::PendingChange,
+    },
+    /// List the inventory's SOPS files.
+    LoadSecrets,
+    /// Rotate the data key of these files as a background task.
+    RotateSecrets {
+        task: TaskId,
+        files: Vec<std::path::PathBuf>,
     },
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {

@@ -253,6 +253,8 @@ impl Keymap {
                 KeyName::Enter | KeyName::Char('y') => Some(Action::Submit),
                 KeyName::Up | KeyName::Char('k') => Some(Action::Command(Command::Up)),
                 KeyName::Down | KeyName::Char('j') => Some(Action::Command(Command::Down)),
+                // Views on top (secrets, tmp) have keys of their own.
+                KeyName::Char(c) if !key.ctrl && !key.alt => Some(Action::Input(c)),
                 _ => None,
             },
         }

@@ -107,6 +107,25 @@ pub struct PendingChange {
     pub source_env: Option<String>,
 }
 
+/// What a confirmation starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// A commit to the GitOps repo.
+    Git(PendingChange),
+    /// A new data key for these SOPS files.
+    RotateSecrets(Vec<std::path::PathBuf>),
+}
+
+/// The Secrets view (`s`): every SOPS file with recipients and age.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SecretsView {
+    pub rows: Option<Vec<crate::services::secrets::ops::FileInfo>>,
+    pub error: Option<String>,
+    pub selected: usize,
+    /// Oldest first (else by path).
+    pub by_age: bool,
+}
+
 /// A modal on top of the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
@@ -140,8 +159,10 @@ pub enum Overlay {
         /// For a protected environment: its name, which must be typed.
         typed: Option<String>,
         input: String,
-        change: PendingChange,
+        then: Confirmed,
     },
+    /// `s`: the Secrets view (its data lives in `State::secrets`).
+    Secrets,
 }
 
 /// One line of the Activity log.
@@ -175,6 +196,10 @@ pub struct State {
     pub github: Feed,
     /// What git says each app × env runs, keyed by (app, env).
     pub git: std::collections::HashMap<(String, String), crate::services::gitops::EnvTag>,
+    /// The Secrets view's data.
+    pub secrets: SecretsView,
+    /// Paths in the Secrets view are shown relative to this (the inventory's folder).
+    pub secrets_base: Option<std::path::PathBuf>,
     /// Gates per environment name.
     pub gates: std::collections::HashMap<String, GatesView>,
     /// The selected gate in the Gates panel (for `o`).
@@ -226,6 +251,8 @@ impl State {
             github: Feed::not_connected("GitHub gates not built into this version"),
             git: std::collections::HashMap::new(),
             gates: std::collections::HashMap::new(),
+            secrets: SecretsView::default(),
+            secrets_base: Some(inv.base_dir().to_path_buf()),
             selected_gate: 0,
             live: crate::services::kube::LiveState::default(),
             focus: Panel::Environments,
@@ -278,6 +305,7 @@ impl State {
                 Overlay::Help { .. }
                 | Overlay::ConfirmQuit
                 | Overlay::Rollback { .. }
+                | Overlay::Secrets
                 | Overlay::Confirm { typed: None, .. },
             ) => InputMode::Modal,
         }

@@ -5,7 +5,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
 use super::action::{Action, Command, Effect};
-use super::state::{ActivityLine, Feed, Overlay, Panel, PendingChange, State};
+use super::state::{ActivityLine, Confirmed, Feed, Overlay, Panel, PendingChange, State};
 use super::tasks::TaskOutcome;
 
 /// How far help can scroll: one line per command (22 of them, far below u16::MAX).
@@ -31,6 +31,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 *selected = None;
             }
             Some(Overlay::Confirm { input, .. }) => input.push(c),
+            Some(Overlay::Secrets) => secrets_key(state, c),
             _ => {}
         },
         Action::Backspace => match &mut state.overlay {
@@ -76,6 +77,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Live(event) => state.live.apply(event),
         Action::RefreshGit => effects.push(Effect::RefreshGit),
+        Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
+        Action::SecretsLoaded(result) => {
+            match result {
+                Ok(rows) => {
+                    state.secrets.rows = Some(rows);
+                    state.secrets.error = None;
+                }
+                Err(e) => state.secrets.error = Some(e),
+            }
+            let n = state.secrets.rows.as_ref().map_or(0, Vec::len);
+            state.secrets.selected = state.secrets.selected.min(n.saturating_sub(1));
+            sort_secrets(&mut state.secrets);
+        }
         Action::GitSnapshot(result) => git_snapshot(state, result, &mut effects),
         Action::KnownTags { app, result } => {
             if let Some(Overlay::Release {
@@ -222,6 +236,11 @@ fn domain(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         state.status = Some(format!("{}: read-only, writes are disabled", cmd.name()));
         return;
     }
+    if cmd == Command::Secrets {
+        state.overlay = Some(Overlay::Secrets);
+        effects.push(Effect::LoadSecrets);
+        return;
+    }
     let git_ready = !matches!(state.gitops, Feed::NotConnected(_));
     if git_ready && matches!(cmd, Command::Release | Command::Promote | Command::Rollback) {
         git_command(state, cmd, effects);
@@ -276,6 +295,10 @@ fn move_selection(state: &mut State, delta: i32) {
                 scroll.saturating_add(1).min(HELP_LINES)
             };
         }
+        Some(Overlay::Secrets) => {
+            let n = state.secrets.rows.as_ref().map_or(0, Vec::len);
+            state.secrets.selected = step(state.secrets.selected, delta, n);
+        }
         Some(Overlay::ConfirmQuit | Overlay::Confirm { .. }) => {}
         None => match state.focus {
             Panel::Environments => {
@@ -318,7 +341,7 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
         Some(Overlay::Confirm {
             typed,
             input,
-            change,
+            then,
             title,
             lines,
         }) => {
@@ -331,11 +354,33 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
                     lines,
                     typed,
                     input: String::new(),
-                    change,
+                    then,
                 });
                 state.status = Some(format!("type `{want}` exactly to confirm"));
                 return;
             }
+            confirmed(state, then, effects);
+        }
+        Some(Overlay::Secrets) => {
+            // Enter on a file: rotate it (asks first).
+            let row = state
+                .secrets
+                .rows
+                .as_ref()
+                .and_then(|r| r.get(state.secrets.selected))
+                .map(|f| f.path.clone());
+            state.overlay = Some(Overlay::Secrets);
+            if let Some(path) = row {
+                ask_rotate(state, vec![path]);
+            }
+        }
+        Some(Overlay::Help { .. }) | None => {}
+    }
+}
+
+fn confirmed(state: &mut State, then: Confirmed, effects: &mut Vec<Effect>) {
+    match then {
+        Confirmed::Git(change) => {
             let title = format!(
                 "{} {} {}{}",
                 change.action,
@@ -350,7 +395,76 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             let task = state.tasks.start(title, state.clock.now_ms);
             effects.push(Effect::GitChange { task, change });
         }
-        Some(Overlay::Help { .. }) | None => {}
+        Confirmed::RotateSecrets(files) => {
+            let title = format!(
+                "rotate {} secret file{}",
+                files.len(),
+                if files.len() == 1 { "" } else { "s" }
+            );
+            let task = state.tasks.start(title, state.clock.now_ms);
+            effects.push(Effect::RotateSecrets { task, files });
+            // Back to the table, which refreshes when the rotation reports.
+            state.overlay = Some(Overlay::Secrets);
+        }
+    }
+}
+
+fn ask_rotate(state: &mut State, files: Vec<std::path::PathBuf>) {
+    if files.is_empty() {
+        state.status = Some("secrets: nothing to rotate".into());
+        return;
+    }
+    let mut lines: Vec<String> = files
+        .iter()
+        .take(4)
+        .map(|p| format!("  {}", p.display()))
+        .collect();
+    if files.len() > 4 {
+        lines.push(format!("  … and {} more", files.len() - 4));
+    }
+    lines.push("a new data key; values re-encrypted; files replaced atomically".into());
+    state.overlay = Some(Overlay::Confirm {
+        title: "Rotate data keys".into(),
+        lines,
+        typed: None,
+        input: String::new(),
+        then: Confirmed::RotateSecrets(files),
+    });
+}
+
+/// Keys inside the Secrets view: `r` rotate the selected file, `R` every stale one, `a` all,
+/// `o` toggle the order (oldest first / by path).
+fn secrets_key(state: &mut State, c: char) {
+    let rows = state.secrets.rows.clone().unwrap_or_default();
+    match c {
+        'r' => {
+            if let Some(f) = rows.get(state.secrets.selected) {
+                ask_rotate(state, vec![f.path.clone()]);
+            }
+        }
+        'R' => ask_rotate(
+            state,
+            rows.iter()
+                .filter(|f| f.stale)
+                .map(|f| f.path.clone())
+                .collect(),
+        ),
+        'a' => ask_rotate(state, rows.iter().map(|f| f.path.clone()).collect()),
+        'o' => {
+            state.secrets.by_age = !state.secrets.by_age;
+            sort_secrets(&mut state.secrets);
+        }
+        _ => {}
+    }
+}
+
+fn sort_secrets(view: &mut super::state::SecretsView) {
+    if let Some(rows) = &mut view.rows {
+        if view.by_age {
+            rows.sort_by_key(|f| std::cmp::Reverse(f.age_days.unwrap_or(i64::MAX)));
+        } else {
+            rows.sort_by(|a, b| a.path.cmp(&b.path));
+        }
     }
 }
 
@@ -523,7 +637,7 @@ fn confirm(
         lines,
         typed: env.protected.then(|| env.name.clone()),
         input: String::new(),
-        change,
+        then: Confirmed::Git(change),
     });
 }
 

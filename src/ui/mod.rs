@@ -11,6 +11,7 @@ pub mod release_dialog;
 pub mod rollback_dialog;
 pub mod rollout;
 pub mod runners;
+pub mod secrets_view;
 mod style;
 
 use ratatui::Frame;

@@ -22,6 +22,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(o @ Overlay::Release { .. }) => super::release_dialog::render(frame, state, o),
         Some(o @ Overlay::Rollback { .. }) => super::rollback_dialog::render(frame, state, o),
         Some(o @ Overlay::Confirm { .. }) => super::confirm_dialog::render(frame, o),
+        Some(Overlay::Secrets) => super::secrets_view::render(frame, state),
     }
 }
 

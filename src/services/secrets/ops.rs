@@ -87,7 +87,7 @@ fn is_sops_file(p: &Path) -> bool {
 }
 
 /// One row of the Secrets table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileInfo {
     pub path: PathBuf,
     pub format: Option<Format>,
