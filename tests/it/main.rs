@@ -4,6 +4,7 @@
 //! the real binary and real outside programs) against local stand-ins on 127.0.0.1.
 
 mod app_core;
+mod feishu;
 mod gates;
 mod inventory;
 mod pty;
