@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -321,13 +322,13 @@ async fn concurrent_adds_to_one_chat_are_refused_with_232019() {
         RetryPolicy::default(),
     )
     .unwrap();
-    let a = vec![open_id_for("bob")];
-    let b = vec![open_id_for("erin")];
-    let (x, y) = tokio::join!(
-        api.add_members("oc_demo_releases", &a),
-        api.add_members("oc_demo_releases", &b)
+    let bob = vec![open_id_for("bob")];
+    let erin = vec![open_id_for("erin")];
+    let (first, second) = tokio::join!(
+        api.add_members("oc_demo_releases", &bob),
+        api.add_members("oc_demo_releases", &erin)
     );
-    let codes: Vec<Option<i64>> = [x, y]
+    let codes: Vec<Option<i64>> = [first, second]
         .into_iter()
         .map(|r| match r {
             Ok(_) => None,
@@ -398,10 +399,10 @@ fn scale(teams: usize, members: usize) -> Scale {
             Route::Gone | Route::None => {}
         }
         match route(i) {
-            Route::MapEmail => mapping.push_str(&format!("{l}: {{ email: {corp} }}\n")),
-            Route::MapMobile => mapping.push_str(&format!("{l}: {{ mobile: \"{mobile}\" }}\n")),
+            Route::MapEmail => writeln!(mapping, "{l}: {{ email: {corp} }}").unwrap(),
+            Route::MapMobile => writeln!(mapping, "{l}: {{ mobile: \"{mobile}\" }}").unwrap(),
             Route::MapOpenId => {
-                mapping.push_str(&format!("{l}: {{ open_id: {} }}\n", open_id_for(&l)));
+                writeln!(mapping, "{l}: {{ open_id: {} }}", open_id_for(&l)).unwrap();
             }
             _ => {}
         }
@@ -575,7 +576,8 @@ async fn sync_of_2000_members_converges_in_minimal_batches_and_a_rerun_writes_no
     let stats = fs.stats();
     assert_eq!(stats.concurrent_add_conflicts, 0);
     for c in &plan.chats {
-        let writes = stats.writes_per_chat.get(&c.chat).copied().unwrap_or(0) as usize;
+        let writes =
+            usize::try_from(stats.writes_per_chat.get(&c.chat).copied().unwrap_or(0)).unwrap();
         let bound = c.add.len().div_ceil(50) + c.remove.len().div_ceil(50);
         assert_eq!(
             writes,

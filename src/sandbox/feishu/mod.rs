@@ -9,6 +9,7 @@
 mod routes;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -45,8 +46,11 @@ impl FeishuUser {
 /// A stable, realistic-looking open_id for a key (`ou_` + 32 hex).
 pub fn open_id_for(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("ou_{hex}")
+    let mut out = String::from("ou_");
+    for b in digest.iter().take(16) {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// A group chat with a custom bot.
@@ -355,7 +359,7 @@ impl FeishuSandbox {
         ];
         let mut out = String::from("# shipdeck demo: Feishu sandbox credentials (not real ones)\n");
         for ((_, var), v) in DEMO_ENV.iter().zip(values) {
-            out.push_str(&format!("{var}={v}\n"));
+            let _ = writeln!(out, "{var}={v}");
         }
         out
     }

@@ -129,10 +129,10 @@ impl FeishuApi {
     /// A valid tenant access token, fetched again when less than `refresh_margin` is left.
     async fn token(&self) -> Result<SecretString> {
         let mut slot = self.token.lock().await;
-        if let Some(t) = slot.as_ref() {
-            if Instant::now() + self.policy.refresh_margin < t.expires {
-                return Ok(t.value.clone());
-            }
+        if let Some(t) = slot.as_ref()
+            && Instant::now() + self.policy.refresh_margin < t.expires
+        {
+            return Ok(t.value.clone());
         }
         let body = json!({
             "app_id": self.app_id.expose_secret(),

@@ -1,5 +1,7 @@
 //! Release events and the interactive cards (or plain text) that carry them to a chat.
 
+use std::fmt::Write as _;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
@@ -189,22 +191,22 @@ impl Notification {
             t.push_str(": ");
             t.push_str(app);
         }
-        if let Some(env) = &self.env {
-            if self.kind != EventKind::Promote {
-                t.push(' ');
-                t.push_str(env);
-            }
+        if let Some(env) = &self.env
+            && self.kind != EventKind::Promote
+        {
+            t.push(' ');
+            t.push_str(env);
         }
         if let (Some(from), Some(to)) = (&self.from, &self.to) {
-            t.push_str(&format!(" {from} → {to}"));
+            let _ = write!(t, " {from} → {to}");
         } else if let Some(to) = &self.to {
             t.push(' ');
             t.push_str(to);
         }
-        if self.kind == EventKind::Text {
-            if let Some(d) = &self.detail {
-                return truncate(d, 80);
-            }
+        if self.kind == EventKind::Text
+            && let Some(d) = &self.detail
+        {
+            return truncate(d, 80);
         }
         t
     }

@@ -87,12 +87,11 @@ impl Credentials {
 
     /// The value of `name`, if set and not blank.
     pub fn get(&self, name: &str) -> Option<SecretString> {
-        if self.read_env {
-            if let Ok(v) = std::env::var(name) {
-                if !v.trim().is_empty() {
-                    return Some(SecretString::from(v.trim().to_owned()));
-                }
-            }
+        if self.read_env
+            && let Ok(v) = std::env::var(name)
+            && !v.trim().is_empty()
+        {
+            return Some(SecretString::from(v.trim().to_owned()));
         }
         self.values.get(name).cloned()
     }

@@ -58,12 +58,12 @@ impl Mapping {
                     "`{login}` has none of email, mobile, open_id: give one or remove the entry"
                 ));
             }
-            if let Some(id) = &e.open_id {
-                if !id.starts_with("ou_") {
-                    return Err(format!(
-                        "`{login}`: open_id `{id}` should start with `ou_` (user ids and union ids are not open_ids)"
-                    ));
-                }
+            if let Some(id) = &e.open_id
+                && !id.starts_with("ou_")
+            {
+                return Err(format!(
+                    "`{login}`: open_id `{id}` should start with `ou_` (user ids and union ids are not open_ids)"
+                ));
             }
             if entries.insert(login.to_ascii_lowercase(), e).is_some() {
                 return Err(format!("`{login}` appears twice (logins ignore case)"));

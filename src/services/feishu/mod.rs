@@ -5,6 +5,8 @@
 //! `secret_file`) that hold them, and the edge resolves them into a [`Credentials`] lookup
 //! that tests build explicitly.
 
+use std::fmt::Write as _;
+
 mod api;
 mod card;
 mod config;
@@ -120,7 +122,7 @@ pub(crate) fn encode_query(v: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

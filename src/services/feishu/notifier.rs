@@ -155,6 +155,9 @@ impl std::fmt::Debug for Notifier {
 
 impl Notifier {
     /// Starts one worker per target; outcomes go to `outcomes` (a closed receiver is fine).
+    /// Taking the sender by value means the outcome channel closes once the notifier and its
+    /// workers are gone, which is how [`close`](Self::close) callers know everything is in.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn start(
         targets: Vec<WebhookTarget>,
         outcomes: mpsc::UnboundedSender<NotifyOutcome>,

@@ -362,7 +362,7 @@ impl MemberSync {
         for l in lookups.values() {
             match l {
                 Lookup::Emails(list, _) => {
-                    emails.extend(list.iter().map(|e| e.to_ascii_lowercase()))
+                    emails.extend(list.iter().map(|e| e.to_ascii_lowercase()));
                 }
                 Lookup::Mobile(m) => {
                     mobiles.insert(m.clone());
