@@ -24,7 +24,9 @@ pub async fn run(ctx: &Ctx, args: FeishuArgs) -> Outcome {
         .ok_or_else(|| Failure::bad_input("the inventory has no `feishu:` section"))?;
     let creds = Credentials::from_env(cfg, inv.base_dir()).map_err(|e| failure(&e))?;
     match args.command {
-        FeishuCommand::Notify { chat, text } => notify(ctx, cfg, &creds, &chat, &text).await,
+        FeishuCommand::Notify { chat, text } => {
+            notify(ctx, cfg, &creds, &chat, &text, inv.read_only).await
+        }
         FeishuCommand::Sync { apply, .. } => sync(ctx, &inv, &creds, apply).await,
     }
 }
@@ -55,6 +57,7 @@ async fn notify(
     creds: &Credentials,
     chat: &str,
     text: &str,
+    cfg_read_only: bool,
 ) -> Outcome {
     let conf = cfg
         .chats
@@ -65,7 +68,7 @@ async fn notify(
             "feishu.chats.{chat} has no webhook_env: name the variable holding its bot webhook URL"
         )));
     }
-    if ctx.read_only {
+    if ctx.read_only || cfg_read_only {
         return Err(Failure::refused("read-only: writes are disabled"));
     }
     let (targets, errors) = targets_from_config(cfg, creds);
@@ -144,6 +147,11 @@ async fn sync(ctx: &Ctx, inv: &Inventory, creds: &Credentials, apply: bool) -> O
         };
         ctx.emit(&report, |r| human_plan(r.plan));
         return Ok(());
+    }
+    if inv.read_only {
+        return Err(Failure::refused(
+            "the inventory is read-only (read_only: true): sync --dry-run shows the plan",
+        ));
     }
     ctx.confirm(
         &format!(
