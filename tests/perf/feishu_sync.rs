@@ -88,6 +88,7 @@ async fn main() {
     let plan = sync.plan(&ctl).await.unwrap();
     let plan_time = t.elapsed();
     let after_plan = fs.stats();
+    let graphql_pages = gh.stats().graphql;
     let t = Instant::now();
     let summary = sync.apply(&plan, &ctl).await.unwrap();
     let apply_time = t.elapsed();
@@ -104,7 +105,7 @@ async fn main() {
     println!(
         "  plan    {:>8.1} ms  ({} GraphQL pages, {} batch_get_id, {} member list calls)",
         plan_time.as_secs_f64() * 1e3,
-        gh.stats().graphql,
+        graphql_pages,
         after_plan.batch_get_id_calls,
         after_plan.list_calls
     );
