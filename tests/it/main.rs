@@ -6,11 +6,13 @@
 mod app_core;
 mod app_gates;
 mod app_gitops;
+mod feishu;
 mod gates;
 mod gitops;
 mod inventory;
 mod pty;
 mod sandbox_kube;
+mod secrets;
 mod ui_snapshots;
 
 /// The project's shared fixtures (real CRDs, the Argo Rollouts project's test objects, SOPS
@@ -24,4 +26,4 @@ pub fn shared_fixtures() -> std::path::PathBuf {
     );
     dir
 }
-mod secrets;
+

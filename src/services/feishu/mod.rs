@@ -1,36 +1,138 @@
-//! Feishu (Lark) notifications and member sync (issue 8). Not built yet.
+//! Feishu (Lark): signed bot notifications for every release action, and the GitHub team →
+//! Feishu chat member sync (dry-run plan, then apply).
+//!
+//! Credentials never live in the inventory: it names the environment variables (or a
+//! `secret_file`) that hold them, and the edge resolves them into a [`Credentials`] lookup
+//! that tests build explicitly.
 
-use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
-use serde::Deserialize;
+mod api;
+mod card;
+mod config;
+mod creds;
+mod github;
+mod mapping;
+mod notifier;
+mod sign;
+mod sync;
+mod webhook;
 
-/// The inventory's `feishu` section. Credentials are never here: only the names of the
-/// environment variables that hold them.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeishuConfig {
-    /// Base URL of the open platform API (`https://open.feishu.cn`).
-    #[serde(default)]
-    pub api_url: Option<String>,
-    /// Env var holding the app id (member sync).
-    #[serde(default)]
-    pub app_id_env: Option<String>,
-    /// Env var holding the app secret (member sync).
-    #[serde(default)]
-    pub app_secret_env: Option<String>,
-    /// Chats by name.
-    #[serde(default)]
-    pub chats: BTreeMap<String, FeishuChat>,
+pub use api::{AddOutcome, ApiStats, ChatMember, FeishuApi, RetryPolicy};
+pub use card::{EventKind, Notification};
+pub use config::{FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use creds::Credentials;
+pub use github::{GithubTeams, TeamMember};
+pub use mapping::{Mapping, MappingEntry};
+pub use notifier::{
+    Delivery, Notifier, NotifierPolicy, NotifyOutcome, WebhookTarget, targets_from_config,
+};
+pub use sign::sign;
+pub use sync::{
+    BATCH, ChatPlan, ChatResult, MemberSync, PlannedMember, SyncChat, SyncPlan, SyncSettings,
+    SyncSummary, Unmatched,
+};
+pub use webhook::{Delivered, WebhookClient};
+
+/// Errors talking to Feishu (and to GitHub for the member list).
+#[derive(Debug, thiserror::Error)]
+pub enum FeishuError {
+    #[error("the inventory has no usable `feishu:` section: {0}")]
+    NotConfigured(String),
+    #[error("{what}: the environment variable `{var}` is not set (nor in feishu.secret_file)")]
+    MissingCredential { var: String, what: String },
+    #[error("unknown Feishu chat `{0}` (not in feishu.chats)")]
+    UnknownChat(String),
+    #[error("feishu.api_url `{0}` must start with http:// or https://")]
+    BadUrl(String),
+    #[error("{}: {message}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error(
+        "chat `{chat}`: Feishu rejected the webhook signature (19021): the secret does not match \
+         the bot's, or this machine's clock is more than an hour off"
+    )]
+    Signature { chat: String },
+    #[error("chat `{chat}`: the bot is rate limited by Feishu (11232): too many messages")]
+    BotRateLimited { chat: String },
+    #[error("chat `{chat}`: Feishu refused the message as a bad request (9499): {msg}")]
+    BadRequest { chat: String, msg: String },
+    #[error("Feishu answered code {code} for {url}: {msg}")]
+    Api { code: i64, url: String, msg: String },
+    #[error("Feishu answered HTTP {status} for {url}: {body}")]
+    Http {
+        status: u16,
+        url: String,
+        body: String,
+    },
+    #[error("Feishu kept rate limiting {url} after {attempts} attempts")]
+    RateLimited { url: String, attempts: u32 },
+    #[error("cannot reach {url}: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("unexpected answer from {url}: {message}")]
+    Payload { url: String, message: String },
+    #[error("GitHub: {0}")]
+    Github(String),
+    #[error("GitHub team `{team}` does not exist in organisation `{org}`")]
+    UnknownTeam { team: String, org: String },
+    #[error("cancelled")]
+    Cancelled,
 }
 
-/// One chat: a custom bot webhook (notifications) and/or a chat id (member sync).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeishuChat {
-    #[serde(default)]
-    pub webhook_env: Option<String>,
-    #[serde(default)]
-    pub secret_env: Option<String>,
-    #[serde(default)]
-    pub chat_id: Option<String>,
+pub type Result<T, E = FeishuError> = std::result::Result<T, E>;
+
+impl FeishuError {
+    /// Whether the fault lies with the configuration or input (exit 2) rather than the far end.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            FeishuError::NotConfigured(_)
+                | FeishuError::MissingCredential { .. }
+                | FeishuError::UnknownChat(_)
+                | FeishuError::BadUrl(_)
+                | FeishuError::File { .. }
+                | FeishuError::UnknownTeam { .. }
+        )
+    }
+}
+
+/// One shared HTTP client setup (rustls with ring, a timeout, our user agent).
+pub(crate) fn http_client() -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("shipdeck/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|source| FeishuError::Transport {
+            url: "(client setup)".to_owned(),
+            source,
+        })
+}
+
+/// Percent-encodes a query value (page tokens are base64 and may hold `+/=`).
+pub(crate) fn encode_query(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+pub(crate) fn check_url(url: &str) -> Result<String> {
+    let u = url.trim().trim_end_matches('/');
+    if u.starts_with("http://") || u.starts_with("https://") {
+        Ok(u.to_owned())
+    } else {
+        Err(FeishuError::BadUrl(url.to_owned()))
+    }
 }
