@@ -14,7 +14,8 @@ use crate::paths::Paths;
 pub struct Endpoints {
     pub github_api: Option<String>,
     pub kubeconfig: Option<PathBuf>,
-    pub feishu_api: Option<String>,
+    /// The sandbox Feishu's inventory section (api_url, secret_file, chats, sync).
+    pub feishu_section: Option<String>,
 }
 
 /// A prepared sandbox workspace.
@@ -93,6 +94,10 @@ fn inventory_text(dir: &Path, endpoints: &Endpoints) -> String {
     );
     if let Some(kc) = &endpoints.kubeconfig {
         let _ = writeln!(s, "kube:\n  kubeconfig: {}\n", kc.display());
+    }
+    if let Some(feishu) = &endpoints.feishu_section {
+        let _ = writeln!(s, "{}", feishu.trim_end());
+        s.push('\n');
     }
     s.push_str(
         "apps:
@@ -217,10 +222,18 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         .map_err(|e| failed(format!("sandbox GitHub: {e}")))?;
     let github = std::sync::Arc::new(github);
     let (dir, owned) = create_dir(args.dir.as_deref()).map_err(|e| failed(e.to_string()))?;
+    let feishu = crate::sandbox::feishu::FeishuSandbox::start(
+        crate::sandbox::feishu::FeishuSandboxOpts::demo(),
+    )
+    .await
+    .map_err(|e| failed(format!("sandbox Feishu: {e}")))?;
+    feishu
+        .write_demo_files(&dir)
+        .map_err(|e| failed(format!("sandbox Feishu files: {e}")))?;
     let endpoints = Endpoints {
         github_api: Some(github.url().to_owned()),
         kubeconfig: Some(dir.join("kube").join("kubeconfig")),
-        ..Endpoints::default()
+        feishu_section: Some(feishu.demo_inventory_section()),
     };
     let mut ws = prepare(Some(&dir), &endpoints).map_err(|e| failed(e.to_string()))?;
     ws.owned = owned;
@@ -242,6 +255,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         println!("shipdeck demo workspace: {}", ws.dir.display());
         println!("inventory: {}", ws.inventory_path.display());
         println!("github api: {}", github.url());
+        println!("feishu api: {}", feishu.url());
         println!("export SHIPDECK_INVENTORY={}", ws.inventory_path.display());
         println!("export KUBECONFIG={}", kube.kubeconfig_path().display());
         println!("running; press Ctrl-C to stop");
@@ -256,6 +270,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     };
     ci.abort();
     kube.shutdown().await;
+    feishu.shutdown().await;
     if let Ok(github) = std::sync::Arc::try_unwrap(github) {
         github.shutdown().await;
     }

@@ -38,7 +38,7 @@ pub async fn run_tui(
     let mut guard = TerminalGuard::enter()?;
     let (tx, mut rx) = unbounded_channel::<Action>();
     let watches = start_watches(inventory, &tx);
-    let services = Services::connect(inventory, paths, &mut state).await;
+    let services = Services::connect(inventory, paths, &mut state, &tx).await;
     let mut driver = Runner::new(tx.clone(), services);
     driver.run(Effect::RefreshGit);
     let mut events = EventStream::new();
@@ -125,6 +125,87 @@ fn start_watches(inventory: &Inventory, tx: &UnboundedSender<Action>) -> Option<
     }))
 }
 
+/// Starts the Feishu notifier; its outcomes reach the Activity log as `Action::Notified`.
+fn start_notifier(
+    inventory: &Inventory,
+    state: &mut State,
+    tx: &UnboundedSender<Action>,
+) -> Option<Arc<crate::services::feishu::Notifier>> {
+    use crate::services::feishu::{
+        Credentials, Delivery, Notifier, NotifierPolicy, NotifyOutcome, targets_from_config,
+    };
+    let cfg = inventory.feishu.as_ref()?;
+    let creds = match Credentials::from_env(cfg, inventory.base_dir()) {
+        Ok(c) => c,
+        Err(e) => {
+            state.status = Some(format!("feishu: {e}"));
+            return None;
+        }
+    };
+    let (targets, errors) = targets_from_config(cfg, &creds);
+    if let Some(e) = errors.first() {
+        state.status = Some(format!("feishu: {e}"));
+    }
+    if targets.is_empty() {
+        return None;
+    }
+    let (otx, mut orx) = unbounded_channel::<NotifyOutcome>();
+    let notifier = Notifier::start(targets, otx, NotifierPolicy::default()).ok()?;
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        while let Some(o) = orx.recv().await {
+            let (line, failed) = match &o.delivery {
+                Delivery::Delivered => (format!("Feishu ✔ {} → {}", o.title, o.chat), false),
+                // Retries are the notifier's business; only the end result is news.
+                Delivery::Retrying { .. } => continue,
+                Delivery::Failed { error } => {
+                    (format!("Feishu ✘ {} → {}: {error}", o.title, o.chat), true)
+                }
+            };
+            if tx.send(Action::Notified { line, failed }).is_err() {
+                break;
+            }
+        }
+    });
+    Some(Arc::new(notifier))
+}
+
+/// The chat message for a finished GitOps change.
+fn change_notification(
+    change: &crate::app::state::PendingChange,
+    inv: &Inventory,
+    result: &Result<crate::services::gitops::ChangeOutcome, String>,
+) -> Option<crate::services::feishu::Notification> {
+    use crate::services::feishu::Notification;
+    use crate::services::gitops::Action as Git;
+    let actor = crate::audit::actor();
+    let (app, env) = (change.app.as_str(), change.env.as_str());
+    let from = change.expected_from.clone().unwrap_or_else(|| "-".into());
+    let to = change.tag.clone().unwrap_or_else(|| "-".into());
+    match result {
+        Ok(done) if done.commit.is_none() => None,
+        Ok(done) => {
+            let from = done.from.clone().unwrap_or(from);
+            let n = match change.action {
+                Git::Release => Notification::release_started(app, env, &from, &done.to, &actor),
+                Git::Promote => {
+                    let source = change
+                        .source_env
+                        .clone()
+                        .or_else(|| inv.env(env).ok()?.promote_from().map(str::to_owned))
+                        .unwrap_or_else(|| "-".into());
+                    Notification::promote(app, &source, env, &done.to, &actor)
+                }
+                Git::Rollback => Notification::rollback(app, env, &from, &done.to, &actor),
+            };
+            Some(n.with_detail(done.message.clone()))
+        }
+        Err(e) => {
+            Some(Notification::release_failed(app, env, &from, &to, &actor).with_detail(e.clone()))
+        }
+    }
+}
+
 /// The identities the inventory's secrets section points at (plus the usual env/places).
 fn secrets_identities(
     inv: &Inventory,
@@ -179,6 +260,8 @@ pub struct Runner {
 /// The clients effects run with; built once from the inventory.
 pub struct Services {
     pub gates: Option<crate::services::github::GatesService>,
+    /// Feishu bot notifications; `None` without a `feishu:` section (or with no usable chat).
+    pub notifier: Option<Arc<crate::services::feishu::Notifier>>,
     pub gitops: GitopsHandle,
     pub inventory: Arc<Inventory>,
     pub paths: Paths,
@@ -232,7 +315,12 @@ impl GitopsHandle {
 
 impl Services {
     /// Builds every client the inventory configures and marks the state's feeds accordingly.
-    pub async fn connect(inventory: &Inventory, paths: &Paths, state: &mut State) -> Services {
+    pub async fn connect(
+        inventory: &Inventory,
+        paths: &Paths,
+        state: &mut State,
+        tx: &UnboundedSender<Action>,
+    ) -> Services {
         use crate::app::state::Feed;
         let gates = match &inventory.github {
             None => {
@@ -257,10 +345,12 @@ impl Services {
                 }
             }
         };
+        let notifier = start_notifier(inventory, state, tx);
         let inventory = Arc::new(inventory.clone());
         state.gitops = crate::app::state::Feed::Connecting;
         Services {
             gates,
+            notifier,
             gitops: GitopsHandle::new(inventory.clone(), paths.clone()),
             inventory,
             paths: paths.clone(),
@@ -309,10 +399,11 @@ impl Runner {
 
     fn rotate_secrets(&mut self, id: TaskId, files: Vec<std::path::PathBuf>) {
         let ctl = self.task_ctl(id);
-        let (inv, paths, tx) = (
+        let (inv, paths, tx, notifier) = (
             self.services.inventory.clone(),
             self.services.paths.clone(),
             self.tx.clone(),
+            self.services.notifier.clone(),
         );
         tokio::spawn(async move {
             let started = std::time::Instant::now();
@@ -339,10 +430,19 @@ impl Runner {
                         .collect::<Vec<_>>()
                         .join("; ")
                 )),
-                Ok(Ok(r)) => TaskOutcome::Done(format!(
-                    "rotated the data key of {} secret files",
-                    r.changed
-                )),
+                Ok(Ok(r)) => {
+                    if let Some(n) = &notifier {
+                        n.notify(&crate::services::feishu::Notification::secret_rotation(
+                            None,
+                            &format!("data keys of {} files", r.changed),
+                            &crate::audit::actor(),
+                        ));
+                    }
+                    TaskOutcome::Done(format!(
+                        "rotated the data key of {} secret files",
+                        r.changed
+                    ))
+                }
                 Ok(Err(e)) => TaskOutcome::Failed(e),
                 Err(e) => TaskOutcome::Failed(e.to_string()),
             };
@@ -369,10 +469,11 @@ impl Runner {
                 }
             }
         });
-        let (git, gates, inv) = (
+        let (git, gates, inv, notifier) = (
             self.services.gitops.clone(),
             self.services.gates.clone(),
             self.services.inventory.clone(),
+            self.services.notifier.clone(),
         );
         tokio::spawn(async move {
             let mut req = ChangeRequest::new(
@@ -381,26 +482,30 @@ impl Runner {
                 &change.env,
                 change.tag.as_deref(),
             );
-            req.expected_from = change.expected_from;
-            req.source_env = change.source_env;
-            let outcome = match git.engine().await {
+            req.expected_from.clone_from(&change.expected_from);
+            req.source_env.clone_from(&change.source_env);
+            let result = match git.engine().await {
+                Err(e) => Err(e),
+                Ok(engine) => crate::services::release::guarded_change(
+                    engine,
+                    gates.as_ref(),
+                    &inv,
+                    req,
+                    None,
+                    ctl,
+                )
+                .await
+                .map_err(|e| e.to_string()),
+            };
+            if let (Some(n), Some(notifier)) =
+                (change_notification(&change, &inv, &result), &notifier)
+            {
+                notifier.notify(&n);
+            }
+            let outcome = match result {
+                Ok(done) => TaskOutcome::Done(done.message),
+                Err(_) if token.is_cancelled() => TaskOutcome::Cancelled,
                 Err(e) => TaskOutcome::Failed(e),
-                Ok(engine) => {
-                    match crate::services::release::guarded_change(
-                        engine,
-                        gates.as_ref(),
-                        &inv,
-                        req,
-                        None,
-                        ctl,
-                    )
-                    .await
-                    {
-                        Ok(done) => TaskOutcome::Done(done.message),
-                        Err(_) if token.is_cancelled() => TaskOutcome::Cancelled,
-                        Err(e) => TaskOutcome::Failed(e.to_string()),
-                    }
-                }
             };
             let _ = tx.send(Action::TaskFinished { id, outcome });
             let _ = tx.send(Action::RefreshGit);

@@ -188,6 +188,8 @@ pub enum Action {
         env: String,
         result: Result<Vec<crate::services::gitops::TagChange>, String>,
     },
+    /// A Feishu notification's fate in one chat.
+    Notified { line: String, failed: bool },
     /// Read the secret files again (after a rotation).
     RefreshSecrets,
     /// The Secrets view's rows.

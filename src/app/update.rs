@@ -78,6 +78,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Live(event) => state.live.apply(event),
         Action::RefreshGit => effects.push(Effect::RefreshGit),
         Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
+        Action::Notified { line, failed } => log(state, line, failed),
         Action::SecretsLoaded(result) => {
             match result {
                 Ok(rows) => {

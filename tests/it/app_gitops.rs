@@ -134,8 +134,8 @@ async fn release_promote_refuse_and_roll_back_from_the_keys() {
     let inv = Inventory::load(&ws.inventory_path).unwrap();
     let paths = Paths::under(&dir.path().join(".shipdeck"));
     let mut state = State::new(&inv, "test", Keymap::default());
-    let services = Services::connect(&inv, &paths, &mut state).await;
     let (tx, rx) = unbounded_channel();
+    let services = Services::connect(&inv, &paths, &mut state, &tx).await;
     let mut c = Cockpit {
         state,
         runner: Runner::new(tx, services),

@@ -26,4 +26,3 @@ pub fn shared_fixtures() -> std::path::PathBuf {
     );
     dir
 }
-
