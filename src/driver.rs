@@ -206,6 +206,27 @@ fn change_notification(
     }
 }
 
+type FeishuPlanSlot = Arc<
+    std::sync::Mutex<
+        Option<(
+            crate::services::feishu::MemberSync,
+            crate::services::feishu::SyncPlan,
+        )>,
+    >,
+>;
+
+async fn feishu_sync(inv: &Inventory) -> Result<crate::services::feishu::MemberSync, String> {
+    let cfg = inv
+        .feishu
+        .as_ref()
+        .ok_or("no `feishu:` section in the inventory")?;
+    let creds = crate::services::feishu::Credentials::from_env(cfg, inv.base_dir())
+        .map_err(|e| e.to_string())?;
+    crate::services::feishu::MemberSync::for_inventory(inv, &creds)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The identities the inventory's secrets section points at (plus the usual env/places).
 fn secrets_identities(
     inv: &Inventory,
@@ -251,6 +272,8 @@ fn stamp(state: &mut State) {
 /// Carries out effects; every result comes back through `tx` as an Action. The TUI uses it,
 /// and so do the headless-app tests (no terminal involved).
 pub struct Runner {
+    /// The last member-sync plan shown, and the sync that made it: `apply` applies exactly it.
+    feishu_plan: FeishuPlanSlot,
     tx: UnboundedSender<Action>,
     cancels: HashMap<TaskId, CancellationToken>,
     ticker: Option<JoinHandle<()>>,
@@ -361,6 +384,7 @@ impl Services {
 impl Runner {
     pub fn new(tx: UnboundedSender<Action>, services: Services) -> Runner {
         Runner {
+            feishu_plan: FeishuPlanSlot::default(),
             tx,
             cancels: HashMap::new(),
             ticker: None,
@@ -395,6 +419,42 @@ impl Runner {
             }
         });
         crate::services::TaskCtl::new(token, ptx)
+    }
+
+    fn apply_feishu(&mut self, id: TaskId) {
+        let ctl = self.task_ctl(id);
+        let (tx, slot) = (self.tx.clone(), self.feishu_plan.clone());
+        tokio::spawn(async move {
+            let taken = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let outcome = match taken {
+                None => TaskOutcome::Failed("no plan to apply: open the view again".into()),
+                Some((sync, plan)) => match sync.apply(&plan, &ctl).await {
+                    Ok(s) if s.cancelled => TaskOutcome::Cancelled,
+                    Ok(s) if s.failed() => TaskOutcome::Failed(format!(
+                        "feishu sync: {} added, {} removed; some chats failed: {}",
+                        s.added(),
+                        s.removed(),
+                        s.chats
+                            .iter()
+                            .filter_map(|c| c.error.as_ref().map(|e| format!("{}: {e}", c.chat)))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )),
+                    Ok(s) => TaskOutcome::Done(format!(
+                        "feishu sync: {} added, {} removed in {} chats ({} writes)",
+                        s.added(),
+                        s.removed(),
+                        s.chats.len(),
+                        s.writes
+                    )),
+                    Err(e) => TaskOutcome::Failed(e.to_string()),
+                },
+            };
+            let _ = tx.send(Action::TaskFinished { id, outcome });
+        });
     }
 
     fn rotate_secrets(&mut self, id: TaskId, files: Vec<std::path::PathBuf>) {
@@ -578,6 +638,35 @@ impl Runner {
                 });
             }
             Effect::RotateSecrets { task, files } => self.rotate_secrets(task, files),
+            Effect::PlanFeishu => {
+                let (inv, tx, slot) = (
+                    self.services.inventory.clone(),
+                    self.tx.clone(),
+                    self.feishu_plan.clone(),
+                );
+                tokio::spawn(async move {
+                    let result = match feishu_sync(&inv).await {
+                        Err(e) => Err(e),
+                        Ok(sync) => match sync.plan(&crate::services::TaskCtl::detached()).await {
+                            Err(e) => Err(e.to_string()),
+                            Ok(plan) => {
+                                let lines = crate::headless::feishu::human_plan(&plan)
+                                    .lines()
+                                    .map(str::to_owned)
+                                    .collect();
+                                let writes = plan.writes();
+                                *slot
+                                    .lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                    Some((sync, plan));
+                                Ok((lines, writes))
+                            }
+                        },
+                    };
+                    let _ = tx.send(Action::FeishuPlanned(result));
+                });
+            }
+            Effect::ApplyFeishu { task } => self.apply_feishu(task),
             Effect::After { delay_ms, action } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {

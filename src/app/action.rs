@@ -188,6 +188,8 @@ pub enum Action {
         env: String,
         result: Result<Vec<crate::services::gitops::TagChange>, String>,
     },
+    /// The member sync plan: its lines and the writes it needs.
+    FeishuPlanned(Result<(Vec<String>, usize), String>),
     /// A Feishu notification's fate in one chat.
     Notified { line: String, failed: bool },
     /// Read the secret files again (after a rotation).
@@ -232,6 +234,10 @@ pub enum Effect {
         task: TaskId,
         change: crate::app::state::PendingChange,
     },
+    /// Plan the GitHub → Feishu member sync (a dry run).
+    PlanFeishu,
+    /// Apply the last plan as a background task.
+    ApplyFeishu { task: TaskId },
     /// List the inventory's SOPS files.
     LoadSecrets,
     /// Rotate the data key of these files as a background task.

@@ -114,6 +114,19 @@ pub enum Confirmed {
     Git(PendingChange),
     /// A new data key for these SOPS files.
     RotateSecrets(Vec<std::path::PathBuf>),
+    /// Apply the planned GitHub → Feishu member changes.
+    FeishuApply,
+}
+
+/// The Feishu view (`f`): the member sync's plan, before it is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FeishuView {
+    /// The plan, as lines (per chat: adds, removes; unmatched users with the reason).
+    pub lines: Option<Vec<String>>,
+    /// Writes the plan needs (0: nothing to do).
+    pub writes: usize,
+    pub error: Option<String>,
+    pub scroll: u16,
 }
 
 /// The Secrets view (`s`): every SOPS file with recipients and age.
@@ -163,6 +176,8 @@ pub enum Overlay {
     },
     /// `s`: the Secrets view (its data lives in `State::secrets`).
     Secrets,
+    /// `f`: the Feishu member sync plan (its data lives in `State::feishu`).
+    Feishu,
 }
 
 /// One line of the Activity log.
@@ -198,6 +213,8 @@ pub struct State {
     pub git: std::collections::HashMap<(String, String), crate::services::gitops::EnvTag>,
     /// The Secrets view's data.
     pub secrets: SecretsView,
+    /// The Feishu view's data.
+    pub feishu: FeishuView,
     /// Paths in the Secrets view are shown relative to this (the inventory's folder).
     pub secrets_base: Option<std::path::PathBuf>,
     /// Gates per environment name.
@@ -252,6 +269,7 @@ impl State {
             git: std::collections::HashMap::new(),
             gates: std::collections::HashMap::new(),
             secrets: SecretsView::default(),
+            feishu: FeishuView::default(),
             secrets_base: Some(inv.base_dir().to_path_buf()),
             selected_gate: 0,
             live: crate::services::kube::LiveState::default(),
@@ -306,6 +324,7 @@ impl State {
                 | Overlay::ConfirmQuit
                 | Overlay::Rollback { .. }
                 | Overlay::Secrets
+                | Overlay::Feishu
                 | Overlay::Confirm { typed: None, .. },
             ) => InputMode::Modal,
         }

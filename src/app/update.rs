@@ -79,6 +79,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::RefreshGit => effects.push(Effect::RefreshGit),
         Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
         Action::Notified { line, failed } => log(state, line, failed),
+        Action::FeishuPlanned(result) => match result {
+            Ok((lines, writes)) => {
+                state.feishu.lines = Some(lines);
+                state.feishu.writes = writes;
+                state.feishu.error = None;
+            }
+            Err(e) => state.feishu.error = Some(e),
+        },
         Action::SecretsLoaded(result) => {
             match result {
                 Ok(rows) => {
@@ -237,6 +245,12 @@ fn domain(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         state.status = Some(format!("{}: read-only, writes are disabled", cmd.name()));
         return;
     }
+    if cmd == Command::Feishu {
+        state.feishu = super::state::FeishuView::default();
+        state.overlay = Some(Overlay::Feishu);
+        effects.push(Effect::PlanFeishu);
+        return;
+    }
     if cmd == Command::Secrets {
         state.overlay = Some(Overlay::Secrets);
         effects.push(Effect::LoadSecrets);
@@ -294,6 +308,13 @@ fn move_selection(state: &mut State, delta: i32) {
                 scroll.saturating_sub(1)
             } else {
                 scroll.saturating_add(1).min(HELP_LINES)
+            };
+        }
+        Some(Overlay::Feishu) => {
+            state.feishu.scroll = if delta < 0 {
+                state.feishu.scroll.saturating_sub(1)
+            } else {
+                state.feishu.scroll.saturating_add(1)
             };
         }
         Some(Overlay::Secrets) => {
@@ -375,6 +396,29 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
                 ask_rotate(state, vec![path]);
             }
         }
+        Some(Overlay::Feishu) => {
+            state.overlay = Some(Overlay::Feishu);
+            match (&state.feishu.lines, state.feishu.writes) {
+                (None, _) => state.status = Some("feishu: the plan is not ready yet".into()),
+                (Some(_), 0) => {
+                    state.status = Some("feishu: chats already match: nothing to apply".into())
+                }
+                (Some(_), writes) => {
+                    state.overlay = Some(Overlay::Confirm {
+                        title: "Apply the Feishu member sync".into(),
+                        lines: vec![
+                            format!(
+                                "{writes} membership write(s) to Feishu, in batches of ≤ 50 per chat"
+                            ),
+                            "only members the sync manages are ever removed".into(),
+                        ],
+                        typed: None,
+                        input: String::new(),
+                        then: Confirmed::FeishuApply,
+                    });
+                }
+            }
+        }
         Some(Overlay::Help { .. }) | None => {}
     }
 }
@@ -395,6 +439,10 @@ fn confirmed(state: &mut State, then: Confirmed, effects: &mut Vec<Effect>) {
             );
             let task = state.tasks.start(title, state.clock.now_ms);
             effects.push(Effect::GitChange { task, change });
+        }
+        Confirmed::FeishuApply => {
+            let task = state.tasks.start("feishu member sync", state.clock.now_ms);
+            effects.push(Effect::ApplyFeishu { task });
         }
         Confirmed::RotateSecrets(files) => {
             let title = format!(

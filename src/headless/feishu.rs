@@ -12,9 +12,8 @@ use crate::inventory::Inventory;
 use crate::services::TaskCtl;
 use crate::services::feishu::{
     Credentials, Delivery, FeishuConfig, FeishuError, MemberSync, Notification, Notifier,
-    NotifierPolicy, PlannedMember, SyncPlan, SyncSettings, SyncSummary, targets_from_config,
+    NotifierPolicy, PlannedMember, SyncPlan, SyncSummary, targets_from_config,
 };
-use crate::services::github::resolve_token;
 
 pub async fn run(ctx: &Ctx, args: FeishuArgs) -> Outcome {
     let inv = ctx.inventory()?;
@@ -127,16 +126,9 @@ struct SyncReport<'a> {
 }
 
 async fn sync(ctx: &Ctx, inv: &Inventory, creds: &Credentials, apply: bool) -> Outcome {
-    let github_token = match &inv.github {
-        Some(g) => {
-            let api = g.api_url.as_deref().unwrap_or("https://api.github.com");
-            resolve_token(g.token_env.as_deref(), api).await
-        }
-        None => resolve_token(None, "https://api.github.com").await,
-    };
-    let settings =
-        SyncSettings::from_inventory(inv, creds, github_token).map_err(|e| failure(&e))?;
-    let service = MemberSync::new(settings).map_err(|e| failure(&e))?;
+    let service = MemberSync::for_inventory(inv, creds)
+        .await
+        .map_err(|e| failure(&e))?;
     let ctl = TaskCtl::detached();
     let plan = service.plan(&ctl).await.map_err(|e| failure(&e))?;
     if !apply || plan.is_noop() {

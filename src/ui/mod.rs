@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod confirm_dialog;
 pub mod environments;
+pub mod feishu_view;
 pub mod footer;
 pub mod gates;
 pub mod layout;

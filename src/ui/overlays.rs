@@ -23,6 +23,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(o @ Overlay::Rollback { .. }) => super::rollback_dialog::render(frame, state, o),
         Some(o @ Overlay::Confirm { .. }) => super::confirm_dialog::render(frame, o),
         Some(Overlay::Secrets) => super::secrets_view::render(frame, state),
+        Some(Overlay::Feishu) => super::feishu_view::render(frame, state),
     }
 }
 

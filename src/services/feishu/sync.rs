@@ -271,6 +271,20 @@ enum Lookup {
 }
 
 impl MemberSync {
+    /// The sync the inventory describes, with the GitHub token found the usual way
+    /// (`services::github::resolve_token`): what the cockpit and `feishu sync` both run.
+    pub async fn for_inventory(inv: &Inventory, creds: &Credentials) -> Result<Self> {
+        let (token_env, api) = match &inv.github {
+            Some(g) => (
+                g.token_env.as_deref(),
+                g.api_url.as_deref().unwrap_or("https://api.github.com"),
+            ),
+            None => (None, "https://api.github.com"),
+        };
+        let github_token = crate::services::github::resolve_token(token_env, api).await;
+        Self::new(SyncSettings::from_inventory(inv, creds, github_token)?)
+    }
+
     pub fn new(settings: SyncSettings) -> Result<Self> {
         let api = FeishuApi::new(
             &settings.feishu_api,
