@@ -6,6 +6,7 @@
 mod app_core;
 mod app_gates;
 mod app_gitops;
+mod app_views;
 mod feishu;
 mod gates;
 mod gitops;
