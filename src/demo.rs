@@ -178,29 +178,12 @@ pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, D
 
 /// Every tag the seeded GitOps history mentions was built long ago: its checks are complete
 /// and green in the sandbox GitHub (the GitHub sandbox seeds miker-web's itself).
-async fn register_seeded_builds(
-    inventory: &Inventory,
-    paths: &Paths,
-    github: &crate::sandbox::github::GithubSandbox,
-) {
-    let (inv, paths) = (inventory.clone(), paths.clone());
-    let tags = tokio::task::spawn_blocking(move || {
-        let engine = crate::services::gitops::GitopsEngine::open(&inv, &paths).ok()?;
-        let mut tags = Vec::new();
-        for app in inv.apps.keys() {
-            tags.extend(engine.known_tags(app).ok()?.into_iter().map(|k| k.tag));
-        }
-        Some(tags)
-    })
-    .await
-    .ok()
-    .flatten()
-    .unwrap_or_default();
+fn register_seeded_builds(github: &crate::sandbox::github::GithubSandbox) {
     let known = github.commits();
-    for tag in tags {
-        if !known.iter().any(|c| c.starts_with(&tag)) {
+    for tag in crate::sandbox::gitremote::seeded_tags() {
+        if !known.iter().any(|c| c.starts_with(tag)) {
             github.add_commit_at(
-                &tag,
+                tag,
                 crate::sandbox::github::Scenario::pipeline(),
                 std::time::Duration::from_secs(24 * 3600),
             );
@@ -238,7 +221,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     let mut ws = prepare(Some(&dir), &endpoints).map_err(|e| failed(e.to_string()))?;
     ws.owned = owned;
     let inventory = Inventory::load(&ws.inventory_path)?;
-    register_seeded_builds(&inventory, &ws.paths, &github).await;
+    register_seeded_builds(&github);
     let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
     kube_opts.speed = args.speed;
     kube_opts.inventory = Some(inventory.clone());

@@ -401,7 +401,7 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             match (&state.feishu.lines, state.feishu.writes) {
                 (None, _) => state.status = Some("feishu: the plan is not ready yet".into()),
                 (Some(_), 0) => {
-                    state.status = Some("feishu: chats already match: nothing to apply".into())
+                    state.status = Some("feishu: chats already match: nothing to apply".into());
                 }
                 (Some(_), writes) => {
                     state.overlay = Some(Overlay::Confirm {

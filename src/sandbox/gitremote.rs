@@ -213,6 +213,18 @@ fn sig(who: (&str, &str), when: &str) -> Result<Signature<'static>, SeedError> {
 }
 
 /// Creates `<workspace>/gitops.git` with the seeded history on `main`.
+/// Every tag the seeded history sets, oldest first, without duplicates (the demo registers them
+/// as finished builds in the sandbox GitHub without reading the repository back).
+pub fn seeded_tags() -> Vec<&'static str> {
+    let mut tags: Vec<&'static str> = Vec::new();
+    for step in HISTORY {
+        if !tags.contains(&step.tag) {
+            tags.push(step.tag);
+        }
+    }
+    tags
+}
+
 pub fn seed(workspace: &Path) -> Result<SeededGitops, SeedError> {
     let bare = workspace.join("gitops.git");
     if bare.exists() {
