@@ -6,5 +6,6 @@
 mod app_core;
 mod gates;
 mod inventory;
+mod live;
 mod pty;
 mod ui_snapshots;

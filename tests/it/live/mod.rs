@@ -1,0 +1,4 @@
+//! The live cluster view (issue 5): derivations against the plugin's fixtures, panels, and the
+//! watches and actions against the sandbox API server.
+
+mod derive;
