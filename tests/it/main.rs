@@ -9,3 +9,4 @@ mod inventory;
 mod live;
 mod pty;
 mod ui_snapshots;
+mod sandbox_kube;

@@ -1,0 +1,154 @@
+//! The resource types the sandbox API server knows, as discovery describes them.
+
+/// One served resource (a group/version/plural triple) and the facts discovery and the
+/// storage rules need about it.
+#[derive(Debug)]
+pub struct ResourceDef {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    /// Has a `/status` subresource: main writes ignore status, status writes touch only status.
+    pub status_subresource: bool,
+    pub short_names: &'static [&'static str],
+    /// Only `create` makes sense (SelfSubjectAccessReview).
+    pub create_only: bool,
+}
+
+impl ResourceDef {
+    /// `v1` for core, `group/version` otherwise.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_owned()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+const fn def(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    status_subresource: bool,
+    short_names: &'static [&'static str],
+) -> ResourceDef {
+    ResourceDef {
+        group,
+        version,
+        plural,
+        singular,
+        kind,
+        namespaced,
+        status_subresource,
+        short_names,
+        create_only: false,
+    }
+}
+
+/// Every resource served. Status-subresource flags follow the real CRDs in
+/// shared/fixtures/crds (Applications and AnalysisRuns have none).
+pub static RESOURCES: &[ResourceDef] = &[
+    def("", "v1", "namespaces", "namespace", "Namespace", false, true, &["ns"]),
+    def("", "v1", "pods", "pod", "Pod", true, true, &["po"]),
+    def("", "v1", "events", "event", "Event", true, false, &["ev"]),
+    def("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, true, &["rs"]),
+    def("apps", "v1", "deployments", "deployment", "Deployment", true, true, &["deploy"]),
+    ResourceDef {
+        group: "authorization.k8s.io",
+        version: "v1",
+        plural: "selfsubjectaccessreviews",
+        singular: "selfsubjectaccessreview",
+        kind: "SelfSubjectAccessReview",
+        namespaced: false,
+        status_subresource: false,
+        short_names: &[],
+        create_only: true,
+    },
+    def("argoproj.io", "v1alpha1", "rollouts", "rollout", "Rollout", true, true, &["ro"]),
+    def("argoproj.io", "v1alpha1", "analysisruns", "analysisrun", "AnalysisRun", true, false, &["ar"]),
+    def("argoproj.io", "v1alpha1", "analysistemplates", "analysistemplate", "AnalysisTemplate", true, false, &["at"]),
+    def("argoproj.io", "v1alpha1", "experiments", "experiment", "Experiment", true, false, &["exp"]),
+    def("argoproj.io", "v1alpha1", "applications", "application", "Application", true, false, &["app", "apps"]),
+    def("argoproj.io", "v1alpha1", "appprojects", "appproject", "AppProject", true, false, &["appproj", "appprojs"]),
+    def("actions.github.com", "v1alpha1", "autoscalingrunnersets", "autoscalingrunnerset", "AutoscalingRunnerSet", true, true, &[]),
+    def("actions.github.com", "v1alpha1", "ephemeralrunnersets", "ephemeralrunnerset", "EphemeralRunnerSet", true, true, &[]),
+    def("actions.github.com", "v1alpha1", "ephemeralrunners", "ephemeralrunner", "EphemeralRunner", true, true, &[]),
+    def("actions.github.com", "v1alpha1", "autoscalinglisteners", "autoscalinglistener", "AutoscalingListener", true, true, &[]),
+];
+
+/// Index of a resource in [`RESOURCES`].
+pub type ResId = usize;
+
+/// Looks a resource up by group, version and plural.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<ResId> {
+    RESOURCES
+        .iter()
+        .position(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// Looks a resource up by its kind (first match), for the simulators.
+pub fn by_kind(kind: &str) -> ResId {
+    RESOURCES.iter().position(|r| r.kind == kind).unwrap_or(0)
+}
+
+/// The groups served under `/apis`, in a stable order.
+pub fn groups() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+        if !out.iter().any(|(g, _)| *g == r.group) {
+            out.push((r.group, r.version));
+        }
+    }
+    out
+}
+
+/// Well-known resource ids the simulators use.
+pub mod ids {
+    use super::{ResId, by_kind};
+
+    pub fn namespaces() -> ResId {
+        by_kind("Namespace")
+    }
+    pub fn pods() -> ResId {
+        by_kind("Pod")
+    }
+    pub fn events() -> ResId {
+        by_kind("Event")
+    }
+    pub fn replicasets() -> ResId {
+        by_kind("ReplicaSet")
+    }
+    pub fn rollouts() -> ResId {
+        by_kind("Rollout")
+    }
+    pub fn analysisruns() -> ResId {
+        by_kind("AnalysisRun")
+    }
+    pub fn analysistemplates() -> ResId {
+        by_kind("AnalysisTemplate")
+    }
+    pub fn applications() -> ResId {
+        by_kind("Application")
+    }
+    pub fn appprojects() -> ResId {
+        by_kind("AppProject")
+    }
+    pub fn autoscalingrunnersets() -> ResId {
+        by_kind("AutoscalingRunnerSet")
+    }
+    pub fn ephemeralrunnersets() -> ResId {
+        by_kind("EphemeralRunnerSet")
+    }
+    pub fn ephemeralrunners() -> ResId {
+        by_kind("EphemeralRunner")
+    }
+    pub fn autoscalinglisteners() -> ResId {
+        by_kind("AutoscalingListener")
+    }
+}
