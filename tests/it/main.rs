@@ -8,5 +8,5 @@ mod gates;
 mod inventory;
 mod live;
 mod pty;
-mod ui_snapshots;
 mod sandbox_kube;
+mod ui_snapshots;

@@ -72,7 +72,10 @@ impl std::fmt::Debug for KubeSandboxOptions {
             .field("dir", &self.dir)
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .field("speed", &self.speed)
-            .field("inventory", &self.inventory.as_ref().map(|i| i.source.clone()))
+            .field(
+                "inventory",
+                &self.inventory.as_ref().map(|i| i.source.clone()),
+            )
             .field("controllers", &self.controllers)
             .finish()
     }
@@ -148,9 +151,15 @@ impl KubeSandbox {
     /// Runs the simulators on a blocking thread (they use git2 and plain locks), ticking at a
     /// pace that follows the speed factor.
     fn start_controllers(&self, opts: &KubeSandboxOptions) {
-        let clock = sim::Clock { speed: opts.speed.max(0.01) };
+        let clock = sim::Clock {
+            speed: opts.speed.max(0.01),
+        };
         let store = self.state.store.clone();
-        let binds = opts.inventory.as_ref().map(sim::argocd::bindings).unwrap_or_default();
+        let binds = opts
+            .inventory
+            .as_ref()
+            .map(sim::argocd::bindings)
+            .unwrap_or_default();
         let cancel = self.background.clone();
         let tick = Duration::from_secs_f64((0.25 / clock.speed).clamp(0.02, 0.25));
         let handle = tokio::task::spawn_blocking(move || {
@@ -169,7 +178,10 @@ impl KubeSandbox {
                 std::thread::sleep(tick);
             }
         });
-        self.tasks.lock().unwrap_or_else(PoisonError::into_inner).push(handle);
+        self.tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handle);
     }
 
     /// Adds `pods` pods and `rollouts` healthy Rollouts to `namespace`, untouched by the
@@ -228,7 +240,10 @@ impl KubeSandbox {
         if let Some((stop, handle)) = taken {
             stop.cancel();
             // Graceful shutdown waits for in-flight requests; cut watches end promptly.
-            if tokio::time::timeout(Duration::from_secs(5), handle).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), handle)
+                .await
+                .is_err()
+            {
                 tracing::warn!("sandbox kube listener did not stop within 5 s");
             }
         }
@@ -301,7 +316,8 @@ impl KubeSandbox {
     pub async fn shutdown(self) {
         self.background.cancel();
         self.stop_listener().await;
-        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        let tasks: Vec<_> =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         for t in tasks {
             t.abort();
         }
@@ -321,7 +337,12 @@ impl Drop for KubeSandbox {
             stop.cancel();
             handle.abort();
         }
-        for t in self.tasks.lock().unwrap_or_else(PoisonError::into_inner).drain(..) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
             t.abort();
         }
     }

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::resources::ids;
-use super::sim::argocd::{AppBinding, bindings, read_tag, tag_from_text};
 use super::sim::UNMANAGED;
+use super::sim::argocd::{AppBinding, bindings, read_tag, tag_from_text};
 use super::store::{Store, StoreError, WriteMode};
 use crate::inventory::Inventory;
 
@@ -123,16 +123,28 @@ pub fn application(b: &AppBinding) -> Value {
 /// An earlier, different tag of the same file in the branch's history.
 fn older_tag(b: &AppBinding, current: &str) -> Option<String> {
     let repo = git2::Repository::open(&b.repo_path).ok()?;
-    let tip = repo.find_reference(&format!("refs/heads/{}", b.branch)).ok()?.peel_to_commit().ok()?;
+    let tip = repo
+        .find_reference(&format!("refs/heads/{}", b.branch))
+        .ok()?
+        .peel_to_commit()
+        .ok()?;
     let mut walk = repo.revwalk().ok()?;
     walk.push(tip.id()).ok()?;
     for oid in walk.flatten().take(200) {
         let commit = repo.find_commit(oid).ok()?;
         let tree = commit.tree().ok()?;
-        let Ok(entry) = tree.get_path(std::path::Path::new(&b.file)) else { continue };
-        let Ok(obj) = entry.to_object(&repo) else { continue };
+        let Ok(entry) = tree.get_path(std::path::Path::new(&b.file)) else {
+            continue;
+        };
+        let Ok(obj) = entry.to_object(&repo) else {
+            continue;
+        };
         let Some(blob) = obj.as_blob() else { continue };
-        if let Some(t) = tag_from_text(&String::from_utf8_lossy(blob.content()), &b.layout, &b.image_name) {
+        if let Some(t) = tag_from_text(
+            &String::from_utf8_lossy(blob.content()),
+            &b.layout,
+            &b.image_name,
+        ) {
             if t != current {
                 return Some(t);
             }
@@ -162,18 +174,27 @@ pub fn seed_world(store: &Store, inv: &Inventory) -> Result<(), StoreError> {
     for b in &binds {
         namespace(store, &b.namespace)?;
         namespace(store, &b.argocd_namespace)?;
-        ensure(store, ids::appprojects(), json!({
-            "metadata": {"name": "default", "namespace": b.argocd_namespace},
-            "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
-                     "clusterResourceWhitelist": [{"group": "*", "kind": "*"}]},
-        }))?;
+        ensure(
+            store,
+            ids::appprojects(),
+            json!({
+                "metadata": {"name": "default", "namespace": b.argocd_namespace},
+                "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
+                         "clusterResourceWhitelist": [{"group": "*", "kind": "*"}]},
+            }),
+        )?;
         for t in analysis_templates(&b.namespace) {
             ensure(store, ids::analysistemplates(), t)?;
         }
         let tag = match read_tag(b) {
             Ok((_, Some(t))) => t,
             Ok((_, None)) | Err(_) => {
-                tracing::warn!("sandbox: no tag for {} in {} at {}; using `latest`", b.app, b.env, b.file);
+                tracing::warn!(
+                    "sandbox: no tag for {} in {} at {}; using `latest`",
+                    b.app,
+                    b.env,
+                    b.file
+                );
                 "latest".to_owned()
             }
         };
@@ -183,20 +204,34 @@ pub fn seed_world(store: &Store, inv: &Inventory) -> Result<(), StoreError> {
             tag
         };
         let auto = inv.environments.get(&b.env).is_some_and(|e| e.auto_release);
-        let mut ro = rollout(&b.rollout, &b.namespace, &format!("{}:{seed_tag}", b.image), 3, canary_steps(&b.rollout, !auto));
+        let mut ro = rollout(
+            &b.rollout,
+            &b.namespace,
+            &format!("{}:{seed_tag}", b.image),
+            3,
+            canary_steps(&b.rollout, !auto),
+        );
         ro["metadata"]["labels"]["app.kubernetes.io/instance"] = json!(b.application);
         ensure(store, ids::rollouts(), ro)?;
         ensure(store, ids::applications(), application(b))?;
     }
     if let Some(r) = &inv.runners {
         namespace(store, &r.namespace)?;
-        let names = if r.scale_sets.is_empty() { vec![DEFAULT_SCALE_SET.to_owned()] } else { r.scale_sets.clone() };
-        let url = inv
-            .github
-            .as_ref()
-            .map_or_else(|| "https://github.com/example-org/example".to_owned(), |g| format!("https://github.com/{}/{}", g.owner, g.repo));
+        let names = if r.scale_sets.is_empty() {
+            vec![DEFAULT_SCALE_SET.to_owned()]
+        } else {
+            r.scale_sets.clone()
+        };
+        let url = inv.github.as_ref().map_or_else(
+            || "https://github.com/example-org/example".to_owned(),
+            |g| format!("https://github.com/{}/{}", g.owner, g.repo),
+        );
         for name in names {
-            ensure(store, ids::autoscalingrunnersets(), runner_set(&name, &r.namespace, &url, 1, 4))?;
+            ensure(
+                store,
+                ids::autoscalingrunnersets(),
+                runner_set(&name, &r.namespace, &url, 1, 4),
+            )?;
         }
     }
     Ok(())
@@ -228,13 +263,25 @@ pub fn runner_set(name: &str, namespace: &str, github_url: &str, min: i64, max: 
 
 /// Bulk, controller-free objects for scale tests: `pods` pods spread over `rollouts` healthy
 /// Rollouts in `namespace`, each marked unmanaged so no simulator touches them.
-pub fn seed_scale(store: &Store, namespace_name: &str, pods: usize, rollouts: usize) -> Result<(), StoreError> {
+pub fn seed_scale(
+    store: &Store,
+    namespace_name: &str,
+    pods: usize,
+    rollouts: usize,
+) -> Result<(), StoreError> {
     namespace(store, namespace_name)?;
     let rollouts = rollouts.max(1);
     for r in 0..rollouts {
         let name = format!("app-{r:04}");
-        let mut ro = rollout(&name, namespace_name, &format!("registry.example.com/scale/{name}:v1"), 20, canary_steps(&name, true));
-        ro["metadata"]["annotations"] = json!({UNMANAGED: "true", "rollout.argoproj.io/revision": "1"});
+        let mut ro = rollout(
+            &name,
+            namespace_name,
+            &format!("registry.example.com/scale/{name}:v1"),
+            20,
+            canary_steps(&name, true),
+        );
+        ro["metadata"]["annotations"] =
+            json!({UNMANAGED: "true", "rollout.argoproj.io/revision": "1"});
         ro["status"] = json!({
             "phase": "Healthy", "observedGeneration": "1", "currentPodHash": "5b9d7c8f6d", "stableRS": "5b9d7c8f6d",
             "currentStepIndex": 7, "replicas": 20, "updatedReplicas": 20, "readyReplicas": 20, "availableReplicas": 20,

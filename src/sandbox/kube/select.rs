@@ -39,8 +39,7 @@ fn split_top(s: &str) -> Vec<&str> {
 
 fn valid_key(k: &str) -> bool {
     !k.is_empty()
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
 }
 
@@ -170,10 +169,22 @@ mod tests {
     fn equality_and_sets() {
         let l = labels(&[("app", "web"), ("tier", "front")]);
         assert!(LabelSelector::parse("app=web").unwrap().matches(&l));
-        assert!(LabelSelector::parse("app==web,tier!=back").unwrap().matches(&l));
+        assert!(
+            LabelSelector::parse("app==web,tier!=back")
+                .unwrap()
+                .matches(&l)
+        );
         assert!(!LabelSelector::parse("app!=web").unwrap().matches(&l));
-        assert!(LabelSelector::parse("tier in (front, mid)").unwrap().matches(&l));
-        assert!(!LabelSelector::parse("tier notin (front)").unwrap().matches(&l));
+        assert!(
+            LabelSelector::parse("tier in (front, mid)")
+                .unwrap()
+                .matches(&l)
+        );
+        assert!(
+            !LabelSelector::parse("tier notin (front)")
+                .unwrap()
+                .matches(&l)
+        );
         assert!(LabelSelector::parse("app,!missing").unwrap().matches(&l));
         assert!(!LabelSelector::parse("missing").unwrap().matches(&l));
         assert!(LabelSelector::parse("x in (").is_err());

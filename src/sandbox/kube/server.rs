@@ -123,13 +123,16 @@ fn bad_request(msg: &str) -> Response {
 }
 
 fn not_found_path() -> Response {
-    status_body(404, "NotFound", "the server could not find the requested resource", None)
+    status_body(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+        None,
+    )
 }
 
 fn store_error(e: &StoreError, def: &ResourceDef) -> Response {
-    let details = |name: &str| {
-        Some(json!({"name": name, "group": def.group, "kind": def.plural}))
-    };
+    let details = |name: &str| Some(json!({"name": name, "group": def.group, "kind": def.plural}));
     let full = if def.group.is_empty() {
         def.plural.to_owned()
     } else {
@@ -231,7 +234,9 @@ fn resource_list(group: &str, version: &str) -> Option<Value> {
         let verbs: Vec<&str> = if d.create_only {
             vec!["create"]
         } else {
-            vec!["create", "delete", "get", "list", "patch", "update", "watch"]
+            vec![
+                "create", "delete", "get", "list", "patch", "update", "watch",
+            ]
         };
         items.push(json!({
             "name": d.plural, "singularName": d.singular, "namespaced": d.namespaced,
@@ -249,7 +254,9 @@ fn resource_list(group: &str, version: &str) -> Option<Value> {
     } else {
         format!("{group}/{version}")
     };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}))
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}),
+    )
 }
 
 // ---------- resource paths ----------
@@ -280,12 +287,16 @@ fn parse_target(path: &str) -> Option<Target> {
         status,
     };
     match segs.as_slice() {
-        ["namespaces", ns, plural] if *plural != "status" && find(plural).is_some_and(|r| RESOURCES[r].namespaced) => {
+        ["namespaces", ns, plural]
+            if *plural != "status" && find(plural).is_some_and(|r| RESOURCES[r].namespaced) =>
+        {
             Some(t(find(plural)?, Some(ns), None, false))
         }
         ["namespaces", ns, plural, name] => {
             let r = find(plural)?;
-            RESOURCES[r].namespaced.then(|| t(r, Some(ns), Some(name), false))
+            RESOURCES[r]
+                .namespaced
+                .then(|| t(r, Some(ns), Some(name), false))
         }
         ["namespaces", ns, plural, name, "status"] => {
             let r = find(plural)?;
@@ -346,7 +357,9 @@ async fn handle(
     let Some(target) = parse_target(path) else {
         return not_found_path();
     };
-    let q: HashMap<String, String> = Query::try_from_uri(&uri).map(|Query(q)| q).unwrap_or_default();
+    let q: HashMap<String, String> = Query::try_from_uri(&uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
     let def = &RESOURCES[target.res];
     let verb = match (&method, target.name.is_some()) {
         (&Method::GET, false) if flag(&q, "watch") => "watch",
@@ -357,11 +370,21 @@ async fn handle(
         (&Method::PATCH, true) => "patch",
         (&Method::DELETE, true) => "delete",
         _ => {
-            return status_body(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
+            return status_body(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+                None,
+            );
         }
     };
     if def.create_only && verb != "create" {
-        return status_body(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
+        return status_body(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+            None,
+        );
     }
     let ns = target.namespace.clone().unwrap_or_default();
     let sub = if target.status { "status" } else { "" };
@@ -372,12 +395,23 @@ async fn handle(
             format!("{}/{sub}", def.plural)
         };
         let name = target.name.clone().unwrap_or_default();
-        let full = if def.group.is_empty() { def.plural.to_owned() } else { format!("{}.{}", def.plural, def.group) };
-        let scope = if ns.is_empty() { String::new() } else { format!(" in the namespace \"{ns}\"") };
+        let full = if def.group.is_empty() {
+            def.plural.to_owned()
+        } else {
+            format!("{}.{}", def.plural, def.group)
+        };
+        let scope = if ns.is_empty() {
+            String::new()
+        } else {
+            format!(" in the namespace \"{ns}\"")
+        };
         return status_body(
             403,
             "Forbidden",
-            &format!("{full} \"{name}\" is forbidden: User \"sandbox-user\" cannot {verb} resource \"{what}\" in API group \"{}\"{scope}", def.group),
+            &format!(
+                "{full} \"{name}\" is forbidden: User \"sandbox-user\" cannot {verb} resource \"{what}\" in API group \"{}\"{scope}",
+                def.group
+            ),
             Some(json!({"name": name, "group": def.group, "kind": def.plural})),
         );
     }
@@ -395,15 +429,26 @@ async fn handle(
 fn get(state: &ServerState, t: &Target) -> Response {
     let def = &RESOURCES[t.res];
     let name = t.name.as_deref().unwrap_or_default();
-    match state.store.get(t.res, t.namespace.as_deref().unwrap_or_default(), name) {
+    match state
+        .store
+        .get(t.res, t.namespace.as_deref().unwrap_or_default(), name)
+    {
         Some(o) => raw_json(StatusCode::OK, o.json.clone()),
-        None => store_error(&StoreError::NotFound { kind: def.plural.to_owned(), name: name.to_owned() }, def),
+        None => store_error(
+            &StoreError::NotFound {
+                kind: def.plural.to_owned(),
+                name: name.to_owned(),
+            },
+            def,
+        ),
     }
 }
 
 fn selectors(q: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), Response> {
-    let labels = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str)).map_err(|e| bad_request(&e))?;
-    let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str)).map_err(|e| bad_request(&e))?;
+    let labels = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
+        .map_err(|e| bad_request(&e))?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
+        .map_err(|e| bad_request(&e))?;
     Ok((labels, fields))
 }
 
@@ -417,7 +462,11 @@ fn list(state: &ServerState, t: &Target, q: &HashMap<String, String>) -> Respons
     if let Err(r) = parse_rv(q) {
         return r;
     }
-    let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let limit: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
     // A continue token carries the list's resourceVersion and the last key served.
     let mut after: Option<(String, String)> = None;
     let (items, mut rv) = state.store.list(t.res, t.namespace.as_deref());
@@ -469,7 +518,8 @@ fn list(state: &ServerState, t: &Target, q: &HashMap<String, String>) -> Respons
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if more > 0 {
         if let (Some((ns, name)), Value::Object(m)) = (last, &mut meta) {
-            let tok = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{rv}\n{ns}\n{name}"));
+            let tok = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!("{rv}\n{ns}\n{name}"));
             m.insert("continue".to_owned(), json!(tok));
             m.insert("remainingItemCount".to_owned(), json!(more));
         }
@@ -491,7 +541,9 @@ fn create(state: &ServerState, t: &Target, body: &[u8]) -> Response {
     if let (Some(ns), Some(Value::Object(meta))) = (&t.namespace, v.get_mut("metadata")) {
         match meta.get("namespace").and_then(Value::as_str) {
             Some(given) if given != ns => {
-                return bad_request("the namespace of the provided object does not match the namespace sent on the request");
+                return bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                );
             }
             _ => {
                 meta.insert("namespace".to_owned(), json!(ns));
@@ -505,9 +557,24 @@ fn create(state: &ServerState, t: &Target, body: &[u8]) -> Response {
 }
 
 fn access_review(state: &ServerState, mut v: Value) -> Response {
-    let attrs = v.pointer("/spec/resourceAttributes").cloned().unwrap_or(Value::Null);
-    let s = |k: &str| attrs.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let (verb, group, resource, sub, ns) = (s("verb"), s("group"), s("resource"), s("subresource"), s("namespace"));
+    let attrs = v
+        .pointer("/spec/resourceAttributes")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let s = |k: &str| {
+        attrs
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (verb, group, resource, sub, ns) = (
+        s("verb"),
+        s("group"),
+        s("resource"),
+        s("subresource"),
+        s("namespace"),
+    );
     let denied = state
         .deny
         .lock()
@@ -535,7 +602,11 @@ fn body_rv(v: &Value) -> Option<u64> {
 }
 
 fn mode(t: &Target) -> WriteMode {
-    if t.status { WriteMode::Status } else { WriteMode::Main }
+    if t.status {
+        WriteMode::Status
+    } else {
+        WriteMode::Main
+    }
 }
 
 fn update(state: &ServerState, t: &Target, body: &[u8]) -> Response {
@@ -545,11 +616,21 @@ fn update(state: &ServerState, t: &Target, body: &[u8]) -> Response {
         Err(e) => return bad_request(&format!("the body is not valid JSON: {e}")),
     };
     let name = t.name.as_deref().unwrap_or_default();
-    if v.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| n != name) {
+    if v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| n != name)
+    {
         return bad_request("the name of the object does not match the name on the URL");
     }
     let expected = body_rv(&v);
-    match state.store.update(t.res, t.namespace.as_deref().unwrap_or_default(), name, mode(t), expected, |_| Ok(v)) {
+    match state.store.update(
+        t.res,
+        t.namespace.as_deref().unwrap_or_default(),
+        name,
+        mode(t),
+        expected,
+        |_| Ok(v),
+    ) {
         Ok(o) => raw_json(StatusCode::OK, o.json.clone()),
         Err(e) => store_error(&e, def),
     }
@@ -573,7 +654,9 @@ fn patch_obj(state: &ServerState, t: &Target, headers: &HeaderMap, body: &[u8]) 
             return status_body(
                 415,
                 "UnsupportedMediaType",
-                &format!("the body of the request was in an unknown format ({other}); accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (server-side apply is not supported by the sandbox)"),
+                &format!(
+                    "the body of the request was in an unknown format ({other}); accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (server-side apply is not supported by the sandbox)"
+                ),
                 None,
             );
         }
@@ -584,15 +667,22 @@ fn patch_obj(state: &ServerState, t: &Target, headers: &HeaderMap, body: &[u8]) 
     };
     let expected = if is_json_patch { None } else { body_rv(&p) };
     let name = t.name.as_deref().unwrap_or_default();
-    let result = state.store.update(t.res, t.namespace.as_deref().unwrap_or_default(), name, mode(t), expected, |old| {
-        if is_json_patch {
-            patch::json_patch(old, &p).map_err(StoreError::Invalid)
-        } else {
-            let mut new = old.clone();
-            patch::merge(&mut new, &p);
-            Ok(new)
-        }
-    });
+    let result = state.store.update(
+        t.res,
+        t.namespace.as_deref().unwrap_or_default(),
+        name,
+        mode(t),
+        expected,
+        |old| {
+            if is_json_patch {
+                patch::json_patch(old, &p).map_err(StoreError::Invalid)
+            } else {
+                let mut new = old.clone();
+                patch::merge(&mut new, &p);
+                Ok(new)
+            }
+        },
+    );
     match result {
         Ok(o) => raw_json(StatusCode::OK, o.json.clone()),
         Err(e) => store_error(&e, def),
@@ -601,7 +691,11 @@ fn patch_obj(state: &ServerState, t: &Target, headers: &HeaderMap, body: &[u8]) 
 
 fn delete(state: &ServerState, t: &Target) -> Response {
     let def = &RESOURCES[t.res];
-    match state.store.delete(t.res, t.namespace.as_deref().unwrap_or_default(), t.name.as_deref().unwrap_or_default()) {
+    match state.store.delete(
+        t.res,
+        t.namespace.as_deref().unwrap_or_default(),
+        t.name.as_deref().unwrap_or_default(),
+    ) {
         Ok(o) => raw_json(StatusCode::OK, o.json.clone()),
         Err(e) => store_error(&e, def),
     }

@@ -291,10 +291,17 @@ impl Store {
     }
 
     /// Creates an object (`metadata.generateName` honoured); 409 if the name is taken.
-    pub fn create(&self, res: ResId, mut v: Value, mode: WriteMode) -> Result<Arc<Stored>, StoreError> {
+    pub fn create(
+        &self,
+        res: ResId,
+        mut v: Value,
+        mode: WriteMode,
+    ) -> Result<Arc<Stored>, StoreError> {
         let def = &RESOURCES[res];
         if !v.is_object() {
-            return Err(StoreError::Invalid("the body must be a JSON object".to_owned()));
+            return Err(StoreError::Invalid(
+                "the body must be a JSON object".to_owned(),
+            ));
         }
         if def.status_subresource && mode != WriteMode::Internal {
             if let Value::Object(m) = &mut v {
@@ -331,7 +338,9 @@ impl Store {
             .unwrap_or_default()
             .to_owned();
         if def.namespaced && namespace.is_empty() {
-            return Err(StoreError::Invalid("metadata.namespace is required".to_owned()));
+            return Err(StoreError::Invalid(
+                "metadata.namespace is required".to_owned(),
+            ));
         }
         let key = (namespace, name.clone());
         if inner.tables[res].objs.contains_key(&key) {
@@ -374,7 +383,9 @@ impl Store {
         if let Some(rv) = expected_rv {
             if rv != old.rv {
                 return Err(StoreError::Conflict {
-                    kind: format!("{}.{}", def.plural, def.group).trim_end_matches('.').to_owned(),
+                    kind: format!("{}.{}", def.plural, def.group)
+                        .trim_end_matches('.')
+                        .to_owned(),
                     name: name.to_owned(),
                 });
             }
@@ -382,7 +393,9 @@ impl Store {
         let old_v = old.value();
         let proposed = edit(&old_v)?;
         if !proposed.is_object() {
-            return Err(StoreError::Invalid("the body must be a JSON object".to_owned()));
+            return Err(StoreError::Invalid(
+                "the body must be a JSON object".to_owned(),
+            ));
         }
         let mut new_v = match mode {
             WriteMode::Status => {
@@ -417,7 +430,10 @@ impl Store {
         };
         // Identity fields are the server's, whatever the client sent.
         let old_meta = old_v.get("metadata").cloned().unwrap_or_else(|| json!({}));
-        let generation = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(1);
+        let generation = old_meta
+            .get("generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let bumped = generation_part(&old_v, def) != generation_part(&new_v, def);
         {
             let meta = meta_mut(&mut new_v);
@@ -435,7 +451,10 @@ impl Store {
                 "generation".to_owned(),
                 json!(if bumped { generation + 1 } else { generation }),
             );
-            meta.insert("resourceVersion".to_owned(), Value::String(old.rv.to_string()));
+            meta.insert(
+                "resourceVersion".to_owned(),
+                Value::String(old.rv.to_string()),
+            );
             meta.shift_remove("managedFields");
         }
         let mut compare_old = old_v.clone();
@@ -450,7 +469,12 @@ impl Store {
     }
 
     /// Deletes an object; the DELETED event carries a fresh resourceVersion.
-    pub fn delete(&self, res: ResId, namespace: &str, name: &str) -> Result<Arc<Stored>, StoreError> {
+    pub fn delete(
+        &self,
+        res: ResId,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Stored>, StoreError> {
         let def = &RESOURCES[res];
         let mut inner = lock(&self.inner);
         let key = (namespace.to_owned(), name.to_owned());
@@ -473,7 +497,14 @@ impl Store {
         &self,
         res: ResId,
         since: Option<u64>,
-    ) -> Result<(Vec<Arc<WatchEvent>>, broadcast::Receiver<Arc<WatchEvent>>, u64), StoreError> {
+    ) -> Result<
+        (
+            Vec<Arc<WatchEvent>>,
+            broadcast::Receiver<Arc<WatchEvent>>,
+            u64,
+        ),
+        StoreError,
+    > {
         let inner = lock(&self.inner);
         let table = &inner.tables[res];
         let rx = table.tx.subscribe();

@@ -1,4 +1,6 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The live cluster view (issue 5): derivations against the plugin's fixtures, panels, and the
 //! watches and actions against the sandbox API server.
 
+mod cluster;
 mod derive;

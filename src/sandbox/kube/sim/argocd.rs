@@ -46,14 +46,19 @@ pub fn bindings(inv: &Inventory) -> Vec<AppBinding> {
     for (app_name, app) in &inv.apps {
         for (env_name, env) in &inv.environments {
             let image_name = match &app.layout {
-                Layout::Kustomize { image_name, .. } => image_name.clone().unwrap_or_else(|| app.image.clone()),
+                Layout::Kustomize { image_name, .. } => {
+                    image_name.clone().unwrap_or_else(|| app.image.clone())
+                }
                 Layout::Helm { .. } => app.image.clone(),
             };
             out.push(AppBinding {
                 app: app_name.clone(),
                 env: env_name.clone(),
                 application: app.argocd_application_name(app_name, env_name),
-                argocd_namespace: env.argocd.as_ref().map_or_else(|| "argocd".to_owned(), |a| a.namespace.clone()),
+                argocd_namespace: env
+                    .argocd
+                    .as_ref()
+                    .map_or_else(|| "argocd".to_owned(), |a| a.namespace.clone()),
                 namespace: env.namespace.clone(),
                 rollout: app.rollout_name(app_name).to_owned(),
                 image: app.image.clone(),
@@ -106,7 +111,10 @@ pub fn read_tag(b: &AppBinding) -> Result<(String, Option<String>), git2::Error>
         .get_path(std::path::Path::new(&b.file))
         .ok()
         .and_then(|e| e.to_object(&repo).ok())
-        .and_then(|o| o.as_blob().map(|b| String::from_utf8_lossy(b.content()).into_owned()))
+        .and_then(|o| {
+            o.as_blob()
+                .map(|b| String::from_utf8_lossy(b.content()).into_owned())
+        })
         .and_then(|t| tag_from_text(&t, &b.layout, &b.image_name));
     Ok((commit.id().to_string(), tag))
 }
@@ -147,15 +155,22 @@ impl ArgoCdSim {
     }
 
     fn reconcile(&mut self, b: &AppBinding) -> Result<(), StoreError> {
-        let Some(app) = self.store.get(ids::applications(), &b.argocd_namespace, &b.application) else {
+        let Some(app) = self
+            .store
+            .get(ids::applications(), &b.argocd_namespace, &b.application)
+        else {
             return Ok(());
         };
         let app = app.value();
         let mut status = app.get("status").cloned().unwrap_or_else(|| json!({}));
         let source = Self::source(b);
-        let destination = json!({"server": "https://kubernetes.default.svc", "namespace": b.namespace});
+        let destination =
+            json!({"server": "https://kubernetes.default.svc", "namespace": b.namespace});
         let now = now_rfc3339();
-        let rollout = self.store.get(ids::rollouts(), &b.namespace, &b.rollout).map(|r| r.value());
+        let rollout = self
+            .store
+            .get(ids::rollouts(), &b.namespace, &b.rollout)
+            .map(|r| r.value());
 
         match read_tag(b) {
             Err(e) => {
@@ -174,8 +189,11 @@ impl ArgoCdSim {
                     .map(str::to_owned);
                 // Wait until the rollout controller has taken the current spec in, so a seeded
                 // Rollout deploys its first revision before Argo CD moves it on.
-                let observed = rollout.as_ref().is_some_and(|r| r.pointer("/status/stableRS").is_some());
-                let out_of_sync = observed && desired.is_some() && live.is_some() && desired != live;
+                let observed = rollout
+                    .as_ref()
+                    .is_some_and(|r| r.pointer("/status/stableRS").is_some());
+                let out_of_sync =
+                    observed && desired.is_some() && live.is_some() && desired != live;
                 let first = status.get("history").is_none();
                 if out_of_sync || (first && rollout.is_some()) {
                     if out_of_sync {
@@ -184,8 +202,16 @@ impl ArgoCdSim {
                             write(&self.store, ids::rollouts(), r)?;
                         }
                     }
-                    let mut history: Vec<Value> = status.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
-                    let id = history.last().and_then(|h| h.get("id")).and_then(Value::as_i64).map_or(0, |i| i + 1);
+                    let mut history: Vec<Value> = status
+                        .get("history")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    let id = history
+                        .last()
+                        .and_then(|h| h.get("id"))
+                        .and_then(Value::as_i64)
+                        .map_or(0, |i| i + 1);
                     history.push(json!({
                         "id": id, "revision": revision, "deployedAt": now, "deployStartedAt": now,
                         "source": source, "initiatedBy": {"automated": true},
@@ -205,12 +231,24 @@ impl ArgoCdSim {
                         "startedAt": now, "finishedAt": now,
                     });
                 }
-                let sync_status = if desired.is_none() { "Unknown" } else { "Synced" };
+                let sync_status = if desired.is_none() {
+                    "Unknown"
+                } else {
+                    "Synced"
+                };
                 status["sync"] = json!({"status": sync_status, "revision": revision, "comparedTo": {"source": source, "destination": destination}});
             }
         }
-        let rollout = self.store.get(ids::rollouts(), &b.namespace, &b.rollout).map(|r| r.value());
-        let (health, msg) = health_of(rollout.as_ref().and_then(|r| r.pointer("/status/phase")).and_then(Value::as_str));
+        let rollout = self
+            .store
+            .get(ids::rollouts(), &b.namespace, &b.rollout)
+            .map(|r| r.value());
+        let (health, msg) = health_of(
+            rollout
+                .as_ref()
+                .and_then(|r| r.pointer("/status/phase"))
+                .and_then(Value::as_str),
+        );
         if s(&status, "/health/status") != health {
             status["health"] = if msg.is_empty() {
                 json!({"status": health, "lastTransitionTime": now})
@@ -240,17 +278,33 @@ impl ArgoCdSim {
         let selector = r
             .pointer("/spec/selector/matchLabels")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","))
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .unwrap_or_default();
-        let Ok(sel) = LabelSelector::parse(&selector) else { return Vec::new() };
+        let Ok(sel) = LabelSelector::parse(&selector) else {
+            return Vec::new();
+        };
         if sel.is_empty() {
             return Vec::new();
         }
         let mut images = BTreeSet::new();
-        for p in self.store.list(ids::pods(), Some(s(r, "/metadata/namespace"))).0 {
+        for p in self
+            .store
+            .list(ids::pods(), Some(s(r, "/metadata/namespace")))
+            .0
+        {
             if sel.matches(&p.labels) {
                 let v = p.value();
-                for c in v.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten() {
+                for c in v
+                    .pointer("/spec/containers")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     images.insert(s(c, "/image").to_owned());
                 }
             }

@@ -91,8 +91,11 @@ pub fn parse_duration(v: &Value) -> Option<f64> {
 }
 
 pub fn is_managed(v: &Value) -> bool {
-    v.pointer(&format!("/metadata/annotations/{}", UNMANAGED.replace('/', "~1")))
-        .and_then(Value::as_str)
+    v.pointer(&format!(
+        "/metadata/annotations/{}",
+        UNMANAGED.replace('/', "~1")
+    ))
+    .and_then(Value::as_str)
         != Some("true")
 }
 
@@ -128,7 +131,13 @@ pub fn owned_by(v: &Value, owner_uid: &str) -> bool {
 }
 
 /// Sets (or keeps) a condition, touching its timestamps only when it really changes.
-pub fn set_condition(conds: &mut Vec<Value>, kind: &str, status: bool, reason: &str, message: &str) {
+pub fn set_condition(
+    conds: &mut Vec<Value>,
+    kind: &str,
+    status: bool,
+    reason: &str,
+    message: &str,
+) {
     let status = if status { "True" } else { "False" };
     let now = now_rfc3339();
     if let Some(c) = conds.iter_mut().find(|c| s(c, "/type") == kind) {
@@ -179,7 +188,14 @@ pub fn managed(store: &Store, res: ResId) -> Vec<Value> {
 }
 
 /// Emits a Kubernetes Event about `obj` (the timeline the real controllers leave).
-pub fn event(store: &Arc<Store>, obj: &Value, kind: &str, reason: &str, message: &str, component: &str) {
+pub fn event(
+    store: &Arc<Store>,
+    obj: &Value,
+    kind: &str,
+    reason: &str,
+    message: &str,
+    component: &str,
+) {
     let now = now_rfc3339();
     let ev = json!({
         "metadata": {

@@ -9,7 +9,10 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::{Clock, Marks, create, event, i, is_managed, owned_by, owner_ref, parse_duration, s, set_condition, uid, write};
+use super::{
+    Clock, Marks, create, event, i, is_managed, owned_by, owner_ref, parse_duration, s,
+    set_condition, uid, write,
+};
 use crate::sandbox::kube::resources::ids;
 use crate::sandbox::kube::store::{Store, StoreError, now_rfc3339};
 
@@ -47,19 +50,30 @@ pub fn pod_hash(template: &Value) -> String {
 }
 
 fn revision_of(v: &Value) -> i64 {
-    s(v, &format!("/metadata/annotations/{}", REVISION.replace('/', "~1")))
-        .parse()
-        .unwrap_or(0)
+    s(
+        v,
+        &format!("/metadata/annotations/{}", REVISION.replace('/', "~1")),
+    )
+    .parse()
+    .unwrap_or(0)
 }
 
 fn pod_ready(p: &Value) -> bool {
     p.pointer("/status/conditions")
         .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| s(c, "/type") == "Ready" && s(c, "/status") == "True"))
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| s(c, "/type") == "Ready" && s(c, "/status") == "True")
+        })
 }
 
 fn obj_key(v: &Value) -> String {
-    format!("{}/{}/{}", s(v, "/kind"), s(v, "/metadata/namespace"), s(v, "/metadata/name"))
+    format!(
+        "{}/{}/{}",
+        s(v, "/kind"),
+        s(v, "/metadata/namespace"),
+        s(v, "/metadata/name")
+    )
 }
 
 /// The tag of the first container's image.
@@ -101,7 +115,12 @@ impl RolloutsSim {
 
     fn load_ns(&self, ns: &str) -> Ns {
         let parse = |res| -> Vec<Value> {
-            self.store.list(res, Some(ns)).0.iter().map(|o| o.value()).collect()
+            self.store
+                .list(res, Some(ns))
+                .0
+                .iter()
+                .map(|o| o.value())
+                .collect()
         };
         Ns {
             rs: parse(ids::replicasets()),
@@ -132,7 +151,10 @@ impl RolloutsSim {
                 }
             }
             let data = self.load_ns(ns);
-            for ro in rollouts.iter().filter(|r| s(r, "/metadata/namespace") == ns) {
+            for ro in rollouts
+                .iter()
+                .filter(|r| s(r, "/metadata/namespace") == ns)
+            {
                 if let Err(e) = self.reconcile(ro, &data) {
                     tracing::debug!("sandbox rollout: {e}");
                 }
@@ -145,14 +167,20 @@ impl RolloutsSim {
         let ns = s(ro, "/metadata/namespace").to_owned();
         let name = s(ro, "/metadata/name").to_owned();
         let ro_uid = uid(ro);
-        let replicas = ro.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let replicas = ro
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let steps: Vec<Value> = ro
             .pointer("/spec/strategy/canary/steps")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
         let nsteps = steps.len();
-        let template = ro.pointer("/spec/template").cloned().unwrap_or_else(|| json!({}));
+        let template = ro
+            .pointer("/spec/template")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         let hash = pod_hash(&template);
         let mut status: Map<String, Value> = ro
             .get("status")
@@ -162,14 +190,25 @@ impl RolloutsSim {
         let mut events: Vec<(&str, &str, String)> = Vec::new();
 
         // ReplicaSets: the one for the current template, created (or re-revisioned) as needed.
-        let mut my_rs: Vec<Value> = data.rs.iter().filter(|r| owned_by(r, &ro_uid)).cloned().collect();
+        let mut my_rs: Vec<Value> = data
+            .rs
+            .iter()
+            .filter(|r| owned_by(r, &ro_uid))
+            .cloned()
+            .collect();
         let max_rev = my_rs.iter().map(revision_of).max().unwrap_or(0);
         let rs_name = format!("{name}-{hash}");
-        match my_rs.iter().position(|r| s(r, &format!("/metadata/labels/{HASH_LABEL}")) == hash) {
+        match my_rs
+            .iter()
+            .position(|r| s(r, &format!("/metadata/labels/{HASH_LABEL}")) == hash)
+        {
             None => {
                 let mut tmpl = template.clone();
                 tmpl["metadata"]["labels"][HASH_LABEL] = json!(hash);
-                let mut selector = ro.pointer("/spec/selector/matchLabels").cloned().unwrap_or_else(|| json!({}));
+                let mut selector = ro
+                    .pointer("/spec/selector/matchLabels")
+                    .cloned()
+                    .unwrap_or_else(|| json!({}));
                 selector[HASH_LABEL] = json!(hash);
                 let rs = json!({
                     "metadata": {
@@ -182,7 +221,11 @@ impl RolloutsSim {
                     "status": {"replicas": 0},
                 });
                 my_rs.push(create(&self.store, ids::replicasets(), rs)?);
-                events.push(("Normal", "NewReplicaSetCreated", format!("Created ReplicaSet {rs_name} (revision {})", max_rev + 1)));
+                events.push((
+                    "Normal",
+                    "NewReplicaSetCreated",
+                    format!("Created ReplicaSet {rs_name} (revision {})", max_rev + 1),
+                ));
             }
             Some(pos) if revision_of(&my_rs[pos]) < max_rev => {
                 // Going back to an older template re-uses its ReplicaSet under a new revision.
@@ -199,7 +242,10 @@ impl RolloutsSim {
             .map_or(1, revision_of);
 
         // A new template observed: start the steps over (or fast-track back to stable).
-        let stable_before = status.get("stableRS").and_then(Value::as_str).map(str::to_owned);
+        let stable_before = status
+            .get("stableRS")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         if status.get("currentPodHash").and_then(Value::as_str) != Some(hash.as_str()) {
             let first = stable_before.is_none();
             status.insert("currentPodHash".to_owned(), json!(hash));
@@ -218,12 +264,30 @@ impl RolloutsSim {
             if first {
                 status.insert("stableRS".to_owned(), json!(hash));
             }
-            events.push(("Normal", "RolloutUpdated", format!("Rollout updated to revision {current_rev}")));
+            events.push((
+                "Normal",
+                "RolloutUpdated",
+                format!("Rollout updated to revision {current_rev}"),
+            ));
         }
-        let stable = status.get("stableRS").and_then(Value::as_str).unwrap_or(&hash).to_owned();
+        let stable = status
+            .get("stableRS")
+            .and_then(Value::as_str)
+            .unwrap_or(&hash)
+            .to_owned();
         let mut fully_promoted = stable == hash;
-        let mut idx = usize::try_from(status.get("currentStepIndex").and_then(Value::as_i64).unwrap_or(0)).unwrap_or(0).min(nsteps);
-        let paused_by_spec = ro.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
+        let mut idx = usize::try_from(
+            status
+                .get("currentStepIndex")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+        )
+        .unwrap_or(0)
+        .min(nsteps);
+        let paused_by_spec = ro
+            .pointer("/spec/paused")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
 
         if status.get("promoteFull").and_then(Value::as_bool) == Some(true) {
             status.remove("promoteFull");
@@ -232,7 +296,8 @@ impl RolloutsSim {
             idx = nsteps;
         }
         // Retry: abort cleared on an aborted rollout that is not fully promoted.
-        let mut aborted = status.get("abort").and_then(Value::as_bool) == Some(true) && !fully_promoted;
+        let mut aborted =
+            status.get("abort").and_then(Value::as_bool) == Some(true) && !fully_promoted;
         if !aborted && status.contains_key("abortedAt") && !fully_promoted {
             status.remove("abortedAt");
             status.remove("abort");
@@ -247,7 +312,9 @@ impl RolloutsSim {
 
         // Restart: recreate every pod once per requested restartAt.
         if let Some(at) = ro.pointer("/spec/restartAt").and_then(Value::as_str) {
-            let due = at.parse::<jiff::Timestamp>().is_ok_and(|t| t <= jiff::Timestamp::now());
+            let due = at
+                .parse::<jiff::Timestamp>()
+                .is_ok_and(|t| t <= jiff::Timestamp::now());
             if due && status.get("restartedAt").and_then(Value::as_str) != Some(at) {
                 for rs in &my_rs {
                     for p in data.pods.iter().filter(|p| owned_by(p, &uid(rs))) {
@@ -259,23 +326,38 @@ impl RolloutsSim {
             }
         }
 
-        let pods_of = |rs: &Value| -> Vec<&Value> { data.pods.iter().filter(|p| owned_by(p, &uid(rs))).collect() };
+        let pods_of = |rs: &Value| -> Vec<&Value> {
+            data.pods.iter().filter(|p| owned_by(p, &uid(rs))).collect()
+        };
         let hash_of = |rs: &Value| s(rs, &format!("/metadata/labels/{HASH_LABEL}")).to_owned();
         let available_of = |h: &str| -> i64 {
             my_rs
                 .iter()
                 .filter(|r| hash_of(r) == h)
-                .map(|r| i64::try_from(pods_of(r).iter().filter(|p| pod_ready(p)).count()).unwrap_or(0))
+                .map(|r| {
+                    i64::try_from(pods_of(r).iter().filter(|p| pod_ready(p)).count()).unwrap_or(0)
+                })
                 .sum()
         };
         let canary_available = available_of(&hash);
 
-        let mut pause_conditions: Vec<Value> = status.get("pauseConditions").and_then(Value::as_array).cloned().unwrap_or_default();
-        let mut controller_pause = status.get("controllerPause").and_then(Value::as_bool).unwrap_or(false);
+        let mut pause_conditions: Vec<Value> = status
+            .get("pauseConditions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut controller_pause = status
+            .get("controllerPause")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let mut abort_reason = String::new();
 
         if !aborted && !fully_promoted && !paused_by_spec {
-            if controller_pause && pause_conditions.is_empty() && idx < nsteps && steps[idx].get("pause").is_none() {
+            if controller_pause
+                && pause_conditions.is_empty()
+                && idx < nsteps
+                && steps[idx].get("pause").is_none()
+            {
                 // The user unpaused and already moved the index (plugin promote): just resume.
                 controller_pause = false;
             }
@@ -285,15 +367,24 @@ impl RolloutsSim {
                 if let Some(w) = step.get("setWeight").and_then(Value::as_i64) {
                     if canary_available >= canary_replicas(w, replicas) {
                         idx += 1;
-                        events.push(("Normal", "RolloutStepCompleted", format!("Rollout step {idx}/{nsteps} completed (setWeight: {w})")));
+                        events.push((
+                            "Normal",
+                            "RolloutStepCompleted",
+                            format!("Rollout step {idx}/{nsteps} completed (setWeight: {w})"),
+                        ));
                     }
                 } else if let Some(p) = step.get("pause") {
                     if pause_conditions.is_empty() && !controller_pause {
-                        pause_conditions.push(json!({"reason": "CanaryPauseStep", "startTime": now_rfc3339()}));
+                        pause_conditions
+                            .push(json!({"reason": "CanaryPauseStep", "startTime": now_rfc3339()}));
                         controller_pause = true;
                         self.marks.forget(&pause_key);
                         self.marks.first_seen(&pause_key);
-                        events.push(("Normal", "RolloutPaused", "Rollout is paused (CanaryPauseStep)".to_owned()));
+                        events.push((
+                            "Normal",
+                            "RolloutPaused",
+                            "Rollout is paused (CanaryPauseStep)".to_owned(),
+                        ));
                     } else if pause_conditions.is_empty() {
                         controller_pause = false;
                         idx += 1;
@@ -306,11 +397,16 @@ impl RolloutsSim {
                             controller_pause = false;
                             idx += 1;
                             self.marks.forget(&pause_key);
-                            events.push(("Normal", "RolloutStepCompleted", format!("Rollout step {idx}/{nsteps} completed (pause: {d}s)")));
+                            events.push((
+                                "Normal",
+                                "RolloutStepCompleted",
+                                format!("Rollout step {idx}/{nsteps} completed (pause: {d}s)"),
+                            ));
                         }
                     }
                 } else if let Some(analysis) = step.get("analysis") {
-                    let ar = self.step_analysis(ro, analysis, &hash, current_rev, idx, &data.ars)?;
+                    let ar =
+                        self.step_analysis(ro, analysis, &hash, current_rev, idx, &data.ars)?;
                     let phase = s(&ar, "/status/phase").to_owned();
                     let ar_name = s(&ar, "/metadata/name").to_owned();
                     let mut st = json!({"name": ar_name, "status": if phase.is_empty() { "Pending" } else { phase.as_str() }});
@@ -325,13 +421,21 @@ impl RolloutsSim {
                     match phase.as_str() {
                         "Successful" => {
                             idx += 1;
-                            events.push(("Normal", "AnalysisRunSuccessful", format!("Step Analysis Run '{ar_name}' Status New: 'Successful'")));
+                            events.push((
+                                "Normal",
+                                "AnalysisRunSuccessful",
+                                format!("Step Analysis Run '{ar_name}' Status New: 'Successful'"),
+                            ));
                         }
                         "Failed" | "Error" => {
                             aborted = true;
                             abort_reason = s(&ar, "/status/message").to_owned();
                             status.insert("abort".to_owned(), json!(true));
-                            events.push(("Warning", "AnalysisRunFailed", format!("Step Analysis Run '{ar_name}' Status New: '{phase}'")));
+                            events.push((
+                                "Warning",
+                                "AnalysisRunFailed",
+                                format!("Step Analysis Run '{ar_name}' Status New: '{phase}'"),
+                            ));
                         }
                         "Inconclusive" if pause_conditions.is_empty() && !controller_pause => {
                             pause_conditions.push(json!({"reason": "InconclusiveAnalysisRun", "startTime": now_rfc3339()}));
@@ -350,7 +454,11 @@ impl RolloutsSim {
                 if let Some(Value::Object(c)) = status.get_mut("canary") {
                     c.remove("currentStepAnalysisRunStatus");
                 }
-                events.push(("Normal", "RolloutCompleted", format!("Rollout completed update to revision {current_rev} ({hash})")));
+                events.push((
+                    "Normal",
+                    "RolloutCompleted",
+                    format!("Rollout completed update to revision {current_rev} ({hash})"),
+                ));
             }
         }
         if aborted {
@@ -358,24 +466,42 @@ impl RolloutsSim {
             controller_pause = false;
             if !status.contains_key("abortedAt") {
                 status.insert("abortedAt".to_owned(), json!(now_rfc3339()));
-                events.push(("Warning", "RolloutAborted", format!("Rollout aborted update to revision {current_rev}")));
+                events.push((
+                    "Warning",
+                    "RolloutAborted",
+                    format!("Rollout aborted update to revision {current_rev}"),
+                ));
             }
             if abort_reason.is_empty() {
-                if let Some(ar_status) = status.get("canary").and_then(|c| c.get("currentStepAnalysisRunStatus")) {
+                if let Some(ar_status) = status
+                    .get("canary")
+                    .and_then(|c| c.get("currentStepAnalysisRunStatus"))
+                {
                     if matches!(s(ar_status, "/status"), "Failed" | "Error") {
                         abort_reason = s(ar_status, "/message").to_owned();
                     }
                 }
             }
         }
-        let stable = status.get("stableRS").and_then(Value::as_str).unwrap_or(&hash).to_owned();
+        let stable = status
+            .get("stableRS")
+            .and_then(Value::as_str)
+            .unwrap_or(&hash)
+            .to_owned();
 
         // Desired replicas per ReplicaSet: traffic routing keeps stable at full size.
-        let weight = if fully_promoted || aborted { 0 } else { set_weight(&steps, idx) };
+        let weight = if fully_promoted || aborted {
+            0
+        } else {
+            set_weight(&steps, idx)
+        };
         let mut desired: HashMap<String, i64> = HashMap::new();
         desired.insert(stable.clone(), replicas);
         if !fully_promoted && !aborted {
-            desired.insert(hash.clone(), canary_replicas(weight, replicas).min(replicas));
+            desired.insert(
+                hash.clone(),
+                canary_replicas(weight, replicas).min(replicas),
+            );
         }
         for rs in &my_rs {
             let want = desired.get(&hash_of(rs)).copied().unwrap_or(0);
@@ -399,7 +525,12 @@ impl RolloutsSim {
         } else if canary_available >= canary_replicas(weight, replicas) {
             weight
         } else {
-            status.get("canary").and_then(|c| c.pointer("/weights/canary/weight")).and_then(Value::as_i64).unwrap_or(0).min(weight)
+            status
+                .get("canary")
+                .and_then(|c| c.pointer("/weights/canary/weight"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .min(weight)
         };
 
         // Phase and message, as rolloututil.CalculateRolloutPhase would compute them.
@@ -417,11 +548,20 @@ impl RolloutsSim {
         } else if updated < replicas {
             ("Progressing", "more replicas need to be updated".to_owned())
         } else if ready < updated {
-            ("Progressing", "updated replicas are still becoming available".to_owned())
+            (
+                "Progressing",
+                "updated replicas are still becoming available".to_owned(),
+            )
         } else if stable != hash {
-            ("Progressing", "waiting for all steps to complete".to_owned())
+            (
+                "Progressing",
+                "waiting for all steps to complete".to_owned(),
+            )
         } else if total > replicas {
-            ("Progressing", "old replicas are pending termination".to_owned())
+            (
+                "Progressing",
+                "old replicas are pending termination".to_owned(),
+            )
         } else {
             ("Healthy", String::new())
         };
@@ -441,7 +581,10 @@ impl RolloutsSim {
         status.insert("readyReplicas".to_owned(), json!(ready));
         status.insert("availableReplicas".to_owned(), json!(ready));
         status.insert("HPAReplicas".to_owned(), json!(total));
-        status.insert("observedGeneration".to_owned(), json!(i(ro, "/metadata/generation").to_string()));
+        status.insert(
+            "observedGeneration".to_owned(),
+            json!(i(ro, "/metadata/generation").to_string()),
+        );
         status.insert("phase".to_owned(), json!(phase));
         if message.is_empty() {
             status.remove("message");
@@ -451,7 +594,12 @@ impl RolloutsSim {
         let selector = ro
             .pointer("/spec/selector/matchLabels")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","))
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .unwrap_or_default();
         status.insert("selector".to_owned(), json!(selector));
         if ro.pointer("/spec/strategy/canary/trafficRouting").is_some() {
@@ -466,34 +614,94 @@ impl RolloutsSim {
                 .as_object_mut()
                 .map(|c| c.insert("weights".to_owned(), weights));
         } else {
-            status.entry("canary".to_owned()).or_insert_with(|| json!({}));
+            status
+                .entry("canary".to_owned())
+                .or_insert_with(|| json!({}));
         }
-        let mut conds: Vec<Value> = status.get("conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut conds: Vec<Value> = status
+            .get("conditions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let available = ready >= replicas;
         set_condition(
             &mut conds,
             "Available",
             available,
-            if available { "AvailableReason" } else { "AvailableReason" },
-            if available { "Rollout has minimum availability" } else { "Rollout does not have minimum availability" },
+            if available {
+                "AvailableReason"
+            } else {
+                "AvailableReason"
+            },
+            if available {
+                "Rollout has minimum availability"
+            } else {
+                "Rollout does not have minimum availability"
+            },
         );
         match phase {
-            "Degraded" => set_condition(&mut conds, "Progressing", false, "RolloutAborted", &message),
-            "Paused" => set_condition(&mut conds, "Progressing", true, "RolloutPaused", "Rollout is paused"),
-            "Healthy" => set_condition(&mut conds, "Progressing", true, "NewReplicaSetAvailable", &format!("ReplicaSet \"{rs_name}\" has successfully progressed.")),
-            _ => set_condition(&mut conds, "Progressing", true, "ReplicaSetUpdated", &format!("ReplicaSet \"{rs_name}\" is progressing.")),
+            "Degraded" => {
+                set_condition(&mut conds, "Progressing", false, "RolloutAborted", &message)
+            }
+            "Paused" => set_condition(
+                &mut conds,
+                "Progressing",
+                true,
+                "RolloutPaused",
+                "Rollout is paused",
+            ),
+            "Healthy" => set_condition(
+                &mut conds,
+                "Progressing",
+                true,
+                "NewReplicaSetAvailable",
+                &format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+            ),
+            _ => set_condition(
+                &mut conds,
+                "Progressing",
+                true,
+                "ReplicaSetUpdated",
+                &format!("ReplicaSet \"{rs_name}\" is progressing."),
+            ),
         }
         let paused = phase == "Paused";
-        set_condition(&mut conds, "Paused", paused, if paused { "RolloutPaused" } else { "RolloutResumed" }, if paused { "Rollout is paused" } else { "Rollout is resumed" });
+        set_condition(
+            &mut conds,
+            "Paused",
+            paused,
+            if paused {
+                "RolloutPaused"
+            } else {
+                "RolloutResumed"
+            },
+            if paused {
+                "Rollout is paused"
+            } else {
+                "Rollout is resumed"
+            },
+        );
         let healthy = phase == "Healthy";
-        set_condition(&mut conds, "Healthy", healthy, "RolloutHealthy", if healthy { "Rollout is healthy" } else { "Rollout is not healthy" });
+        set_condition(
+            &mut conds,
+            "Healthy",
+            healthy,
+            "RolloutHealthy",
+            if healthy {
+                "Rollout is healthy"
+            } else {
+                "Rollout is not healthy"
+            },
+        );
         set_condition(
             &mut conds,
             "Completed",
             fully_promoted && healthy,
             "RolloutCompleted",
             &if fully_promoted && healthy {
-                format!("Rollout completed update to revision {current_rev} ({hash}): Rollout is healthy")
+                format!(
+                    "Rollout completed update to revision {current_rev} ({hash}): Rollout is healthy"
+                )
             } else {
                 format!("Rollout not completed, started update to revision {current_rev} ({hash})")
             },
@@ -513,7 +721,12 @@ impl RolloutsSim {
     }
 
     /// Scales a ReplicaSet to `want` pods and moves each pod towards ready.
-    fn sync_replicaset(&mut self, rs: &Value, want: i64, pods: &[&Value]) -> Result<(), StoreError> {
+    fn sync_replicaset(
+        &mut self,
+        rs: &Value,
+        want: i64,
+        pods: &[&Value],
+    ) -> Result<(), StoreError> {
         let ns = s(rs, "/metadata/namespace").to_owned();
         let rs_name = s(rs, "/metadata/name").to_owned();
         if i(rs, "/spec/replicas") != want {
@@ -523,7 +736,10 @@ impl RolloutsSim {
         }
         let have = i64::try_from(pods.len()).unwrap_or(0);
         for _ in have..want {
-            let mut spec = rs.pointer("/spec/template/spec").cloned().unwrap_or_else(|| json!({}));
+            let mut spec = rs
+                .pointer("/spec/template/spec")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
             spec["nodeName"] = json!("sandbox-node-1");
             let pod = json!({
                 "apiVersion": "v1", "kind": "Pod",
@@ -541,8 +757,16 @@ impl RolloutsSim {
         if have > want {
             // Scale down the youngest (not-ready first), as the ReplicaSet controller prefers.
             let mut victims: Vec<&&Value> = pods.iter().collect();
-            victims.sort_by_key(|p| (pod_ready(p), std::cmp::Reverse(s(p, "/metadata/creationTimestamp").to_owned())));
-            for p in victims.iter().take(usize::try_from(have - want).unwrap_or(0)) {
+            victims.sort_by_key(|p| {
+                (
+                    pod_ready(p),
+                    std::cmp::Reverse(s(p, "/metadata/creationTimestamp").to_owned()),
+                )
+            });
+            for p in victims
+                .iter()
+                .take(usize::try_from(have - want).unwrap_or(0))
+            {
                 let _ = self.store.delete(ids::pods(), &ns, s(p, "/metadata/name"));
                 self.marks.forget(&obj_key(p));
             }
@@ -551,7 +775,13 @@ impl RolloutsSim {
         for p in pods {
             let born = self.marks.first_seen(&obj_key(p));
             let age = self.clock.since(born);
-            let target = if age < POD_PENDING_SECS { 0 } else if age < POD_READY_SECS { 1 } else { 2 };
+            let target = if age < POD_PENDING_SECS {
+                0
+            } else if age < POD_READY_SECS {
+                1
+            } else {
+                2
+            };
             let current = match (s(p, "/status/phase"), pod_ready(p)) {
                 ("Running", true) => 2,
                 ("Running", false) => 1,
@@ -585,14 +815,26 @@ impl RolloutsSim {
     }
 
     /// Finds or creates the AnalysisRun of an analysis step.
-    fn step_analysis(&mut self, ro: &Value, analysis: &Value, hash: &str, rev: i64, idx: usize, ars: &[Value]) -> Result<Value, StoreError> {
+    fn step_analysis(
+        &mut self,
+        ro: &Value,
+        analysis: &Value,
+        hash: &str,
+        rev: i64,
+        idx: usize,
+        ars: &[Value],
+    ) -> Result<Value, StoreError> {
         let ns = s(ro, "/metadata/namespace").to_owned();
         let ro_uid = uid(ro);
         let base = format!("{}-{hash}-{rev}-{idx}", s(ro, "/metadata/name"));
         let retried_at: Option<Instant> = self.marks.peek(&format!("retry/{ro_uid}"));
         let mine: Vec<&Value> = ars
             .iter()
-            .filter(|a| owned_by(a, &ro_uid) && (s(a, "/metadata/name") == base || s(a, "/metadata/name").starts_with(&format!("{base}."))))
+            .filter(|a| {
+                owned_by(a, &ro_uid)
+                    && (s(a, "/metadata/name") == base
+                        || s(a, "/metadata/name").starts_with(&format!("{base}.")))
+            })
             .collect();
         let fresh = mine.iter().find(|a| {
             let seen = self.marks.first_seen(&obj_key(a));
@@ -601,14 +843,36 @@ impl RolloutsSim {
         if let Some(a) = fresh {
             return Ok((*a).clone());
         }
-        let name = if mine.is_empty() { base } else { format!("{base}.{}", mine.len()) };
+        let name = if mine.is_empty() {
+            base
+        } else {
+            format!("{base}.{}", mine.len())
+        };
         let mut metrics = Vec::new();
         let mut args = Vec::new();
-        for t in analysis.get("templates").and_then(Value::as_array).into_iter().flatten() {
-            if let Some(tpl) = self.store.get(ids::analysistemplates(), &ns, s(t, "/templateName")) {
+        for t in analysis
+            .get("templates")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(tpl) = self
+                .store
+                .get(ids::analysistemplates(), &ns, s(t, "/templateName"))
+            {
                 let tpl = tpl.value();
-                metrics.extend(tpl.pointer("/spec/metrics").and_then(Value::as_array).cloned().unwrap_or_default());
-                for a in tpl.pointer("/spec/args").and_then(Value::as_array).into_iter().flatten() {
+                metrics.extend(
+                    tpl.pointer("/spec/metrics")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                for a in tpl
+                    .pointer("/spec/args")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let an = s(a, "/name");
                     if args.iter().any(|x: &Value| s(x, "/name") == an) {
                         continue;
@@ -622,8 +886,15 @@ impl RolloutsSim {
                 }
             }
         }
-        let image = ro.pointer("/spec/template/spec/containers/0/image").and_then(Value::as_str).unwrap_or_default();
-        let scenario = if image_tag(image).contains("bad") { "bad" } else { "good" };
+        let image = ro
+            .pointer("/spec/template/spec/containers/0/image")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let scenario = if image_tag(image).contains("bad") {
+            "bad"
+        } else {
+            "good"
+        };
         let mut spec = json!({"metrics": metrics});
         if !args.is_empty() {
             spec["args"] = json!(args);
@@ -640,7 +911,14 @@ impl RolloutsSim {
         });
         let created = create(&self.store, ids::analysisruns(), ar)?;
         self.marks.first_seen(&obj_key(&created));
-        event(&self.store, ro, "Normal", "AnalysisRunRunning", &format!("Step Analysis Run '{name}' Status New: 'Running'"), COMPONENT);
+        event(
+            &self.store,
+            ro,
+            "Normal",
+            "AnalysisRunRunning",
+            &format!("Step Analysis Run '{name}' Status New: 'Running'"),
+            COMPONENT,
+        );
         Ok(created)
     }
 
@@ -652,17 +930,33 @@ impl RolloutsSim {
         }
         let started = self.marks.first_seen(&obj_key(ar));
         let elapsed = self.clock.since(started);
-        let bad = s(ar, &format!("/metadata/annotations/{}", SCENARIO.replace('/', "~1"))) == "bad";
-        let metrics = ar.pointer("/spec/metrics").and_then(Value::as_array).cloned().unwrap_or_default();
-        let mut results: Vec<Value> = ar.pointer("/status/metricResults").and_then(Value::as_array).cloned().unwrap_or_default();
+        let bad = s(
+            ar,
+            &format!("/metadata/annotations/{}", SCENARIO.replace('/', "~1")),
+        ) == "bad";
+        let metrics = ar
+            .pointer("/spec/metrics")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut results: Vec<Value> = ar
+            .pointer("/status/metricResults")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut failed_msg = None;
         let mut all_done = true;
         for m in &metrics {
             let mname = s(m, "/name").to_owned();
-            let pos = results.iter().position(|r| s(r, "/name") == mname).unwrap_or_else(|| {
-                results.push(json!({"name": mname, "phase": "Running", "measurements": [], "count": 0}));
-                results.len() - 1
-            });
+            let pos = results
+                .iter()
+                .position(|r| s(r, "/name") == mname)
+                .unwrap_or_else(|| {
+                    results.push(
+                        json!({"name": mname, "phase": "Running", "measurements": [], "count": 0}),
+                    );
+                    results.len() - 1
+                });
             let r = &mut results[pos];
             if matches!(s(r, "/phase"), "Successful" | "Failed") {
                 if s(r, "/phase") == "Failed" {
@@ -671,7 +965,10 @@ impl RolloutsSim {
                 continue;
             }
             let interval = m.get("interval").and_then(parse_duration).unwrap_or(5.0);
-            let delay = m.get("initialDelay").and_then(parse_duration).unwrap_or(0.0);
+            let delay = m
+                .get("initialDelay")
+                .and_then(parse_duration)
+                .unwrap_or(0.0);
             let limit = m.get("count").and_then(Value::as_i64).unwrap_or(3).max(1);
             let failure_limit = m.get("failureLimit").and_then(Value::as_i64).unwrap_or(0);
             let count = i(r, "/count");
@@ -697,7 +994,9 @@ impl RolloutsSim {
             }
             let failed = i(r, "/failed");
             if failed > failure_limit {
-                let msg = format!("Metric \"{mname}\" assessed Failed due to failed ({failed}) > failureLimit ({failure_limit})");
+                let msg = format!(
+                    "Metric \"{mname}\" assessed Failed due to failed ({failed}) > failureLimit ({failure_limit})"
+                );
                 r["phase"] = json!("Failed");
                 r["message"] = json!(msg);
                 failed_msg.get_or_insert(msg);
@@ -708,7 +1007,9 @@ impl RolloutsSim {
             }
         }
         let mut new = ar.clone();
-        let summary = |p: &str| i64::try_from(results.iter().filter(|r| s(r, "/phase") == p).count()).unwrap_or(0);
+        let summary = |p: &str| {
+            i64::try_from(results.iter().filter(|r| s(r, "/phase") == p).count()).unwrap_or(0)
+        };
         new["status"]["runSummary"] = json!({"count": metrics.len(), "successful": summary("Successful"), "failed": summary("Failed")});
         new["status"]["metricResults"] = json!(results);
         if let Some(msg) = failed_msg {
@@ -742,7 +1043,10 @@ fn scenario_value(metric: &str, bad: bool) -> (String, bool) {
 
 fn pod_status(p: &Value, ready: bool) -> Value {
     let now = now_rfc3339();
-    let started = p.pointer("/status/startTime").and_then(Value::as_str).map_or_else(|| now.clone(), str::to_owned);
+    let started = p
+        .pointer("/status/startTime")
+        .and_then(Value::as_str)
+        .map_or_else(|| now.clone(), str::to_owned);
     let r = if ready { "True" } else { "False" };
     let containers: Vec<Value> = p
         .pointer("/spec/containers")
