@@ -15,8 +15,8 @@ const FIXTURES: &str = "/work/shared/fixtures/argo-rollouts";
 
 /// One `info-testdata/<set>`, decoded by kind.
 #[derive(Default)]
-struct Set {
-    rollouts: Vec<Rollout>,
+pub(super) struct Set {
+    pub(super) rollouts: Vec<Rollout>,
     rss: Vec<ReplicaSet>,
     pods: Vec<Pod>,
     exps: Vec<Experiment>,
@@ -31,7 +31,7 @@ fn decode<T: DeserializeOwned>(mut v: serde_json::Value, file: &Path) -> T {
     serde_json::from_value(v).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }
 
-fn load(set: &str) -> Set {
+pub(super) fn load(set: &str) -> Set {
     let dir = PathBuf::from(FIXTURES).join("info-testdata").join(set);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("fixtures missing at {}: {e}", dir.display()))
@@ -57,7 +57,7 @@ fn load(set: &str) -> Set {
 }
 
 impl Set {
-    fn info(&self, name: &str) -> RolloutInfo {
+    pub(super) fn info(&self, name: &str) -> RolloutInfo {
         let ro = self
             .rollouts
             .iter()
@@ -66,7 +66,7 @@ impl Set {
         self.info_of(ro)
     }
 
-    fn info_of(&self, ro: &Rollout) -> RolloutInfo {
+    pub(super) fn info_of(&self, ro: &Rollout) -> RolloutInfo {
         let rss: Vec<&ReplicaSet> = self.rss.iter().collect();
         let pods: Vec<&Pod> = self.pods.iter().collect();
         let exps: Vec<&Experiment> = self.exps.iter().collect();
@@ -119,7 +119,7 @@ fn images(info: &RolloutInfo) -> Vec<String> {
         .collect()
 }
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     "2026-11-30T12:00:00Z".parse().unwrap()
 }
 
