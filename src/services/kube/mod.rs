@@ -13,7 +13,7 @@ pub mod info;
 pub mod model;
 pub mod print;
 pub mod runners;
-mod watch;
+pub mod watch;
 
 use std::collections::BTreeMap;
 

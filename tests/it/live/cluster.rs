@@ -337,3 +337,110 @@ async fn forbidden_patch_is_a_readable_error_and_nothing_else_breaks() {
     assert!(!matches!(s.envs["stg"].cluster, Conn::Stale { .. }));
     watches.abort();
 }
+
+async fn shipdeck(inventory: &Path, home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--inventory")
+        .arg(inventory)
+        .arg("rollout")
+        .args(args)
+        .env("SHIPDECK_CONFIG", home.join("config"))
+        .env("SHIPDECK_DATA", home.join("data"))
+        .env("SHIPDECK_STATE", home.join("state"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_get_and_actions_with_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start(dir.path()).await;
+    let c = client(&sb).await;
+    create_web(&c).await;
+    inventory(dir.path(), sb.kubeconfig_path());
+    let inv = dir.path().join("inventory.yaml");
+    let home = dir.path().join("home");
+    // Wait (through kubectl, as a script would) for v1 to be Healthy, then for v2's canary to
+    // stop at its pause.
+    let wait_phase = |phase: &'static str| {
+        let kc = sb.kubeconfig_path().to_path_buf();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            while kubectl(&kc, "{.status.phase}") != phase {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "rollout never {phase}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_phase("Healthy").await;
+    set_tag(&c, "v2").await;
+    wait_phase("Paused").await;
+
+    let (code, out, err) =
+        shipdeck(&inv, &home, &["get", "web", "--env", "stg", "-o", "json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "Paused");
+    assert_eq!(v["message"], "CanaryPauseStep");
+    assert_eq!(
+        (v["step"].clone(), v["steps"].clone()),
+        (json!(1), json!(7))
+    );
+    assert_eq!(
+        (v["set_weight"].clone(), v["actual_weight"].clone()),
+        (json!(20), json!(20))
+    );
+    assert_eq!(v["canary"]["images"][0], "example.com/web:v2");
+    assert_eq!(v["stable"]["images"][0], "example.com/web:v1");
+    assert_eq!(v["replicas"]["desired"], 3);
+
+    let (code, out, _) = shipdeck(&inv, &home, &["get", "web", "--env", "stg"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("Status:          ॥ Paused"), "{out}");
+    assert!(out.contains("SetWeight:     20"), "{out}");
+
+    // No terminal and no --yes: refused (5); with --yes: done.
+    let (code, _, err) = shipdeck(&inv, &home, &["abort", "web", "--env", "stg"]).await;
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(kubectl(sb.kubeconfig_path(), "{.status.abort}"), "");
+    let (code, out, err) = shipdeck(
+        &inv,
+        &home,
+        &["--yes", "abort", "web", "--env", "stg", "-o", "json"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sent"][0][1], json!({"status":{"abort":true}}));
+    assert_eq!(kubectl(sb.kubeconfig_path(), "{.status.abort}"), "true");
+    // Aborting again makes no sense: conflict (3). Retry does.
+    let (code, _, err) = shipdeck(&inv, &home, &["--yes", "abort", "web", "--env", "stg"]).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("already aborted"), "{err}");
+    let (code, _, err) = shipdeck(&inv, &home, &["--yes", "retry", "web", "--env", "stg"]).await;
+    assert_eq!(code, 0, "{err}");
+    // Unknown env: bad input (2). Read-only: refused (5).
+    let (code, _, _) = shipdeck(&inv, &home, &["get", "web", "--env", "nope"]).await;
+    assert_eq!(code, 2);
+    let (code, _, _) = shipdeck(
+        &inv,
+        &home,
+        &["--read-only", "--yes", "pause", "web", "--env", "stg"],
+    )
+    .await;
+    assert_eq!(code, 5);
+    // The API server gone: remote error (4).
+    sb.stop_listener().await;
+    let (code, _, err) = shipdeck(&inv, &home, &["--yes", "pause", "web", "--env", "stg"]).await;
+    assert_eq!(code, 4, "{err}");
+}
