@@ -139,7 +139,6 @@ fn kube_failure(e: &KubeError) -> Failure {
     match e {
         KubeError::Forbidden(_) => Failure::refused(e.to_string()),
         KubeError::Refused(_) => Failure::new(Exit::Conflict, e.to_string()),
-        KubeError::NotFound(_) => Failure::new(Exit::Remote, e.to_string()),
         _ => Failure::new(Exit::Remote, e.to_string()),
     }
 }

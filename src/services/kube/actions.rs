@@ -161,8 +161,8 @@ pub fn plan(ro: &Rollout, action: RolloutAction, now: Timestamp) -> Plan {
                 }
             } else if has_conditions {
                 p.status = Some(json!({"status":{"pauseConditions":null}}));
-            } else if ro.spec.strategy.canary.is_some() {
-                if let Some(i) = next_index(ro) {
+            } else if let Some(i) = next_index(ro).filter(|_| ro.spec.strategy.canary.is_some()) {
+                {
                     p.status =
                         Some(json!({"status":{"pauseConditions":null,"currentStepIndex":i}}));
                     p.unified = Some(

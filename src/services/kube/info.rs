@@ -1045,7 +1045,7 @@ pub fn rollout_info(
                     .iter()
                     .filter(|r| r.canary)
                     .map(|r| r.available * max / s.available_replicas)
-                    .last()
+                    .next_back()
                     .unwrap_or(0)
             } else {
                 s.canary
@@ -1075,14 +1075,14 @@ pub fn rollout_info(
     } else if ro.spec.strategy.blue_green.is_some() {
         info.strategy = "BlueGreen".into();
     }
-    info.revisions = revisions(replica_sets, experiments, analysis_runs);
+    info.revisions = revisions(&replica_sets, &experiments, &analysis_runs);
     info
 }
 
 fn revisions(
-    rss: Vec<ReplicaSetInfo>,
-    exps: Vec<ExperimentInfo>,
-    ars: Vec<AnalysisRunInfo>,
+    rss: &[ReplicaSetInfo],
+    exps: &[ExperimentInfo],
+    ars: &[AnalysisRunInfo],
 ) -> Vec<RevisionInfo> {
     let mut revs: BTreeSet<i64> = BTreeSet::new();
     revs.extend(rss.iter().map(|r| r.revision));

@@ -15,7 +15,8 @@ const ICON_EXPERIMENT: &str = "Σ";
 const ICON_ANALYSIS: &str = "α";
 
 fn field(out: &mut String, label: &str, value: impl std::fmt::Display) {
-    out.push_str(&format!("{label:<17}{value}\n"));
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "{label:<17}{value}");
 }
 
 /// The header block (Name … Replicas).
@@ -75,7 +76,7 @@ fn prefixes(last: bool, sub: &str) -> (String, String) {
 
 /// Rows of NAME, KIND, STATUS, AGE, INFO before alignment.
 struct Rows<'a> {
-    rows: Vec<[String; 5]>,
+    cells: Vec<[String; 5]>,
     now: Timestamp,
     age_of: &'a dyn Fn(Option<Timestamp>) -> String,
 }
@@ -86,7 +87,7 @@ impl Rows<'_> {
     }
 
     fn push(&mut self, cells: [String; 5]) {
-        self.rows.push(cells);
+        self.cells.push(cells);
     }
 
     fn replica_set(&mut self, rs: &ReplicaSetInfo, prefix: &str, sub: &str) {
@@ -180,7 +181,7 @@ pub fn tree_with(
 ) -> String {
     let mut rows = Rows {
         age_of,
-        rows: vec![[
+        cells: vec![[
             "NAME".into(),
             "KIND".into(),
             "STATUS".into(),
@@ -223,7 +224,7 @@ pub fn tree_with(
             rows.analysis_run(ar, &p, &s);
         }
     }
-    align(&rows.rows)
+    align(&rows.cells)
 }
 
 fn align(rows: &[[String; 5]]) -> String {

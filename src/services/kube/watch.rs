@@ -203,14 +203,14 @@ pub fn derive_env(
     exps: &Store<Experiment>,
     ars: &Store<AnalysisRun>,
 ) -> BTreeMap<String, Option<RolloutInfo>> {
-    let all_ro = rollouts.state();
-    let all_rs = rss.state();
-    let all_pods = pods.state();
-    let all_exps = exps.state();
-    let all_ars = ars.state();
+    let ro_list = rollouts.state();
+    let replica_list = rss.state();
+    let pod_list = pods.state();
+    let exp_list = exps.state();
+    let run_list = ars.state();
     let mut out = BTreeMap::new();
     for (app, name) in apps {
-        let Some(ro) = all_ro
+        let Some(ro) = ro_list
             .iter()
             .find(|r| r.metadata.name.as_deref() == Some(name.as_str()))
         else {
@@ -224,14 +224,14 @@ pub fn derive_env(
                 refs.is_some_and(|r| r.iter().any(|o| owners.contains(&o.uid)))
             };
         let ro_owner: HashSet<String> = std::iter::once(uid).collect();
-        let my_exps: Vec<&Experiment> = all_exps
+        let my_exps: Vec<&Experiment> = exp_list
             .iter()
             .filter(|e| owned(e.metadata.owner_references.as_ref(), &ro_owner))
             .map(AsRef::as_ref)
             .collect();
         let mut owners = ro_owner.clone();
         owners.extend(my_exps.iter().filter_map(|e| e.metadata.uid.clone()));
-        let my_rs: Vec<&ReplicaSet> = all_rs
+        let my_rs: Vec<&ReplicaSet> = replica_list
             .iter()
             .filter(|r| owned(r.metadata.owner_references.as_ref(), &owners))
             .map(AsRef::as_ref)
@@ -240,19 +240,19 @@ pub fn derive_env(
             .iter()
             .filter_map(|r| r.metadata.uid.clone())
             .collect();
-        let my_pods: Vec<&Pod> = all_pods
+        let my_pods: Vec<&Pod> = pod_list
             .iter()
             .filter(|p| owned(p.metadata.owner_references.as_ref(), &rs_uids))
             .map(AsRef::as_ref)
             .collect();
-        let my_ars: Vec<&AnalysisRun> = all_ars
+        let my_runs: Vec<&AnalysisRun> = run_list
             .iter()
             .filter(|a| owned(a.metadata.owner_references.as_ref(), &owners))
             .map(AsRef::as_ref)
             .collect();
         out.insert(
             app.clone(),
-            Some(info::rollout_info(ro, &my_rs, &my_pods, &my_exps, &my_ars)),
+            Some(info::rollout_info(ro, &my_rs, &my_pods, &my_exps, &my_runs)),
         );
     }
     out
