@@ -2,8 +2,9 @@
 //! environment (and per Argo CD location, and for the runners). Each task turns a burst of watch
 //! events into at most one derived snapshot per frame (33 ms) and sends it only if it changed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -194,6 +195,18 @@ pub struct EnvSpec {
     pub apps: Vec<(String, String)>,
 }
 
+/// Objects by the UID of their controller/owner, so each app's tree is a few lookups instead of
+/// a scan of every pod in the namespace.
+fn by_owner<K: Resource>(objs: &[Arc<K>]) -> HashMap<&str, Vec<&K>> {
+    let mut map: HashMap<&str, Vec<&K>> = HashMap::new();
+    for o in objs {
+        for r in o.meta().owner_references.iter().flatten() {
+            map.entry(r.uid.as_str()).or_default().push(o.as_ref());
+        }
+    }
+    map
+}
+
 /// Per app, the derived view of its Rollout from the stores.
 pub fn derive_env(
     apps: &[(String, String)],
@@ -208,6 +221,10 @@ pub fn derive_env(
     let pod_list = pods.state();
     let exp_list = exps.state();
     let run_list = ars.state();
+    let rs_by = by_owner(&replica_list);
+    let pods_by = by_owner(&pod_list);
+    let exps_by = by_owner(&exp_list);
+    let runs_by = by_owner(&run_list);
     let mut out = BTreeMap::new();
     for (app, name) in apps {
         let Some(ro) = ro_list
@@ -218,37 +235,21 @@ pub fn derive_env(
             continue;
         };
         let uid = ro.metadata.uid.clone().unwrap_or_default();
-        let owned =
-            |refs: Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>>,
-             owners: &HashSet<String>| {
-                refs.is_some_and(|r| r.iter().any(|o| owners.contains(&o.uid)))
-            };
-        let ro_owner: HashSet<String> = std::iter::once(uid).collect();
-        let my_exps: Vec<&Experiment> = exp_list
+        let my_exps: Vec<&Experiment> = exps_by.get(uid.as_str()).cloned().unwrap_or_default();
+        let mut owners: Vec<&str> = vec![uid.as_str()];
+        owners.extend(my_exps.iter().filter_map(|e| e.metadata.uid.as_deref()));
+        let my_rs: Vec<&ReplicaSet> = owners
             .iter()
-            .filter(|e| owned(e.metadata.owner_references.as_ref(), &ro_owner))
-            .map(AsRef::as_ref)
+            .flat_map(|o| rs_by.get(o).cloned().unwrap_or_default())
             .collect();
-        let mut owners = ro_owner.clone();
-        owners.extend(my_exps.iter().filter_map(|e| e.metadata.uid.clone()));
-        let my_rs: Vec<&ReplicaSet> = replica_list
+        let my_pods: Vec<&Pod> = my_rs
             .iter()
-            .filter(|r| owned(r.metadata.owner_references.as_ref(), &owners))
-            .map(AsRef::as_ref)
+            .filter_map(|r| r.metadata.uid.as_deref())
+            .flat_map(|u| pods_by.get(u).cloned().unwrap_or_default())
             .collect();
-        let rs_uids: HashSet<String> = my_rs
+        let my_runs: Vec<&AnalysisRun> = owners
             .iter()
-            .filter_map(|r| r.metadata.uid.clone())
-            .collect();
-        let my_pods: Vec<&Pod> = pod_list
-            .iter()
-            .filter(|p| owned(p.metadata.owner_references.as_ref(), &rs_uids))
-            .map(AsRef::as_ref)
-            .collect();
-        let my_runs: Vec<&AnalysisRun> = run_list
-            .iter()
-            .filter(|a| owned(a.metadata.owner_references.as_ref(), &owners))
-            .map(AsRef::as_ref)
+            .flat_map(|o| runs_by.get(o).cloned().unwrap_or_default())
             .collect();
         out.insert(
             app.clone(),
