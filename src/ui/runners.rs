@@ -28,6 +28,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                 "no `runners` section in the inventory",
                 dim(),
             )])
+            .wrap(Wrap { trim: true })
             .block(block("Runners", focused)),
             area,
         );
