@@ -1,8 +1,270 @@
-//! `shipdeck rollout …` (issue 5).
+//! `shipdeck rollout get|promote|promote-full|abort|retry|pause|restart APP --env E`.
 
-use super::{Ctx, Failure, Outcome};
-use crate::cli::rollout::RolloutArgs;
+use std::io::Write;
+use std::time::Duration;
 
-pub async fn run(_ctx: &Ctx, _args: RolloutArgs) -> Outcome {
-    Err(Failure::not_built("the live cluster view (rollout)"))
+use serde::Serialize;
+use tokio::sync::mpsc::unbounded_channel;
+
+use super::{Ctx, Exit, Failure, Outcome};
+use crate::cli::rollout::{RolloutArgs, RolloutCommand, Target};
+use crate::inventory::Inventory;
+use crate::services::kube::actions::{self, RolloutAction, RolloutRef};
+use crate::services::kube::client::Target as KubeTarget;
+use crate::services::kube::watch::{EnvSpec, run_env};
+use crate::services::kube::{Conn, KubeError, LiveEvent, RolloutInfo, print};
+
+/// How long `get` waits for the first complete list before giving up.
+const FIRST_LIST: Duration = Duration::from_secs(20);
+
+pub async fn run(ctx: &Ctx, args: RolloutArgs) -> Outcome {
+    let inv = ctx.inventory()?;
+    match args.command {
+        RolloutCommand::Get { target, watch } => get(ctx, &inv, &target, watch).await,
+        RolloutCommand::Promote(t) => act(ctx, &inv, &t, RolloutAction::Promote).await,
+        RolloutCommand::PromoteFull(t) => act(ctx, &inv, &t, RolloutAction::PromoteFull).await,
+        RolloutCommand::Abort(t) => act(ctx, &inv, &t, RolloutAction::Abort).await,
+        RolloutCommand::Retry(t) => act(ctx, &inv, &t, RolloutAction::Retry).await,
+        RolloutCommand::Pause(t) => act(ctx, &inv, &t, RolloutAction::Pause).await,
+        RolloutCommand::Restart(t) => act(ctx, &inv, &t, RolloutAction::Restart).await,
+    }
+}
+
+/// The `--output json` document of `rollout get`.
+#[derive(Debug, Serialize)]
+pub struct RolloutDoc {
+    pub app: String,
+    pub env: String,
+    pub name: String,
+    pub namespace: String,
+    pub status: String,
+    pub message: String,
+    pub strategy: String,
+    pub step: Option<i32>,
+    pub steps: usize,
+    pub set_weight: Option<i32>,
+    pub actual_weight: Option<i32>,
+    pub fully_promoted: bool,
+    pub aborted: bool,
+    pub stable: Option<RsDoc>,
+    pub canary: Option<RsDoc>,
+    pub analysis: Vec<AnalysisDoc>,
+    pub images: Vec<crate::services::kube::info::ImageInfo>,
+    pub replicas: crate::services::kube::info::Replicas,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RsDoc {
+    pub name: String,
+    pub revision: i64,
+    pub images: Vec<String>,
+    pub pods: usize,
+    pub ready: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnalysisDoc {
+    pub name: String,
+    pub phase: String,
+    pub metrics: Vec<MetricDoc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MetricDoc {
+    pub name: String,
+    pub phase: String,
+    pub last_value: Option<String>,
+}
+
+fn rs_doc(rs: &crate::services::kube::info::ReplicaSetInfo) -> RsDoc {
+    RsDoc {
+        name: rs.name.clone(),
+        revision: rs.revision,
+        images: rs.images.clone(),
+        pods: rs.pods.len(),
+        ready: rs
+            .pods
+            .iter()
+            .filter(|p| {
+                p.ready
+                    .split('/')
+                    .collect::<Vec<_>>()
+                    .windows(2)
+                    .any(|w| w[0] == w[1] && w[0] != "0")
+            })
+            .count(),
+    }
+}
+
+/// The JSON document for one rollout.
+pub fn doc(app: &str, env: &str, r: &RolloutInfo) -> RolloutDoc {
+    RolloutDoc {
+        app: app.to_owned(),
+        env: env.to_owned(),
+        name: r.name.clone(),
+        namespace: r.namespace.clone(),
+        status: r.status.clone(),
+        message: r.message.clone(),
+        strategy: r.strategy.clone(),
+        step: r.step_index,
+        steps: r.steps.len(),
+        set_weight: r.set_weight,
+        actual_weight: r.actual_weight,
+        fully_promoted: r.fully_promoted,
+        aborted: r.aborted,
+        stable: r.stable_rs().map(rs_doc),
+        canary: r.canary_rs().filter(|c| !c.stable).map(rs_doc),
+        analysis: r
+            .analysis_runs()
+            .map(|a| AnalysisDoc {
+                name: a.name.clone(),
+                phase: a.status.clone(),
+                metrics: a
+                    .metrics
+                    .iter()
+                    .map(|m| MetricDoc {
+                        name: m.name.clone(),
+                        phase: m.phase.clone(),
+                        last_value: m.last_value.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        images: r.images.clone(),
+        replicas: r.replicas,
+    }
+}
+
+fn kube_failure(e: &KubeError) -> Failure {
+    match e {
+        KubeError::Forbidden(_) => Failure::refused(e.to_string()),
+        KubeError::Refused(_) => Failure::new(Exit::Conflict, e.to_string()),
+        _ => Failure::new(Exit::Remote, e.to_string()),
+    }
+}
+
+async fn get(ctx: &Ctx, inv: &Inventory, t: &Target, watch: bool) -> Outcome {
+    let app = inv.app(&t.app)?;
+    let env = inv.env(&t.env)?;
+    let spec = EnvSpec {
+        env: t.env.clone(),
+        target: KubeTarget::from_inventory(inv, env.kube_context.as_deref()),
+        namespace: env.namespace.clone(),
+        apps: vec![(t.app.clone(), app.rollout_name(&t.app).to_owned())],
+    };
+    let (tx, mut rx) = unbounded_channel();
+    let task = tokio::spawn(run_env(spec, tx));
+    let mut last_error = String::from("no answer from the API server");
+    let mut deadline = Some(tokio::time::Instant::now() + FIRST_LIST);
+    let outcome = loop {
+        let next = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, rx.recv()).await {
+                Ok(v) => v,
+                Err(_) => {
+                    break Err(Failure::new(
+                        Exit::Remote,
+                        format!("cluster for `{}` unreachable: {last_error}", t.env),
+                    ));
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(ev) = next else {
+            break Err(Failure::new(Exit::Remote, "the watch stopped"));
+        };
+        match ev {
+            LiveEvent::Connection {
+                conn: Conn::Stale { error, since },
+                ..
+            } => {
+                last_error = error;
+                if watch && deadline.is_none() {
+                    eprintln!("shipdeck: stale since {since}: {last_error}");
+                }
+            }
+            LiveEvent::Rollouts { rollouts, .. } => {
+                deadline = None;
+                let Some(info) = rollouts.get(&t.app).cloned().flatten() else {
+                    if watch {
+                        eprintln!(
+                            "shipdeck: no Rollout `{}` in {} (yet)",
+                            app.rollout_name(&t.app),
+                            env.namespace
+                        );
+                        continue;
+                    }
+                    break Err(Failure::new(
+                        Exit::Remote,
+                        format!(
+                            "no Rollout `{}` in namespace {}",
+                            app.rollout_name(&t.app),
+                            env.namespace
+                        ),
+                    ));
+                };
+                if watch && !ctx.json() {
+                    // The plugin clears the screen on each redraw; so do we.
+                    print!("\x1b[H\x1b[2J");
+                    let _ = std::io::stdout().flush();
+                }
+                let d = doc(&t.app, &t.env, &info);
+                ctx.emit(&d, |_| print::get_rollout(&info, jiff::Timestamp::now()));
+                if !watch {
+                    break Ok(());
+                }
+            }
+            _ => {}
+        }
+    };
+    task.abort();
+    outcome
+}
+
+async fn act(ctx: &Ctx, inv: &Inventory, t: &Target, action: RolloutAction) -> Outcome {
+    let env = inv.env(&t.env)?;
+    inv.app(&t.app)?;
+    if ctx.read_only || inv.read_only {
+        return Err(Failure::refused("read-only: writes are disabled"));
+    }
+    let r = RolloutRef::from_inventory(inv, &t.app, &t.env).map_err(|e| kube_failure(&e))?;
+    ctx.confirm(
+        &format!(
+            "{} rollout {}/{} ({} in {})?",
+            action.name(),
+            r.namespace,
+            r.rollout,
+            t.app,
+            t.env
+        ),
+        env.protected.then_some(t.env.as_str()),
+    )?;
+    let started = std::time::Instant::now();
+    let done = actions::execute(&r, action)
+        .await
+        .map_err(|e| kube_failure(&e))?;
+    let mut entry = crate::audit::Entry::new(&format!("rollout {}", action.name()));
+    entry.app = Some(t.app.clone());
+    entry.env = Some(t.env.clone());
+    entry.result = "ok".into();
+    entry.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    entry.detail = serde_json::to_value(&done.sent).unwrap_or_default();
+    // The journal is a record, not a gate: the patch is already applied.
+    if let Err(e) = crate::audit::Journal::new(ctx.paths.audit_journal()).append(&entry) {
+        tracing::warn!("audit journal: {e}");
+    }
+    ctx.emit(&done, |d| {
+        let sent: Vec<String> = d
+            .sent
+            .iter()
+            .map(|(sub, body)| format!("  {sub}: {body}"))
+            .collect();
+        format!(
+            "{} {}/{}: done\n{}",
+            d.action.name(),
+            d.namespace,
+            d.rollout,
+            sent.join("\n")
+        )
+    });
+    Ok(())
 }

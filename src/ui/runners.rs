@@ -1,24 +1,89 @@
 //! Runners: the self-hosted Actions runner scale sets and their pods.
 
+use jiff::Timestamp;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::style::{block, dim, feed_line};
 use crate::app::State;
+use crate::services::kube::Conn;
+use crate::services::kube::info::human_duration;
+
+fn phase_color(phase: &str) -> Color {
+    match phase {
+        "Running" => Color::Green,
+        "Pending" => Color::Yellow,
+        "Failed" => Color::Red,
+        _ => Color::Gray,
+    }
+}
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
-    let (title, lines) = match &state.runners_namespace {
-        Some(ns) => (
-            format!("Runners ({ns})"),
-            feed_line("cluster", &state.cluster).into_iter().collect(),
-        ),
-        None => (
-            "Runners".to_owned(),
-            vec![Line::styled("no `runners` section in the inventory", dim())],
-        ),
+    let Some(ns) = &state.runners_namespace else {
+        frame.render_widget(
+            Paragraph::new(vec![Line::styled(
+                "no `runners` section in the inventory",
+                dim(),
+            )])
+            .wrap(Wrap { trim: true })
+            .block(block("Runners", focused)),
+            area,
+        );
+        return;
     };
+    let title = format!("Runners ({ns})");
+    let now = i64::try_from(state.clock.now_ms)
+        .ok()
+        .and_then(|ms| Timestamp::from_millisecond(ms).ok());
+    let mut lines: Vec<Line> = Vec::new();
+    match &state.live.runners {
+        None => lines.extend(feed_line("cluster", &state.cluster)),
+        Some(r) => {
+            if let Conn::Stale { since, error } = &r.conn {
+                lines.push(Line::styled(
+                    format!("stale since {}: {error}", since.strftime("%H:%M:%S")),
+                    Style::default().fg(Color::Yellow),
+                ));
+            }
+            if r.sets.is_empty() && r.conn == Conn::Live {
+                lines.push(Line::styled(
+                    "no AutoscalingRunnerSet in this namespace",
+                    dim(),
+                ));
+            }
+            for s in &r.sets {
+                let max = s.max.map_or_else(|| "∞".to_owned(), |m| m.to_string());
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{} ", s.name), Style::default().fg(Color::Cyan)),
+                    Span::raw(format!(
+                        "running {}  pending {}  failed {}  (min {}/max {max}, now {})",
+                        s.running, s.pending, s.failed, s.min, s.current
+                    )),
+                ]));
+                for run in &s.runners {
+                    let phase = run.pod_phase.clone().unwrap_or_else(|| run.phase.clone());
+                    let age = match (now, run.created) {
+                        (Some(n), Some(c)) => human_duration(n.duration_since(c)),
+                        _ => String::new(),
+                    };
+                    let serves = run.serves();
+                    lines.push(Line::from(vec![
+                        Span::raw(format!("  {} ", run.name)),
+                        Span::styled(phase.clone(), Style::default().fg(phase_color(&phase))),
+                        Span::styled(format!(" {age}"), dim()),
+                        Span::raw(if serves.is_empty() {
+                            "  idle".to_owned()
+                        } else {
+                            format!("  {serves}")
+                        }),
+                    ]));
+                }
+            }
+        }
+    }
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })

@@ -100,12 +100,12 @@ async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {
         rows.iter().all(|r| r.can_decrypt && r.error.is_none()),
         "{rows:?}"
     );
-    let stale: Vec<_> = rows
+    let stale_files: Vec<_> = rows
         .iter()
         .filter(|r| r.stale)
         .map(|r| r.path.clone())
         .collect();
-    assert_eq!(stale.len(), 1);
+    assert_eq!(stale_files.len(), 1);
 
     // R: rotate every stale file, after a y.
     c.apply(Action::Input('R'));
@@ -131,7 +131,7 @@ async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {
     // The real sops still opens it with the demo key.
     let out = std::process::Command::new("sops")
         .args(["decrypt"])
-        .arg(&stale[0])
+        .arg(&stale_files[0])
         .env("SOPS_AGE_KEY_FILE", ws.dir.join("age/keys.txt"))
         .output()
         .expect("sops is installed (.ci/run installs it)");

@@ -1,4 +1,11 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::similar_names,
+    clippy::match_wild_err_arm,
+    clippy::format_collect
+)]
 
 //! One integration-test binary: every module drives the real library (and, where it matters,
 //! the real binary and real outside programs) against local stand-ins on 127.0.0.1.
@@ -11,6 +18,7 @@ mod feishu;
 mod gates;
 mod gitops;
 mod inventory;
+mod live;
 mod pty;
 mod sandbox_kube;
 mod secrets;

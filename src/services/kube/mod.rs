@@ -1,29 +1,231 @@
-//! The live cluster view (issue 5): watches, the plugin's derivations, rollout actions.
-//! Until it lands, the UI shows "not connected".
+//! The live cluster view (issue 5): watches, the `kubectl argo rollouts` derivations, rollout
+//! actions.
+//!
+//! Data flow: per environment one task runs kube-runtime watchers (with reflector stores) for
+//! the app's Rollouts, ReplicaSets, Pods, Experiments and AnalysisRuns; per environment one for
+//! its Argo CD Applications; one for the ARC runner namespace. Each task rebuilds the derived
+//! view after a burst of watch events and sends it as one `LiveEvent` only when it changed. The
+//! pure `LiveState::apply` stores it; panels render from `LiveState`.
+
+pub mod actions;
+pub mod client;
+pub mod info;
+pub mod model;
+pub mod print;
+pub mod runners;
+pub mod watch;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+pub use info::RolloutInfo;
+pub use runners::{RunnerInfo, ScaleSetInfo};
 
 use crate::inventory::Inventory;
 
+/// What can go wrong talking to a cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+    #[error("cannot build a client for context `{context}`: {message}")]
+    Client { context: String, message: String },
+    #[error("{0}")]
+    Api(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// `Result` for the kube service.
+pub type Result<T, E = KubeError> = std::result::Result<T, E>;
+
+/// Which watch a connection state belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum FeedId {
+    /// Rollouts, ReplicaSets, Pods, AnalysisRuns of an environment.
+    Cluster(String),
+    /// The Argo CD Applications of an environment.
+    ArgoCd(String),
+    /// ARC runners.
+    Runners,
+}
+
+/// A watch's connection, as a panel marks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub enum Conn {
+    #[default]
+    Connecting,
+    Live,
+    /// Disconnected since the given time; the last data stays, marked stale.
+    Stale {
+        since: Timestamp,
+        error: String,
+    },
+}
+
+/// Argo CD's view of one app in one environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ArgoApp {
+    pub name: String,
+    pub sync: String,
+    pub health: String,
+    pub revision: String,
+    pub images: Vec<String>,
+    /// Phase of the last operation (Running, Succeeded, Failed…), if any.
+    pub operation: Option<String>,
+}
+
+/// The live data of one environment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EnvState {
+    pub cluster: Conn,
+    pub argocd: Conn,
+    /// Per app: its Rollout's derived view (`None`: no such Rollout in the namespace).
+    pub rollouts: BTreeMap<String, Option<RolloutInfo>>,
+    /// Per app: its Argo CD Application (`None`: not found).
+    pub apps: BTreeMap<String, Option<ArgoApp>>,
+}
+
+/// The runner namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunnersState {
+    pub conn: Conn,
+    pub sets: Vec<ScaleSetInfo>,
+}
+
 /// What the cluster watches have delivered, as the panels read it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LiveState {}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LiveState {
+    pub envs: BTreeMap<String, EnvState>,
+    pub runners: Option<RunnersState>,
+}
 
 /// One update from a watch, applied to `LiveState` inside the pure `update`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum LiveEvent {}
+pub enum LiveEvent {
+    /// A connection went up or down.
+    Connection { feed: FeedId, conn: Conn },
+    /// The derived rollouts of an environment changed (a full snapshot per env).
+    Rollouts {
+        env: String,
+        rollouts: BTreeMap<String, Option<RolloutInfo>>,
+    },
+    /// The Argo CD Applications of an environment changed.
+    ArgoCd {
+        env: String,
+        apps: BTreeMap<String, Option<ArgoApp>>,
+    },
+    /// The runner scale sets changed.
+    Runners(Vec<ScaleSetInfo>),
+}
+
+/// What the Environments panel shows for one app × env.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EnvLive {
+    /// Images running (ReplicaSets with replicas), as the plugin lists them.
+    pub live_images: Vec<String>,
+    /// The tag of the app's image in the newest ReplicaSet that has replicas (the canary during
+    /// a rollout, the stable otherwise).
+    pub live_tag: Option<String>,
+    pub sync: Option<String>,
+    pub health: Option<String>,
+    /// The commit Argo CD synced.
+    pub revision: Option<String>,
+    /// The rollout's status (`Paused`, `Healthy`…).
+    pub rollout_status: Option<String>,
+    /// Set while either watch of this env is disconnected.
+    pub stale_since: Option<Timestamp>,
+}
 
 impl LiveState {
-    /// Applies a watch update (pure). Takes the event by value: real events carry objects.
-    #[allow(clippy::needless_pass_by_value)]
+    /// Applies a watch update (pure).
     pub fn apply(&mut self, event: LiveEvent) {
-        match event {}
+        match event {
+            LiveEvent::Connection { feed, conn } => match feed {
+                FeedId::Cluster(env) => self.envs.entry(env).or_default().cluster = conn,
+                FeedId::ArgoCd(env) => self.envs.entry(env).or_default().argocd = conn,
+                FeedId::Runners => self.runners.get_or_insert_with(Default::default).conn = conn,
+            },
+            LiveEvent::Rollouts { env, rollouts } => {
+                let e = self.envs.entry(env).or_default();
+                e.rollouts = rollouts;
+                e.cluster = Conn::Live;
+            }
+            LiveEvent::ArgoCd { env, apps } => {
+                let e = self.envs.entry(env).or_default();
+                e.apps = apps;
+                e.argocd = Conn::Live;
+            }
+            LiveEvent::Runners(sets) => {
+                let r = self.runners.get_or_insert_with(Default::default);
+                r.sets = sets;
+                r.conn = Conn::Live;
+            }
+        }
+    }
+
+    /// The derived rollout of an app in an environment, if watched and found.
+    pub fn rollout(&self, app: &str, env: &str) -> Option<&RolloutInfo> {
+        self.envs.get(env)?.rollouts.get(app)?.as_ref()
+    }
+
+    /// The Environments panel's live columns for an app × env; `None` before any data.
+    pub fn env_live(&self, app: &str, env: &str) -> Option<EnvLive> {
+        let e = self.envs.get(env)?;
+        let ro = e.rollouts.get(app).and_then(Option::as_ref);
+        let argo = e.apps.get(app).and_then(Option::as_ref);
+        if ro.is_none() && argo.is_none() && matches!(e.cluster, Conn::Connecting) {
+            return None;
+        }
+        let stale_since = [&e.cluster, &e.argocd]
+            .into_iter()
+            .filter_map(|c| match c {
+                Conn::Stale { since, .. } => Some(*since),
+                _ => None,
+            })
+            .min();
+        Some(EnvLive {
+            live_images: ro
+                .map(|r| r.images.iter().map(|i| i.image.clone()).collect())
+                .unwrap_or_default(),
+            live_tag: ro.and_then(live_tag),
+            sync: argo.map(|a| a.sync.clone()).filter(|s| !s.is_empty()),
+            health: argo.map(|a| a.health.clone()).filter(|s| !s.is_empty()),
+            revision: argo.map(|a| a.revision.clone()).filter(|s| !s.is_empty()),
+            rollout_status: ro.map(|r| r.status.clone()),
+            stale_since,
+        })
     }
 }
 
+/// The tag of an image reference (`repo:tag`, `repo@sha256:…` → the digest's first 12 hex).
+pub fn image_tag(image: &str) -> Option<&str> {
+    if let Some((_, digest)) = image.split_once('@') {
+        return Some(digest.strip_prefix("sha256:").unwrap_or(digest));
+    }
+    let last = image.rsplit('/').next()?;
+    last.split_once(':').map(|(_, t)| t)
+}
+
+fn live_tag(ro: &RolloutInfo) -> Option<String> {
+    ro.replica_sets()
+        .find(|r| r.replicas > 0)
+        .and_then(|r| r.images.first())
+        .and_then(|i| image_tag(i))
+        .map(str::to_owned)
+}
+
 /// Starts the watches for an inventory; events flow into `tx` until it closes.
-/// Returns `None` when this build has no cluster view.
+/// Returns `None` when the inventory names nothing to watch.
 pub fn spawn_watches(
-    _inventory: &Inventory,
-    _tx: tokio::sync::mpsc::UnboundedSender<LiveEvent>,
+    inventory: &Inventory,
+    tx: tokio::sync::mpsc::UnboundedSender<LiveEvent>,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    None
+    watch::spawn(inventory, tx)
 }

@@ -1,0 +1,131 @@
+//! ARC runner scale sets as the Runners panel shows them (pure).
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::model::{AutoscalingRunnerSet, EphemeralRunner, Pod, SCALE_SET_LABEL};
+
+/// One AutoscalingRunnerSet with its runners.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScaleSetInfo {
+    pub name: String,
+    pub min: i32,
+    pub max: Option<i32>,
+    pub current: i32,
+    pub pending: i32,
+    pub running: i32,
+    pub failed: i32,
+    /// `Pending` (listener not up), `Running`, `Outdated`.
+    pub phase: String,
+    pub runners: Vec<RunnerInfo>,
+}
+
+/// One EphemeralRunner and its pod.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunnerInfo {
+    pub name: String,
+    pub created: Option<Timestamp>,
+    /// EphemeralRunner phase: Pending, Running, Succeeded, Failed.
+    pub phase: String,
+    /// The runner pod's phase, if the pod exists.
+    pub pod_phase: Option<String>,
+    /// `ci.yml` from `jobWorkflowRef`.
+    pub workflow: Option<String>,
+    pub workflow_run_id: Option<i64>,
+    pub job: Option<String>,
+    pub repository: Option<String>,
+}
+
+impl RunnerInfo {
+    /// `ci.yml run 812 · build` or empty when idle.
+    pub fn serves(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(w) = &self.workflow {
+            parts.push(w.clone());
+        }
+        if let Some(id) = self.workflow_run_id {
+            parts.push(format!("run {id}"));
+        }
+        let mut s = parts.join(" ");
+        if let Some(j) = &self.job {
+            if !s.is_empty() {
+                s.push_str(" · ");
+            }
+            s.push_str(j);
+        }
+        s
+    }
+}
+
+/// The workflow file name of a `jobWorkflowRef` (`org/repo/.github/workflows/ci.yml@refs/…`).
+fn workflow_file(r: &str) -> Option<String> {
+    let path = r.split('@').next()?;
+    let file = path.rsplit('/').next()?;
+    (!file.is_empty()).then(|| file.to_owned())
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// Joins scale sets, their EphemeralRunners (by the scale-set label) and the runner pods (same
+/// name as their EphemeralRunner). `only` limits to the inventory's named scale sets.
+pub fn scale_sets(
+    sets: &[&AutoscalingRunnerSet],
+    runners: &[&EphemeralRunner],
+    pods: &[&Pod],
+    only: &[String],
+) -> Vec<ScaleSetInfo> {
+    let mut out: Vec<ScaleSetInfo> = sets
+        .iter()
+        .filter(|s| only.is_empty() || s.metadata.name.as_ref().is_some_and(|n| only.contains(n)))
+        .map(|s| {
+            let name = s.metadata.name.clone().unwrap_or_default();
+            let mut rs: Vec<RunnerInfo> = runners
+                .iter()
+                .filter(|r| {
+                    r.metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(SCALE_SET_LABEL))
+                        .is_some_and(|l| *l == name)
+                })
+                .map(|r| {
+                    let rname = r.metadata.name.clone().unwrap_or_default();
+                    let st = &r.status;
+                    RunnerInfo {
+                        created: r.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                        phase: if st.phase.is_empty() {
+                            "Pending".into()
+                        } else {
+                            st.phase.clone()
+                        },
+                        pod_phase: pods
+                            .iter()
+                            .find(|p| p.metadata.name.as_deref() == Some(rname.as_str()))
+                            .map(|p| p.status.phase.clone()),
+                        workflow: workflow_file(&st.job_workflow_ref),
+                        workflow_run_id: st.workflow_run_id,
+                        job: non_empty(&st.job_display_name),
+                        repository: non_empty(&st.job_repository_name),
+                        name: rname,
+                    }
+                })
+                .collect();
+            rs.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
+            ScaleSetInfo {
+                name,
+                min: s.spec.min_runners.unwrap_or(0),
+                max: s.spec.max_runners,
+                current: s.status.current_runners,
+                pending: s.status.pending_ephemeral_runners,
+                running: s.status.running_ephemeral_runners,
+                failed: s.status.failed_ephemeral_runners,
+                phase: s.status.phase.clone(),
+                runners: rs,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}

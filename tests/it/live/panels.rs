@@ -1,0 +1,130 @@
+//! Snapshots of the Rollout and Runners panels in their states, drawn from `LiveState` filled
+//! with the plugin's fixture objects (derived by the same functions the watches use).
+
+use std::collections::BTreeMap;
+
+use ratatui::{Terminal, backend::TestBackend};
+use shipdeck::app::{Panel, State};
+use shipdeck::services::kube::model::PauseCondition;
+use shipdeck::services::kube::{Conn, FeedId, LiveEvent, RunnerInfo, ScaleSetInfo};
+
+use super::derive::{load, now};
+use crate::app_core::demo_state;
+
+fn draw(state: &State, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| shipdeck::ui::render(f, state)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn snap(name: &str, state: &State) {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut s = state.clone();
+        s.size = (w, h);
+        insta::assert_snapshot!(format!("live_{name}_{w}x{h}"), draw(&s, w, h));
+    }
+}
+
+/// The demo cockpit with the selected app × env showing `info`, the clock at the fixtures' now.
+fn with_rollout(info: shipdeck::services::kube::RolloutInfo) -> State {
+    let mut s = demo_state();
+    s.clock.now_ms = u64::try_from(now().as_millisecond()).unwrap();
+    let app = s.selected_app().unwrap().to_owned();
+    let env = s.selected_env().unwrap().name.clone();
+    s.live.apply(LiveEvent::Rollouts {
+        env,
+        rollouts: BTreeMap::from([(app, Some(info))]),
+    });
+    s
+}
+
+fn paused_canary() -> shipdeck::services::kube::RolloutInfo {
+    let set = load("canary");
+    let mut ro = set.rollouts[0].clone();
+    ro.status.conditions.clear();
+    ro.status.current_step_index = Some(3);
+    ro.status.pause_conditions = vec![PauseCondition {
+        reason: "CanaryPauseStep".into(),
+        start_time: Some("2026-11-30T11:59:53Z".into()),
+    }];
+    set.info_of(&ro)
+}
+
+#[test]
+fn rollout_degraded_canary() {
+    let set = load("canary");
+    snap("rollout_degraded", &with_rollout(set.info("canary-demo")));
+}
+
+#[test]
+fn rollout_paused_with_countdown() {
+    snap("rollout_paused", &with_rollout(paused_canary()));
+}
+
+#[test]
+fn rollout_analysis_and_zoomed_tree() {
+    let set = load("experiment-analysis");
+    let mut s = with_rollout(set.info("rollout-experiment-analysis"));
+    snap("rollout_analysis", &s);
+    s.focus = Panel::Rollout;
+    s.zoomed = true;
+    snap("rollout_zoomed_tree", &s);
+}
+
+#[test]
+fn rollout_stale() {
+    let mut s = with_rollout(paused_canary());
+    let env = s.selected_env().unwrap().name.clone();
+    s.live.apply(LiveEvent::Connection {
+        feed: FeedId::Cluster(env),
+        conn: Conn::Stale {
+            since: "2026-11-30T11:58:00Z".parse().unwrap(),
+            error: "connection refused".into(),
+        },
+    });
+    snap("rollout_stale", &s);
+}
+
+#[test]
+fn runners_with_jobs() {
+    let mut s = demo_state();
+    s.clock.now_ms = u64::try_from(now().as_millisecond()).unwrap();
+    let created = |m: i64| Some(now() - jiff::SignedDuration::from_mins(m));
+    s.live.apply(LiveEvent::Runners(vec![ScaleSetInfo {
+        name: "miker".into(),
+        min: 2,
+        max: Some(8),
+        current: 3,
+        pending: 1,
+        running: 2,
+        failed: 0,
+        phase: "Running".into(),
+        runners: vec![
+            RunnerInfo {
+                name: "miker-x7k2p-runner-4bq9z".into(),
+                created: created(12),
+                phase: "Running".into(),
+                pod_phase: Some("Running".into()),
+                workflow: Some("ci.yml".into()),
+                workflow_run_id: Some(812),
+                job: Some("test".into()),
+                repository: Some("miker".into()),
+            },
+            RunnerInfo {
+                name: "miker-x7k2p-runner-9slfd".into(),
+                created: created(3),
+                phase: "Running".into(),
+                pod_phase: Some("Running".into()),
+                ..RunnerInfo::default()
+            },
+            RunnerInfo {
+                name: "miker-x7k2p-runner-zz81c".into(),
+                created: created(0),
+                phase: "Pending".into(),
+                pod_phase: Some("Pending".into()),
+                ..RunnerInfo::default()
+            },
+        ],
+    }]));
+    snap("runners", &s);
+}
