@@ -38,6 +38,9 @@ pub async fn run_tui(
     let mut guard = TerminalGuard::enter()?;
     let (tx, mut rx) = unbounded_channel::<Action>();
     let watches = start_watches(inventory, &tx);
+    if watches.is_some() {
+        state.cluster = crate::app::state::Feed::Connecting;
+    }
     let services = Services::connect(inventory, paths, &mut state, &tx).await;
     let mut driver = Runner::new(tx.clone(), services);
     driver.run(Effect::RefreshGit);
@@ -204,6 +207,13 @@ fn change_notification(
             Some(Notification::release_failed(app, env, &from, &to, &actor).with_detail(e.clone()))
         }
     }
+}
+
+/// The image repository an app runs, for chat messages that name what was aborted.
+fn live_tag_hint(inv: &Inventory, app: &str) -> String {
+    inv.apps
+        .get(app)
+        .map_or_else(|| app.to_owned(), |a| a.image.clone())
 }
 
 type FeishuPlanSlot = Arc<
@@ -421,6 +431,48 @@ impl Runner {
         crate::services::TaskCtl::new(token, ptx)
     }
 
+    fn rollout_action(
+        &mut self,
+        id: TaskId,
+        app: String,
+        env: String,
+        action: crate::services::kube::actions::RolloutAction,
+    ) {
+        use crate::services::kube::actions::{RolloutAction, RolloutRef, execute};
+        let (inv, tx, notifier) = (
+            self.services.inventory.clone(),
+            self.tx.clone(),
+            self.services.notifier.clone(),
+        );
+        tokio::spawn(async move {
+            let result = match RolloutRef::from_inventory(&inv, &app, &env) {
+                Ok(r) => execute(&r, action).await,
+                Err(e) => Err(e),
+            };
+            let outcome = match result {
+                Ok(done) => {
+                    if let (RolloutAction::Abort, Some(n)) = (action, &notifier) {
+                        let tag = live_tag_hint(&inv, &app);
+                        n.notify(&crate::services::feishu::Notification::abort(
+                            &app,
+                            &env,
+                            &tag,
+                            &crate::audit::actor(),
+                        ));
+                    }
+                    let statuses: Vec<&str> = done.sent.iter().map(|(s, _)| s.as_str()).collect();
+                    TaskOutcome::Done(format!(
+                        "{} {app} {env}: sent ({})",
+                        action.name(),
+                        statuses.join(", ")
+                    ))
+                }
+                Err(e) => TaskOutcome::Failed(e.to_string()),
+            };
+            let _ = tx.send(Action::TaskFinished { id, outcome });
+        });
+    }
+
     fn apply_feishu(&mut self, id: TaskId) {
         let ctl = self.task_ctl(id);
         let (tx, slot) = (self.tx.clone(), self.feishu_plan.clone());
@@ -544,6 +596,22 @@ impl Runner {
             );
             req.expected_from.clone_from(&change.expected_from);
             req.source_env.clone_from(&change.source_env);
+            let started = std::time::Instant::now();
+            // Rollback under GitOps is two moves: abort in the cluster (traffic back on stable
+            // now) and the previous tag in git (so Argo CD does not re-apply the bad one).
+            let abort = (change.action == crate::services::gitops::Action::Rollback).then(|| {
+                let (inv, app, env) = (inv.clone(), change.app.clone(), change.env.clone());
+                tokio::spawn(async move {
+                    let t = std::time::Instant::now();
+                    let r = match crate::services::kube::actions::RolloutRef::from_inventory(
+                        &inv, &app, &env,
+                    ) {
+                        Ok(r) => crate::services::kube::actions::abort_for_rollback(&r).await,
+                        Err(e) => Err(e),
+                    };
+                    (r, t.elapsed())
+                })
+            });
             let result = match git.engine().await {
                 Err(e) => Err(e),
                 Ok(engine) => crate::services::release::guarded_change(
@@ -562,10 +630,33 @@ impl Runner {
             {
                 notifier.notify(&n);
             }
-            let outcome = match result {
-                Ok(done) => TaskOutcome::Done(done.message),
-                Err(_) if token.is_cancelled() => TaskOutcome::Cancelled,
-                Err(e) => TaskOutcome::Failed(e),
+            let git_ms = started.elapsed().as_millis();
+            let abort_line = match abort {
+                None => None,
+                Some(h) => Some(match h.await {
+                    Ok((Ok(_), took)) => {
+                        format!(
+                            "cluster: aborted, traffic on stable ({} ms)",
+                            took.as_millis()
+                        )
+                    }
+                    Ok((Err(crate::services::kube::KubeError::Refused(why)), _)) => {
+                        format!("cluster: nothing to abort ({why})")
+                    }
+                    Ok((Err(e), _)) => format!("cluster: abort failed: {e}"),
+                    Err(e) => format!("cluster: abort task failed: {e}"),
+                }),
+            };
+            let total = started.elapsed().as_millis();
+            let outcome = match (result, abort_line) {
+                (Ok(done), None) => TaskOutcome::Done(done.message),
+                (Ok(done), Some(a)) => TaskOutcome::Done(format!(
+                    "{}; {a}; git {git_ms} ms; done in {total} ms",
+                    done.message
+                )),
+                (Err(_), _) if token.is_cancelled() => TaskOutcome::Cancelled,
+                (Err(e), None) => TaskOutcome::Failed(e),
+                (Err(e), Some(a)) => TaskOutcome::Failed(format!("git: {e}; {a}")),
             };
             let _ = tx.send(Action::TaskFinished { id, outcome });
             let _ = tx.send(Action::RefreshGit);
@@ -638,6 +729,12 @@ impl Runner {
                 });
             }
             Effect::RotateSecrets { task, files } => self.rotate_secrets(task, files),
+            Effect::RolloutAction {
+                task,
+                app,
+                env,
+                action,
+            } => self.rollout_action(task, app, env, action),
             Effect::PlanFeishu => {
                 let (inv, tx, slot) = (
                     self.services.inventory.clone(),

@@ -32,7 +32,8 @@ pub enum Command {
     Suspend,
     /// Set an environment's image tag.
     Release,
-    /// Promote the previous environment's tag into the selected one.
+    /// Promote the previous environment's tag into the selected one; with the Rollout panel
+    /// focused, promote the canary to its next step.
     Promote,
     /// Skip the remaining canary steps.
     PromoteFull,
@@ -133,7 +134,7 @@ impl Command {
             Command::Down => "selection down",
             Command::Suspend => "suspend to the shell",
             Command::Release => "release a tag to the selected env",
-            Command::Promote => "promote the previous env's tag",
+            Command::Promote => "promote prev env's tag (Rollout panel: canary step)",
             Command::PromoteFull => "canary: skip remaining steps",
             Command::Abort => "canary: abort, traffic to stable",
             Command::Retry => "canary: retry an aborted rollout",
@@ -233,6 +234,13 @@ pub enum Effect {
     GitChange {
         task: TaskId,
         change: crate::app::state::PendingChange,
+    },
+    /// Send a rollout action (the plugin's patches) as a background task.
+    RolloutAction {
+        task: TaskId,
+        app: String,
+        env: String,
+        action: crate::services::kube::actions::RolloutAction,
     },
     /// Plan the GitHub → Feishu member sync (a dry run).
     PlanFeishu,

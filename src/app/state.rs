@@ -116,6 +116,12 @@ pub enum Confirmed {
     RotateSecrets(Vec<std::path::PathBuf>),
     /// Apply the planned GitHub → Feishu member changes.
     FeishuApply,
+    /// One of the plugin's rollout actions.
+    Rollout {
+        app: String,
+        env: String,
+        action: crate::services::kube::actions::RolloutAction,
+    },
 }
 
 /// The Feishu view (`f`): the member sync's plan, before it is applied.
@@ -264,7 +270,7 @@ impl State {
             selected_env: 0,
             runners_namespace: inv.runners.as_ref().map(|r| r.namespace.clone()),
             gitops: Feed::not_connected("GitOps engine not built into this version"),
-            cluster: Feed::not_connected("cluster watch not built into this version"),
+            cluster: Feed::not_connected("nothing to watch: no kubeconfig or environments"),
             github: Feed::not_connected("GitHub gates not built into this version"),
             git: std::collections::HashMap::new(),
             gates: std::collections::HashMap::new(),

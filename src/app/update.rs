@@ -75,7 +75,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 log(state, format!("{text} ({})", took(secs)), failed);
             }
         }
-        Action::Live(event) => state.live.apply(event),
+        Action::Live(event) => {
+            state.live.apply(event);
+            if matches!(state.cluster, Feed::Connecting | Feed::NotConnected(_)) {
+                state.cluster = Feed::Live;
+            }
+        }
         Action::RefreshGit => effects.push(Effect::RefreshGit),
         Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
         Action::Notified { line, failed } => log(state, line, failed),
@@ -222,6 +227,61 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
     }
 }
 
+/// The rollout action a key means here: `p` is the canary's promote only in the Rollout panel.
+fn rollout_action(
+    state: &State,
+    cmd: Command,
+) -> Option<crate::services::kube::actions::RolloutAction> {
+    use crate::services::kube::actions::RolloutAction as R;
+    match cmd {
+        Command::Promote if state.focus == Panel::Rollout => Some(R::Promote),
+        Command::PromoteFull => Some(R::PromoteFull),
+        Command::Abort => Some(R::Abort),
+        Command::Retry => Some(R::Retry),
+        Command::Pause => Some(R::Pause),
+        Command::Restart => Some(R::Restart),
+        _ => None,
+    }
+}
+
+/// Greyed out (Argo CD's rules on the live state) or asked, then sent.
+fn ask_rollout(state: &mut State, action: crate::services::kube::actions::RolloutAction) {
+    let (Some(app), Some(env)) = (
+        state.selected_app().map(str::to_owned),
+        state.selected_env().cloned(),
+    ) else {
+        return;
+    };
+    if let Err(why) = crate::services::kube::actions::allowed(&state.live, &app, &env.name, action)
+    {
+        state.status = Some(why);
+        return;
+    }
+    let status = state
+        .live
+        .rollout(&app, &env.name)
+        .map(|r| format!("now: {} {}", r.status, r.message))
+        .unwrap_or_default();
+    state.overlay = Some(Overlay::Confirm {
+        title: format!("{} {app} in {}", action.name(), env.name),
+        lines: vec![
+            format!(
+                "kubectl argo rollouts {} {app} -n {}",
+                action.name(),
+                env.namespace
+            ),
+            status,
+        ],
+        typed: env.protected.then(|| env.name.clone()),
+        input: String::new(),
+        then: Confirmed::Rollout {
+            app,
+            env: env.name,
+            action,
+        },
+    });
+}
+
 /// `o`: the selected gate's link.
 fn open_link(state: &mut State, effects: &mut Vec<Effect>) {
     let gate = state
@@ -254,6 +314,10 @@ fn domain(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
     if cmd == Command::Secrets {
         state.overlay = Some(Overlay::Secrets);
         effects.push(Effect::LoadSecrets);
+        return;
+    }
+    if let Some(action) = rollout_action(state, cmd) {
+        ask_rollout(state, action);
         return;
     }
     let git_ready = !matches!(state.gitops, Feed::NotConnected(_));
@@ -439,6 +503,17 @@ fn confirmed(state: &mut State, then: Confirmed, effects: &mut Vec<Effect>) {
             );
             let task = state.tasks.start(title, state.clock.now_ms);
             effects.push(Effect::GitChange { task, change });
+        }
+        Confirmed::Rollout { app, env, action } => {
+            let task = state
+                .tasks
+                .start(format!("{} {app} {env}", action.name()), state.clock.now_ms);
+            effects.push(Effect::RolloutAction {
+                task,
+                app,
+                env,
+                action,
+            });
         }
         Confirmed::FeishuApply => {
             let task = state.tasks.start("feishu member sync", state.clock.now_ms);
@@ -769,7 +844,7 @@ fn submit_rollback(state: &mut State, overlay: Overlay) {
             choice.commit.time,
             choice.commit.author
         ),
-        "the canary abort in the cluster comes with the live cluster view".to_owned(),
+        "and abort its canary in the cluster (traffic back on stable now)".to_owned(),
     ];
     confirm(state, format!("Roll back {app}"), lines, &row, change);
 }

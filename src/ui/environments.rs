@@ -32,7 +32,20 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             } else {
                 format!("{marker}{}", e.name)
             };
-            let drift = matches!((&e.git_tag, &e.live_tag), (Some(g), Some(l)) if g != l);
+            // What the cluster watches say wins over anything cached in the row.
+            let live = state
+                .selected_app()
+                .and_then(|app| state.live.env_live(app, &e.name));
+            let (live_tag, sync, health) = match &live {
+                Some(l) => (
+                    l.live_tag.clone(),
+                    l.sync.clone(),
+                    l.rollout_status.clone().or_else(|| l.health.clone()),
+                ),
+                None => (e.live_tag.clone(), e.sync.clone(), e.health.clone()),
+            };
+            let disconnected = live.as_ref().is_some_and(|l| l.stale_since.is_some());
+            let drift = matches!((&e.git_tag, &live_tag), (Some(g), Some(l)) if g != l);
             let live_style = if drift {
                 Style::default().fg(Color::Yellow)
             } else {
@@ -42,11 +55,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                 Cell::from(name),
                 Cell::from(dash(&e.git_tag)),
                 Cell::from(Span::styled(
-                    format!("{}{}", dash(&e.live_tag), if drift { " ≠" } else { "" }),
+                    format!("{}{}", dash(&live_tag), if drift { " ≠" } else { "" }),
                     live_style,
                 )),
-                Cell::from(dash(&e.sync)),
-                Cell::from(dash(&e.health)),
+                Cell::from(dash(&sync)),
+                Cell::from(format!(
+                    "{}{}",
+                    dash(&health),
+                    if disconnected { " (stale)" } else { "" }
+                )),
             ]);
             if i == state.selected_env && focused {
                 row.style(Style::default().add_modifier(Modifier::REVERSED))

@@ -386,8 +386,12 @@ async fn headless_get_and_actions_with_exit_codes() {
     set_tag(&c, "v2").await;
     wait_phase("Paused").await;
 
-    let (code, out, err) =
-        shipdeck(&inv, &home, &["get", "web", "--env", "stg", "--output", "json"]).await;
+    let (code, out, err) = shipdeck(
+        &inv,
+        &home,
+        &["get", "web", "--env", "stg", "--output", "json"],
+    )
+    .await;
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["status"], "Paused");
