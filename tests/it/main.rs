@@ -13,6 +13,7 @@
 mod app_core;
 mod app_gates;
 mod app_gitops;
+mod app_live;
 mod app_views;
 mod feishu;
 mod gates;

@@ -1,0 +1,209 @@
+//! The on-call flow without a terminal: the cockpit's keys against the sandbox cluster (watched
+//! through kube-rs) and the seeded GitOps remote. Promote the stg canary from the Rollout panel,
+//! then roll back: abort in the cluster and the previous tag in git, in one task.
+
+use std::time::Duration;
+
+use shipdeck::app::state::Feed;
+use shipdeck::app::tasks::TaskState;
+use shipdeck::app::{Action, Command, Effect, Keymap, Overlay, Panel, State, update};
+use shipdeck::driver::{Runner, Services};
+use shipdeck::inventory::Inventory;
+use shipdeck::paths::Paths;
+use shipdeck::sandbox::kube::{KubeSandbox, KubeSandboxOptions};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+struct Cockpit {
+    state: State,
+    runner: Runner,
+    rx: UnboundedReceiver<Action>,
+}
+
+impl Cockpit {
+    fn apply(&mut self, action: Action) {
+        self.state.clock.now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap();
+        for e in update(&mut self.state, action) {
+            if !matches!(e, Effect::After { .. }) {
+                self.runner.run(e);
+            }
+        }
+    }
+
+    async fn until(&mut self, what: &str, done: impl Fn(&State) -> bool) {
+        while !done(&self.state) {
+            let action = tokio::time::timeout(Duration::from_secs(90), self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("waited for {what}; status {:?}", self.state.status))
+                .expect("channel open");
+            self.apply(action);
+        }
+    }
+
+    fn rollout_status(&self, env: &str) -> Option<(String, Option<i32>)> {
+        self.state
+            .live
+            .rollout("miker-web", env)
+            .map(|r| (r.status.clone(), r.step_index))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promote_the_canary_then_roll_back_both_halves() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let endpoints = shipdeck::demo::Endpoints {
+        kubeconfig: Some(dir.path().join("kube/kubeconfig")),
+        ..Default::default()
+    };
+    let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
+    let inv = Inventory::load(&ws.inventory_path).unwrap();
+    let mut opts = KubeSandboxOptions::new(dir.path().join("kube"));
+    opts.speed = 20.0;
+    opts.inventory = Some(inv.clone());
+    let kube = KubeSandbox::start(opts).await.unwrap();
+
+    let paths = Paths::under(&dir.path().join(".shipdeck"));
+    let mut state = State::new(&inv, "test", Keymap::default());
+    let (tx, rx) = unbounded_channel();
+    let services = Services::connect(&inv, &paths, &mut state, &tx).await;
+    let (live_tx, mut live_rx) = unbounded_channel();
+    let watches = shipdeck::services::kube::spawn_watches(&inv, live_tx).expect("watches start");
+    let forward = {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = live_rx.recv().await {
+                if tx.send(Action::Live(ev)).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let mut c = Cockpit {
+        state,
+        runner: Runner::new(tx, services),
+        rx,
+    };
+    c.apply(Action::RefreshGit);
+    c.until("git and the stg canary paused at its first pause", |s| {
+        s.gitops == Feed::Live
+            && s.live
+                .rollout("miker-web", "stg")
+                .is_some_and(|r| r.status == "Paused")
+    })
+    .await;
+    assert_eq!(c.state.cluster, Feed::Live);
+
+    // Select stg; `p` outside the Rollout panel is the GitOps promote, inside it the canary's.
+    c.apply(Action::Command(Command::Down));
+    assert_eq!(c.state.selected_env().unwrap().name, "stg");
+    while c.state.focus != Panel::Rollout {
+        c.apply(Action::Command(Command::FocusNext));
+    }
+    let (_, step_before) = c.rollout_status("stg").unwrap();
+    c.apply(Action::Command(Command::Promote));
+    assert!(
+        matches!(&c.state.overlay, Some(Overlay::Confirm { title, .. }) if title.starts_with("promote miker-web in stg")),
+        "{:?}",
+        c.state.overlay
+    );
+    c.apply(Action::Submit);
+    c.until("the promote to be sent", |s| {
+        s.activity
+            .iter()
+            .any(|a| a.text.starts_with("promote miker-web stg: sent"))
+    })
+    .await;
+    c.until("the canary to move past its pause", |s| {
+        s.live
+            .rollout("miker-web", "stg")
+            .is_some_and(|r| r.step_index > step_before)
+    })
+    .await;
+
+    // Retry makes no sense unless aborted: greyed out with the reason, nothing sent.
+    c.apply(Action::Command(Command::Retry));
+    assert!(c.state.overlay.is_none());
+    assert!(
+        c.state.status.as_deref().unwrap().contains("retry"),
+        "{:?}",
+        c.state.status
+    );
+
+    // b: the previous tag from history, confirmed; both halves in one task.
+    c.apply(Action::Command(Command::Rollback));
+    c.until("history", |s| {
+        matches!(
+            &s.overlay,
+            Some(Overlay::Rollback {
+                history: Some(_),
+                ..
+            })
+        )
+    })
+    .await;
+    let Some(Overlay::Rollback {
+        history: Some(h), ..
+    }) = &c.state.overlay
+    else {
+        unreachable!()
+    };
+    let idx = h.iter().position(|t| t.tag == "71be0e3").unwrap();
+    for _ in 0..idx {
+        c.apply(Action::Command(Command::Down));
+    }
+    c.apply(Action::Submit);
+    c.apply(Action::Submit);
+    c.until("the rollback task", |s| {
+        !s.tasks.any_running()
+            && s.tasks
+                .all()
+                .last()
+                .is_some_and(|t| matches!(t.state, TaskState::Finished(_)))
+    })
+    .await;
+    let line = c.state.activity.last().unwrap().text.clone();
+    assert!(
+        line.contains("rollback miker-web stg 9f1c2ab → 71be0e3"),
+        "{line}"
+    );
+    assert!(
+        line.contains("cluster: aborted, traffic on stable"),
+        "both halves: {line}"
+    );
+    // The cluster ends on the good tag: Argo CD syncs the reverted file, the stable is 71be0e3.
+    c.until("stg back on 71be0e3 and healthy", |s| {
+        s.live.env_live("miker-web", "stg").is_some_and(|l| {
+            l.live_tag.as_deref() == Some("71be0e3")
+                && l.rollout_status.as_deref() == Some("Healthy")
+        })
+    })
+    .await;
+    let out = std::process::Command::new("kubectl")
+        .env("KUBECONFIG", kube.kubeconfig_path())
+        .args([
+            "get",
+            "rollout",
+            "miker-web",
+            "-n",
+            "miker-stg",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+        .output()
+        .expect("kubectl is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).ends_with(":71be0e3"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    c.runner.cancel_all();
+    watches.abort();
+    forward.abort();
+    kube.shutdown().await;
+}
