@@ -269,9 +269,14 @@ impl State {
             envs,
             selected_env: 0,
             runners_namespace: inv.runners.as_ref().map(|r| r.namespace.clone()),
-            gitops: Feed::not_connected("GitOps engine not built into this version"),
-            cluster: Feed::not_connected("nothing to watch: no kubeconfig or environments"),
-            github: Feed::not_connected("GitHub gates not built into this version"),
+            // The driver replaces these as soon as it has opened each client.
+            gitops: Feed::not_connected("the GitOps repo has not been read yet"),
+            cluster: Feed::not_connected("no cluster watch is running"),
+            github: Feed::not_connected(if inv.github.is_some() {
+                "GitHub has not been asked yet"
+            } else {
+                "no `github:` section in the inventory"
+            }),
             git: std::collections::HashMap::new(),
             gates: std::collections::HashMap::new(),
             secrets: SecretsView::default(),
