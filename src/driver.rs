@@ -565,22 +565,9 @@ impl Runner {
 
     /// A background task with progress and cancellation: gates, then commit and push.
     fn git_change(&mut self, id: TaskId, change: crate::app::state::PendingChange) {
-        let token = CancellationToken::new();
-        self.cancels.insert(id, token.clone());
-        let (ptx, mut prx) = unbounded_channel();
-        let ctl = crate::services::TaskCtl::new(token.clone(), ptx);
+        let ctl = self.task_ctl(id);
+        let token = ctl.cancel_token().clone();
         let tx = self.tx.clone();
-        let progress_tx = self.tx.clone();
-        tokio::spawn(async move {
-            while let Some(progress) = prx.recv().await {
-                if progress_tx
-                    .send(Action::TaskProgress { id, progress })
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
         let (git, gates, inv, notifier) = (
             self.services.gitops.clone(),
             self.services.gates.clone(),
