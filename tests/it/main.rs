@@ -2,3 +2,4 @@
 //! the real binary and real outside programs) against local stand-ins on 127.0.0.1.
 
 mod inventory;
+mod tmpclean;
