@@ -9,7 +9,7 @@ use crate::audit::Journal;
 use crate::cli::tmp::{TmpArgs, TmpCommand};
 use crate::services::TaskCtl;
 use crate::services::tmpclean::{
-    self, ApplyReport, Plan, PlanOptions, TmpError, format_age, format_bytes,
+    self, ApplyReport, CleanMode, Plan, PlanOptions, TmpError, format_age, format_bytes,
 };
 
 pub async fn run(ctx: &Ctx, args: TmpArgs) -> Outcome {
@@ -59,7 +59,7 @@ async fn clean(ctx: &Ctx, plan: Plan, inventory_read_only: bool) -> Outcome {
         });
         return Ok(());
     }
-    let verb = if plan.mode == "trash" {
+    let verb = if plan.mode == CleanMode::Trash {
         "Move to the trash"
     } else {
         "Delete"
@@ -124,7 +124,7 @@ fn failure(e: &TmpError) -> Failure {
 /// The human table: one line per candidate, then the totals per rule.
 pub fn render_plan(plan: &Plan) -> String {
     let mut s = String::new();
-    let verb = if plan.mode == "trash" {
+    let verb = if plan.mode == CleanMode::Trash {
         "to move to the trash"
     } else {
         "to delete"
@@ -194,7 +194,7 @@ pub fn render_plan(plan: &Plan) -> String {
 
 fn render_report(plan: &Plan, r: &ApplyReport) -> String {
     let mut s = String::new();
-    let verb = if r.mode == "trash" {
+    let verb = if r.mode == CleanMode::Trash {
         "Moved to the trash"
     } else {
         "Removed"

@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 
-use super::plan::{Candidate, Identity, Plan, batch_name, format_bytes};
+use super::plan::{Candidate, CleanMode, Identity, Plan, batch_name, format_bytes};
 use super::{Result, TRASH_DIR, TmpError};
 use crate::audit::{Entry, Journal};
 use crate::services::TaskCtl;
@@ -38,10 +38,10 @@ pub struct Failed {
 }
 
 /// What an apply did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ApplyReport {
     pub root: String,
-    pub mode: String,
+    pub mode: CleanMode,
     pub planned_files: u64,
     pub removed_files: u64,
     pub removed_bytes: u64,
@@ -97,12 +97,22 @@ pub fn apply(plan: &Plan, journal: &Journal, ctl: &TaskCtl) -> Result<ApplyRepor
     }
     let mut report = ApplyReport {
         root: root.display().to_string(),
-        mode: plan.mode.to_owned(),
+        mode: plan.mode,
         planned_files: plan.candidates.len() as u64,
-        ..ApplyReport::default()
+        removed_files: 0,
+        removed_bytes: 0,
+        trash_batch: None,
+        changed: Vec::new(),
+        failed: Vec::new(),
+        dirs_removed: 0,
+        purged: Vec::new(),
+        not_attempted: 0,
+        cancelled: false,
+        duration_ms: 0,
+        journal_error: None,
     };
 
-    if plan.mode == "trash" && (!plan.purge.is_empty() || !plan.candidates.is_empty()) {
+    if plan.mode == CleanMode::Trash && (!plan.purge.is_empty() || !plan.candidates.is_empty()) {
         check_trash_dir(root)?;
     }
     for batch in &plan.purge {
@@ -118,7 +128,7 @@ pub fn apply(plan: &Plan, journal: &Journal, ctl: &TaskCtl) -> Result<ApplyRepor
             None => {}
         }
     }
-    let batch = if plan.mode == "trash" && !plan.candidates.is_empty() {
+    let batch = if plan.mode == CleanMode::Trash && !plan.candidates.is_empty() {
         Some(new_batch(root)?)
     } else {
         None
@@ -174,10 +184,7 @@ fn remove_all(plan: &Plan, batch: Option<&Path>, ctl: &TaskCtl) -> Partial {
     let done = AtomicU64::new(0);
     let freed = AtomicU64::new(0);
     let total = plan.candidates.len() as u64;
-    let threads = std::thread::available_parallelism()
-        .map_or(2, std::num::NonZero::get)
-        .clamp(2, 8)
-        .min(chunks.len().max(1));
+    let threads = plan.threads.clamp(1, 8).min(chunks.len().max(1));
     let parts: Vec<Partial> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {

@@ -24,7 +24,7 @@ pub struct PlanOptions {
     pub now: SystemTime,
     /// The user's home folder (refused as a root, as are its ancestors).
     pub home: Option<PathBuf>,
-    /// Walker threads (default: the machine's parallelism, at most 8).
+    /// Threads for the walk and the apply (default: the machine's parallelism, 2 to 8).
     pub threads: usize,
 }
 
@@ -150,6 +150,16 @@ pub struct TrashBatch {
     pub age_secs: u64,
 }
 
+/// What happens to the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CleanMode {
+    /// Unlinked.
+    Delete,
+    /// Moved into `<root>/.trash/<UTC timestamp>/`, purged after `purge_after_days`.
+    Trash,
+}
+
 /// How to order candidates in a preview.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -168,8 +178,7 @@ pub struct Plan {
     pub root: PathBuf,
     /// RFC 3339.
     pub planned_at: String,
-    /// `delete`, or `trash` (entries move into `<root>/.trash/<UTC timestamp>/`).
-    pub mode: &'static str,
+    pub mode: CleanMode,
     pub candidates: Vec<Candidate>,
     /// Per rule (in inventory order, then `default`), only those with candidates.
     pub totals: Vec<RuleTotal>,
@@ -184,6 +193,9 @@ pub struct Plan {
     pub root_ino: u64,
     /// Age limit of trash batches, when in trash mode.
     pub purge_after_days: Option<u32>,
+    /// Worker threads for apply (from [`PlanOptions::threads`]).
+    #[serde(skip)]
+    pub threads: usize,
 }
 
 /// Plans the inventory's `tmp` section (root relative to the inventory file).
@@ -291,9 +303,9 @@ pub fn plan_at(
         planned_at: jiff::Timestamp::try_from(opts.now)
             .map_or_else(|_| String::new(), |t| t.to_string()),
         mode: if cfg.trash.is_some() {
-            "trash"
+            CleanMode::Trash
         } else {
-            "delete"
+            CleanMode::Delete
         },
         candidates,
         totals: Vec::new(),
@@ -306,6 +318,7 @@ pub fn plan_at(
         root_dev: root_meta.dev(),
         root_ino: root_meta.ino(),
         purge_after_days,
+        threads: opts.threads,
     };
     plan.recount();
     Ok(plan)

@@ -6,6 +6,7 @@ use std::ffi::OsStr;
 use std::fs::{self, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 
 use super::TRASH_DIR;
@@ -65,10 +66,11 @@ pub(crate) fn walk(spec: &WalkSpec<'_>, ctl: &TaskCtl) -> Option<Walked> {
         pending: 1,
     });
     let wake = Condvar::new();
+    let scanned = AtomicU64::new(0);
     let mut all = Walked::default();
     let parts: Vec<Walked> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..spec.threads.max(1))
-            .map(|_| s.spawn(|| worker(spec, &queue, &wake, ctl)))
+            .map(|_| s.spawn(|| worker(spec, &queue, &wake, &scanned, ctl)))
             .collect();
         workers.into_iter().filter_map(|w| w.join().ok()).collect()
     });
@@ -81,7 +83,13 @@ pub(crate) fn walk(spec: &WalkSpec<'_>, ctl: &TaskCtl) -> Option<Walked> {
     Some(all)
 }
 
-fn worker(spec: &WalkSpec<'_>, queue: &Mutex<Queue>, wake: &Condvar, ctl: &TaskCtl) -> Walked {
+fn worker(
+    spec: &WalkSpec<'_>,
+    queue: &Mutex<Queue>,
+    wake: &Condvar,
+    scanned: &AtomicU64,
+    ctl: &TaskCtl,
+) -> Walked {
     let mut local = Walked::default();
     loop {
         let rel = {
@@ -100,8 +108,9 @@ fn worker(spec: &WalkSpec<'_>, queue: &Mutex<Queue>, wake: &Condvar, ctl: &TaskC
         if !ctl.is_cancelled() {
             read_one(spec, &rel, &mut local, &mut children);
             local.dirs_scanned += 1;
-            if local.dirs_scanned % 64 == 0 {
-                ctl.report(local.dirs_scanned, None, "scanning folders");
+            let n = scanned.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(64) {
+                ctl.report(n, None, format!("{n} folders scanned"));
             }
         }
         let mut q = queue.lock().unwrap_or_else(PoisonError::into_inner);

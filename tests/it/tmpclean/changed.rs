@@ -37,8 +37,9 @@ fn modified_replaced_or_gone_entries_are_kept_and_reported() {
         .unwrap()
         .set_modified(SystemTime::now() - Duration::from_secs(3600))
         .unwrap();
-    fs::remove_file(root.join("replaced.log")).unwrap();
-    touch(&root.join("replaced.log"), 30, "same");
+    // Replaced atomically (write aside, rename over), as editors and tools do.
+    touch(&root.join("replaced.log.new"), 30, "same");
+    fs::rename(root.join("replaced.log.new"), root.join("replaced.log")).unwrap();
     fs::remove_file(root.join("gone.log")).unwrap();
 
     let r = tmpclean::apply(&p, &journal(dir.path()), &TaskCtl::detached()).unwrap();

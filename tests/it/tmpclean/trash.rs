@@ -4,7 +4,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, TmpConfig, TmpError, TrashConfig};
+use shipdeck::services::tmpclean::{self, CleanMode, TmpConfig, TmpError, TrashConfig};
 
 use super::{demo_cfg, exists, journal, paths, plan, touch};
 
@@ -34,7 +34,7 @@ fn entries_move_into_a_batch_and_old_batches_are_purged() {
         "not a batch shipdeck made",
     );
     let p = plan(dir.path(), &trash_cfg(), 0);
-    assert_eq!(p.mode, "trash");
+    assert_eq!(p.mode, CleanMode::Trash);
     assert_eq!(
         paths(&p),
         ["old.log", "sub/older.log"],
