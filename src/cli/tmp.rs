@@ -10,10 +10,11 @@ pub struct TmpArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TmpCommand {
-    /// Show what would be deleted.
+    /// Show what would be deleted: size, age, the rule that matched, per-rule totals.
     Plan,
-    /// Delete what the plan lists.
+    /// Delete (or move to the trash) what the plan lists, after confirmation (`--yes`).
     Clean {
+        /// Plan and print only; delete nothing.
         #[arg(long)]
         dry_run: bool,
     },

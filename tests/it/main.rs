@@ -23,6 +23,7 @@ mod live;
 mod pty;
 mod sandbox_kube;
 mod secrets;
+mod tmpclean;
 mod ui_snapshots;
 
 /// The project's shared fixtures (real CRDs, the Argo Rollouts project's test objects, SOPS
