@@ -164,6 +164,9 @@ pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, D
         Ok(_) | Err(crate::sandbox::gitremote::SeedError::Exists(_)) => {}
         Err(e) => return Err(DemoError::Seed(e.to_string())),
     }
+    if !dir.join("tmp").exists() {
+        crate::services::tmpclean::demo::seed(&dir).map_err(|e| DemoError::Seed(e.to_string()))?;
+    }
     if !dir.join("secrets").exists() {
         crate::services::secrets::demo::seed(&dir).map_err(|e| DemoError::Seed(e.to_string()))?;
     }

@@ -209,6 +209,42 @@ fn change_notification(
     }
 }
 
+/// The preview rows and summary lines of a tmp plan.
+fn tmp_rows(
+    plan: &crate::services::tmpclean::Plan,
+) -> (Vec<crate::app::state::TmpRow>, Vec<String>) {
+    use crate::services::tmpclean::format_bytes;
+    let rows = plan
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(idx, c)| crate::app::state::TmpRow {
+            idx,
+            path: c.path.display().to_string(),
+            size: c.size,
+            age_secs: c.age_secs,
+            rule: c.rule.clone(),
+            reason: c.reason.clone(),
+        })
+        .collect();
+    let mut summary = vec![format!(
+        "{}: {} entries, {} ({:?})",
+        plan.root.display(),
+        plan.total_files,
+        format_bytes(plan.total_bytes),
+        plan.mode
+    )];
+    summary.extend(plan.totals.iter().map(|t| {
+        format!(
+            "  {:<28} {:>6} files {:>10}",
+            t.rule,
+            t.files,
+            format_bytes(t.bytes)
+        )
+    }));
+    (rows, summary)
+}
+
 /// The image repository an app runs, for chat messages that name what was aborted.
 fn live_tag_hint(inv: &Inventory, app: &str) -> String {
     inv.apps
@@ -282,6 +318,8 @@ fn stamp(state: &mut State) {
 /// Carries out effects; every result comes back through `tx` as an Action. The TUI uses it,
 /// and so do the headless-app tests (no terminal involved).
 pub struct Runner {
+    /// The last tmp plan shown: `clean` applies exactly it (minus what the user skipped).
+    tmp_plan: Arc<std::sync::Mutex<Option<crate::services::tmpclean::Plan>>>,
     /// The last member-sync plan shown, and the sync that made it: `apply` applies exactly it.
     feishu_plan: FeishuPlanSlot,
     tx: UnboundedSender<Action>,
@@ -394,6 +432,7 @@ impl Services {
 impl Runner {
     pub fn new(tx: UnboundedSender<Action>, services: Services) -> Runner {
         Runner {
+            tmp_plan: Arc::default(),
             feishu_plan: FeishuPlanSlot::default(),
             tx,
             cancels: HashMap::new(),
@@ -468,6 +507,50 @@ impl Runner {
                     ))
                 }
                 Err(e) => TaskOutcome::Failed(e.to_string()),
+            };
+            let _ = tx.send(Action::TaskFinished { id, outcome });
+        });
+    }
+
+    fn clean_tmp(&mut self, id: TaskId, skip: &[usize]) {
+        let ctl = self.task_ctl(id);
+        let taken = self
+            .tmp_plan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let skip: std::collections::BTreeSet<usize> = skip.iter().copied().collect();
+        let (paths, tx) = (self.services.paths.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let outcome = match taken {
+                None => TaskOutcome::Failed("no preview to apply: press t again".into()),
+                Some(plan) => {
+                    let chosen = plan.subset(|i, _| !skip.contains(&i));
+                    let journal = crate::audit::Journal::new(paths.audit_journal());
+                    match tokio::task::spawn_blocking(move || {
+                        crate::services::tmpclean::apply(&chosen, &journal, &ctl)
+                    })
+                    .await
+                    {
+                        Ok(Ok(r)) if r.cancelled => TaskOutcome::Cancelled,
+                        Ok(Ok(r)) => {
+                            let line = format!(
+                                "tmp: removed {} files, {} freed; {} changed since the preview kept; {} failed",
+                                r.removed_files,
+                                crate::services::tmpclean::format_bytes(r.removed_bytes),
+                                r.changed.len(),
+                                r.failed.len()
+                            );
+                            if r.failed.is_empty() {
+                                TaskOutcome::Done(line)
+                            } else {
+                                TaskOutcome::Failed(line)
+                            }
+                        }
+                        Ok(Err(e)) => TaskOutcome::Failed(e.to_string()),
+                        Err(e) => TaskOutcome::Failed(e.to_string()),
+                    }
+                }
             };
             let _ = tx.send(Action::TaskFinished { id, outcome });
         });
@@ -722,6 +805,36 @@ impl Runner {
                 env,
                 action,
             } => self.rollout_action(task, app, env, action),
+            Effect::PlanTmp => {
+                let (inv, tx, slot) = (
+                    self.services.inventory.clone(),
+                    self.tx.clone(),
+                    self.tmp_plan.clone(),
+                );
+                tokio::spawn(async move {
+                    let planned = tokio::task::spawn_blocking(move || {
+                        crate::services::tmpclean::plan(
+                            &inv,
+                            &crate::services::tmpclean::PlanOptions::default(),
+                            &crate::services::TaskCtl::detached(),
+                        )
+                    })
+                    .await;
+                    let result = match planned {
+                        Ok(Ok(plan)) => {
+                            let view = tmp_rows(&plan);
+                            *slot
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(plan);
+                            Ok(view)
+                        }
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    let _ = tx.send(Action::TmpPlanned(result));
+                });
+            }
+            Effect::CleanTmp { task, skip } => self.clean_tmp(task, &skip),
             Effect::PlanFeishu => {
                 let (inv, tx, slot) = (
                     self.services.inventory.clone(),

@@ -189,6 +189,8 @@ pub enum Action {
         env: String,
         result: Result<Vec<crate::services::gitops::TagChange>, String>,
     },
+    /// The tmp cleanup plan: its rows and summary lines.
+    TmpPlanned(Result<(Vec<crate::app::state::TmpRow>, Vec<String>), String>),
     /// The member sync plan: its lines and the writes it needs.
     FeishuPlanned(Result<(Vec<String>, usize), String>),
     /// A Feishu notification's fate in one chat.
@@ -242,6 +244,10 @@ pub enum Effect {
         env: String,
         action: crate::services::kube::actions::RolloutAction,
     },
+    /// Plan the tmp cleanup (a preview).
+    PlanTmp,
+    /// Apply the last tmp plan without the skipped entries, as a background task.
+    CleanTmp { task: TaskId, skip: Vec<usize> },
     /// Plan the GitHub → Feishu member sync (a dry run).
     PlanFeishu,
     /// Apply the last plan as a background task.

@@ -116,12 +116,48 @@ pub enum Confirmed {
     RotateSecrets(Vec<std::path::PathBuf>),
     /// Apply the planned GitHub → Feishu member changes.
     FeishuApply,
+    /// Delete (or move to trash) the planned tmp entries but the skipped ones.
+    CleanTmp,
     /// One of the plugin's rollout actions.
     Rollout {
         app: String,
         env: String,
         action: crate::services::kube::actions::RolloutAction,
     },
+}
+
+/// One entry of the tmp cleanup preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpRow {
+    /// Position in the plan (what the driver applies by).
+    pub idx: usize,
+    pub path: String,
+    pub size: u64,
+    pub age_secs: u64,
+    pub rule: String,
+    pub reason: String,
+}
+
+/// How the tmp preview is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TmpSort {
+    #[default]
+    Size,
+    Age,
+    Rule,
+}
+
+/// The tmp view (`t`): what the cleanup would remove, before it does.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TmpView {
+    pub rows: Option<Vec<TmpRow>>,
+    /// Root, mode and totals per rule, one line each.
+    pub summary: Vec<String>,
+    pub error: Option<String>,
+    pub selected: usize,
+    pub sort: TmpSort,
+    /// Plan positions the user toggled off.
+    pub skip: std::collections::BTreeSet<usize>,
 }
 
 /// The Feishu view (`f`): the member sync's plan, before it is applied.
@@ -184,6 +220,8 @@ pub enum Overlay {
     Secrets,
     /// `f`: the Feishu member sync plan (its data lives in `State::feishu`).
     Feishu,
+    /// `t`: the tmp cleanup preview (its data lives in `State::tmp`).
+    Tmp,
 }
 
 /// One line of the Activity log.
@@ -221,6 +259,8 @@ pub struct State {
     pub secrets: SecretsView,
     /// The Feishu view's data.
     pub feishu: FeishuView,
+    /// The tmp view's data.
+    pub tmp: TmpView,
     /// Paths in the Secrets view are shown relative to this (the inventory's folder).
     pub secrets_base: Option<std::path::PathBuf>,
     /// Gates per environment name.
@@ -281,6 +321,7 @@ impl State {
             gates: std::collections::HashMap::new(),
             secrets: SecretsView::default(),
             feishu: FeishuView::default(),
+            tmp: TmpView::default(),
             secrets_base: Some(inv.base_dir().to_path_buf()),
             selected_gate: 0,
             live: crate::services::kube::LiveState::default(),
@@ -336,6 +377,7 @@ impl State {
                 | Overlay::Rollback { .. }
                 | Overlay::Secrets
                 | Overlay::Feishu
+                | Overlay::Tmp
                 | Overlay::Confirm { typed: None, .. },
             ) => InputMode::Modal,
         }

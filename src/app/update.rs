@@ -32,6 +32,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Some(Overlay::Confirm { input, .. }) => input.push(c),
             Some(Overlay::Secrets) => secrets_key(state, c),
+            Some(Overlay::Tmp) => tmp_key(state, c),
             _ => {}
         },
         Action::Backspace => match &mut state.overlay {
@@ -84,6 +85,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::RefreshGit => effects.push(Effect::RefreshGit),
         Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
         Action::Notified { line, failed } => log(state, line, failed),
+        Action::TmpPlanned(result) => {
+            match result {
+                Ok((rows, summary)) => {
+                    state.tmp.rows = Some(rows);
+                    state.tmp.summary = summary;
+                    state.tmp.error = None;
+                }
+                Err(e) => state.tmp.error = Some(e),
+            }
+            state.tmp.skip.clear();
+            state.tmp.selected = 0;
+            sort_tmp(&mut state.tmp);
+        }
         Action::FeishuPlanned(result) => match result {
             Ok((lines, writes)) => {
                 state.feishu.lines = Some(lines);
@@ -305,6 +319,12 @@ fn domain(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         state.status = Some(format!("{}: read-only, writes are disabled", cmd.name()));
         return;
     }
+    if cmd == Command::Tmp {
+        state.tmp = super::state::TmpView::default();
+        state.overlay = Some(Overlay::Tmp);
+        effects.push(Effect::PlanTmp);
+        return;
+    }
     if cmd == Command::Feishu {
         state.feishu = super::state::FeishuView::default();
         state.overlay = Some(Overlay::Feishu);
@@ -373,6 +393,10 @@ fn move_selection(state: &mut State, delta: i32) {
             } else {
                 scroll.saturating_add(1).min(HELP_LINES)
             };
+        }
+        Some(Overlay::Tmp) => {
+            let n = state.tmp.rows.as_ref().map_or(0, Vec::len);
+            state.tmp.selected = step(state.tmp.selected, delta, n);
         }
         Some(Overlay::Feishu) => {
             state.feishu.scroll = if delta < 0 {
@@ -460,6 +484,34 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
                 ask_rotate(state, vec![path]);
             }
         }
+        Some(Overlay::Tmp) => {
+            state.overlay = Some(Overlay::Tmp);
+            let rows = state.tmp.rows.clone().unwrap_or_default();
+            let chosen: Vec<&super::state::TmpRow> = rows
+                .iter()
+                .filter(|r| !state.tmp.skip.contains(&r.idx))
+                .collect();
+            if chosen.is_empty() {
+                state.status = Some("tmp: nothing selected to clean".into());
+                return;
+            }
+            let bytes: u64 = chosen.iter().map(|r| r.size).sum();
+            state.overlay = Some(Overlay::Confirm {
+                title: "Clean tmp".into(),
+                lines: vec![
+                    format!(
+                        "{} entries, {} (skipped: {})",
+                        chosen.len(),
+                        crate::services::tmpclean::format_bytes(bytes),
+                        state.tmp.skip.len()
+                    ),
+                    "only entries unchanged since the preview go; symlink targets are never touched".into(),
+                ],
+                typed: None,
+                input: String::new(),
+                then: Confirmed::CleanTmp,
+            });
+        }
         Some(Overlay::Feishu) => {
             state.overlay = Some(Overlay::Feishu);
             match (&state.feishu.lines, state.feishu.writes) {
@@ -514,6 +566,12 @@ fn confirmed(state: &mut State, then: Confirmed, effects: &mut Vec<Effect>) {
                 env,
                 action,
             });
+        }
+        Confirmed::CleanTmp => {
+            let skip: Vec<usize> = state.tmp.skip.iter().copied().collect();
+            let task = state.tasks.start("tmp clean", state.clock.now_ms);
+            effects.push(Effect::CleanTmp { task, skip });
+            state.overlay = None;
         }
         Confirmed::FeishuApply => {
             let task = state.tasks.start("feishu member sync", state.clock.now_ms);
@@ -579,6 +637,46 @@ fn secrets_key(state: &mut State, c: char) {
             sort_secrets(&mut state.secrets);
         }
         _ => {}
+    }
+}
+
+/// Keys inside the tmp view: space toggles the entry, `s` changes the order.
+fn tmp_key(state: &mut State, c: char) {
+    match c {
+        ' ' => {
+            let idx = state
+                .tmp
+                .rows
+                .as_ref()
+                .and_then(|r| r.get(state.tmp.selected))
+                .map(|r| r.idx);
+            if let Some(idx) = idx
+                && !state.tmp.skip.remove(&idx)
+            {
+                state.tmp.skip.insert(idx);
+            }
+        }
+        's' => {
+            use super::state::TmpSort;
+            state.tmp.sort = match state.tmp.sort {
+                TmpSort::Size => TmpSort::Age,
+                TmpSort::Age => TmpSort::Rule,
+                TmpSort::Rule => TmpSort::Size,
+            };
+            sort_tmp(&mut state.tmp);
+        }
+        _ => {}
+    }
+}
+
+fn sort_tmp(view: &mut super::state::TmpView) {
+    use super::state::TmpSort;
+    if let Some(rows) = &mut view.rows {
+        match view.sort {
+            TmpSort::Size => rows.sort_by_key(|r| std::cmp::Reverse(r.size)),
+            TmpSort::Age => rows.sort_by_key(|r| std::cmp::Reverse(r.age_secs)),
+            TmpSort::Rule => rows.sort_by(|a, b| a.rule.cmp(&b.rule).then(a.path.cmp(&b.path))),
+        }
     }
 }
 

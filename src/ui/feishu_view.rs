@@ -1,23 +1,14 @@
 //! `f`: the GitHub team → Feishu chat member sync, planned (a dry run) before anything changes.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use super::style::{block, dim};
+use super::style::{dim, sheet};
 use crate::app::State;
 
 pub fn render(frame: &mut Frame<'_>, state: &State) {
-    let full = frame.area();
-    let area = Rect {
-        x: full.x + 2,
-        y: full.y + 1,
-        width: full.width.saturating_sub(4),
-        height: full.height.saturating_sub(3),
-    };
-    frame.render_widget(Clear, area);
     let view = &state.feishu;
     let mut lines: Vec<Line> = Vec::new();
     match (&view.lines, &view.error) {
@@ -44,24 +35,10 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         (Some(_), n) => format!("Feishu member sync: {n} write(s) planned"),
         (None, _) => "Feishu member sync".to_owned(),
     };
-    let block = block(title, true);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let body = Rect {
-        height: inner.height.saturating_sub(1),
-        ..inner
-    };
-    let foot = Rect {
-        y: inner.y + inner.height.saturating_sub(1),
-        height: 1.min(inner.height),
-        ..inner
-    };
-    frame.render_widget(Paragraph::new(lines).scroll((view.scroll, 0)), body);
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            "enter: apply (asks first) · ↑↓ scroll · esc close · the schedule lives in cron or Actions",
-            dim(),
-        )),
-        foot,
+    let (body, _) = sheet(
+        frame,
+        title,
+        "enter: apply (asks first) · ↑↓ scroll · esc close · the schedule lives in cron or Actions",
     );
+    frame.render_widget(Paragraph::new(lines).scroll((view.scroll, 0)), body);
 }

@@ -14,6 +14,7 @@ pub mod rollout;
 pub mod runners;
 pub mod secrets_view;
 mod style;
+pub mod tmp_view;
 
 use ratatui::Frame;
 

@@ -24,6 +24,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(o @ Overlay::Confirm { .. }) => super::confirm_dialog::render(frame, o),
         Some(Overlay::Secrets) => super::secrets_view::render(frame, state),
         Some(Overlay::Feishu) => super::feishu_view::render(frame, state),
+        Some(Overlay::Tmp) => super::tmp_view::render(frame, state),
     }
 }
 

@@ -1,46 +1,26 @@
 //! `s`: every SOPS file with its format, recipients, age and whether my keys open it.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Constraint;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::style::{block, dim};
+use super::style::{dim, sheet};
 use crate::app::State;
 
 pub fn render(frame: &mut Frame<'_>, state: &State) {
-    let full = frame.area();
-    let area = Rect {
-        x: full.x + 2,
-        y: full.y + 1,
-        width: full.width.saturating_sub(4),
-        height: full.height.saturating_sub(3),
-    };
-    frame.render_widget(Clear, area);
     let view = &state.secrets;
     let order = if view.by_age {
         "oldest first"
     } else {
         "by path"
     };
-    let block = block(format!("Secrets ({order})"), true);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let help = Line::styled(
+    let (body, _) = sheet(
+        frame,
+        format!("Secrets ({order})"),
         "↑↓ select · r / enter rotate · R rotate stale · a rotate all · o order · esc close",
-        dim(),
     );
-    let body = Rect {
-        height: inner.height.saturating_sub(1),
-        ..inner
-    };
-    let foot = Rect {
-        y: inner.y + inner.height.saturating_sub(1),
-        height: 1.min(inner.height),
-        ..inner
-    };
-    frame.render_widget(Paragraph::new(help), foot);
     let Some(rows) = &view.rows else {
         let msg = view
             .error

@@ -1,5 +1,6 @@
 //! Shared looks: borders, focus, and the "not connected" line.
 
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
@@ -26,6 +27,35 @@ pub fn block(title: impl Into<String>, focused: bool) -> Block<'static> {
         })
         .border_style(border)
         .title(Span::styled(format!(" {} ", title.into()), title_style))
+}
+
+/// A full-screen view over the panels: its inner body and a one-line key hint at the bottom.
+pub fn sheet(frame: &mut ratatui::Frame<'_>, title: String, hint: &'static str) -> (Rect, Rect) {
+    let full = frame.area();
+    let area = Rect {
+        x: full.x + 2,
+        y: full.y + 1,
+        width: full.width.saturating_sub(4),
+        height: full.height.saturating_sub(3),
+    };
+    frame.render_widget(ratatui::widgets::Clear, area);
+    let block = block(title, true);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let body = Rect {
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    let foot = Rect {
+        y: inner.y + inner.height.saturating_sub(1),
+        height: 1.min(inner.height),
+        ..inner
+    };
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(Line::styled(hint, dim())),
+        foot,
+    );
+    (body, foot)
 }
 
 pub fn dim() -> Style {

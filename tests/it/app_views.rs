@@ -187,6 +187,48 @@ async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {
         c.state.feishu.writes, 0,
         "a re-run after success makes no writes"
     );
+    // t: preview, keep the largest entry, clean the rest after a y.
+    c.apply(Action::Command(Command::Cancel));
+    c.apply(Action::Command(Command::Tmp));
+    c.until("the tmp preview", |s| {
+        s.tmp.rows.is_some() || s.tmp.error.is_some()
+    })
+    .await;
+    assert_eq!(c.state.tmp.error, None);
+    let rows = c.state.tmp.rows.clone().unwrap();
+    assert!(rows.len() >= 5, "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.path != "runbook-link.md"),
+        "a fresh symlink is young: kept"
+    );
+    let kept = rows[0].path.clone();
+    c.apply(Action::Input(' '));
+    c.apply(Action::Submit);
+    assert!(matches!(&c.state.overlay, Some(Overlay::Confirm { .. })));
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(
+        line.starts_with(&format!("tmp: removed {} files", rows.len() - 1)),
+        "{line}"
+    );
+    let tmp = ws.dir.join("tmp");
+    assert!(tmp.join(&kept).exists(), "the toggled-off entry stays");
+    assert!(
+        rows[1..].iter().all(|r| !tmp.join(&r.path).exists()),
+        "the others are gone"
+    );
+    assert!(
+        ws.dir.join("runbook.md").exists(),
+        "a symlink's target is never touched"
+    );
+    let journal = shipdeck::audit::Journal::new(paths.audit_journal())
+        .read_all()
+        .unwrap();
+    assert!(
+        journal.iter().any(|e| e.action.starts_with("tmp")),
+        "{journal:?}"
+    );
+
     c.runner.cancel_all();
     fs.shutdown().await;
     gh.shutdown().await;
