@@ -2,99 +2,16 @@
 //! GitOps engine and gates client → results back as actions. The remote is the demo's seeded
 //! bare repository; GitHub is the sandbox on 127.0.0.1.
 
-use std::path::Path;
-use std::time::Duration;
-
 use shipdeck::app::state::Feed;
-use shipdeck::app::tasks::TaskState;
-use shipdeck::app::{Action, Command, Effect, Keymap, Overlay, State, update};
+use shipdeck::app::{Action, Command, Keymap, Overlay, State};
 use shipdeck::driver::{Runner, Services};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
 use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts, Scenario};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use std::path::Path;
+use tokio::sync::mpsc::unbounded_channel;
 
-struct Cockpit {
-    state: State,
-    runner: Runner,
-    rx: UnboundedReceiver<Action>,
-}
-
-impl Cockpit {
-    fn press(&mut self, cmd: Command) {
-        self.apply(Action::Command(cmd));
-    }
-
-    fn apply(&mut self, action: Action) {
-        self.state.clock.now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap();
-        for e in update(&mut self.state, action) {
-            // Periodic refreshes would keep the loop busy forever; tests ask explicitly.
-            if !matches!(e, Effect::After { .. }) {
-                self.runner.run(e);
-            }
-        }
-    }
-
-    fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            self.apply(Action::Input(c));
-        }
-    }
-
-    async fn until(&mut self, what: &str, done: impl Fn(&State) -> bool) {
-        while !done(&self.state) {
-            let action = tokio::time::timeout(Duration::from_secs(60), self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("waited for {what}; status {:?}", self.state.status))
-                .expect("channel open");
-            self.apply(action);
-        }
-    }
-
-    fn select_env(&mut self, name: &str) {
-        while self.state.selected_env().unwrap().name != name {
-            let before = self.state.selected_env;
-            self.press(Command::Down);
-            if self.state.selected_env == before {
-                while self.state.selected_env > 0 {
-                    self.press(Command::Up);
-                }
-            }
-        }
-    }
-
-    fn tag(&self, env: &str) -> Option<String> {
-        self.state
-            .envs
-            .iter()
-            .find(|r| r.name == env)
-            .and_then(|r| r.git_tag.clone())
-    }
-
-    async fn finish_task(&mut self) -> String {
-        self.until("the task to end", |s| {
-            !s.tasks.any_running()
-                && s.tasks
-                    .all()
-                    .last()
-                    .is_some_and(|t| matches!(t.state, TaskState::Finished(_)))
-        })
-        .await;
-        self.state.activity.last().unwrap().text.clone()
-    }
-
-    async fn refreshed(&mut self, env: &str, want: &str) {
-        self.apply(Action::RefreshGit);
-        let want = want.to_owned();
-        let env = env.to_owned();
-        self.until("git to show the new tag", move |s| {
-            s.envs
-                .iter()
-                .any(|r| r.name == env && r.git_tag.as_deref() == Some(want.as_str()))
-        })
-        .await;
-    }
-}
+use crate::harness::Cockpit;
 
 fn last_commit_message(bare: &Path) -> String {
     let out = std::process::Command::new("git")

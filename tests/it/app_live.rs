@@ -2,50 +2,15 @@
 //! through kube-rs) and the seeded GitOps remote. Promote the stg canary from the Rollout panel,
 //! then roll back: abort in the cluster and the previous tag in git, in one task.
 
-use std::time::Duration;
-
 use shipdeck::app::state::Feed;
-use shipdeck::app::tasks::TaskState;
-use shipdeck::app::{Action, Command, Effect, Keymap, Overlay, Panel, State, update};
+use shipdeck::app::{Action, Command, Keymap, Overlay, Panel, State};
 use shipdeck::driver::{Runner, Services};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
 use shipdeck::sandbox::kube::{KubeSandbox, KubeSandboxOptions};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::mpsc::unbounded_channel;
 
-struct Cockpit {
-    state: State,
-    runner: Runner,
-    rx: UnboundedReceiver<Action>,
-}
-
-impl Cockpit {
-    fn apply(&mut self, action: Action) {
-        self.state.clock.now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap();
-        for e in update(&mut self.state, action) {
-            if !matches!(e, Effect::After { .. }) {
-                self.runner.run(e);
-            }
-        }
-    }
-
-    async fn until(&mut self, what: &str, done: impl Fn(&State) -> bool) {
-        while !done(&self.state) {
-            let action = tokio::time::timeout(Duration::from_secs(90), self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("waited for {what}; status {:?}", self.state.status))
-                .expect("channel open");
-            self.apply(action);
-        }
-    }
-
-    fn rollout_status(&self, env: &str) -> Option<(String, Option<i32>)> {
-        self.state
-            .live
-            .rollout("miker-web", env)
-            .map(|r| (r.status.clone(), r.step_index))
-    }
-}
+use crate::harness::Cockpit;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promote_the_canary_then_roll_back_both_halves() {
@@ -99,7 +64,7 @@ async fn promote_the_canary_then_roll_back_both_halves() {
     while c.state.focus != Panel::Rollout {
         c.apply(Action::Command(Command::FocusNext));
     }
-    let (_, step_before) = c.rollout_status("stg").unwrap();
+    let step_before = c.state.live.rollout("miker-web", "stg").unwrap().step_index;
     c.apply(Action::Command(Command::Promote));
     assert!(
         matches!(&c.state.overlay, Some(Overlay::Confirm { title, .. }) if title.starts_with("promote miker-web in stg")),
@@ -153,15 +118,7 @@ async fn promote_the_canary_then_roll_back_both_halves() {
     }
     c.apply(Action::Submit);
     c.apply(Action::Submit);
-    c.until("the rollback task", |s| {
-        !s.tasks.any_running()
-            && s.tasks
-                .all()
-                .last()
-                .is_some_and(|t| matches!(t.state, TaskState::Finished(_)))
-    })
-    .await;
-    let line = c.state.activity.last().unwrap().text.clone();
+    let line = c.finish_task().await;
     assert!(
         line.contains("rollback miker-web stg 9f1c2ab → 71be0e3"),
         "{line}"

@@ -1,62 +1,15 @@
 //! The cockpit's Secrets (`s`) and Feishu (`f`) views without a terminal, against the demo's
 //! real files and sandbox servers: keys → update → runner → real services → actions back.
 
-use std::time::Duration;
-
-use shipdeck::app::tasks::TaskState;
-use shipdeck::app::{Action, Command, Effect, Keymap, Overlay, State, update};
+use shipdeck::app::{Action, Command, Keymap, Overlay, State};
 use shipdeck::driver::{Runner, Services};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
 use shipdeck::sandbox::feishu::{FeishuSandbox, FeishuSandboxOpts};
 use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::mpsc::unbounded_channel;
 
-struct Cockpit {
-    state: State,
-    runner: Runner,
-    rx: UnboundedReceiver<Action>,
-}
-
-impl Cockpit {
-    fn apply(&mut self, action: Action) {
-        self.state.clock.now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap();
-        for e in update(&mut self.state, action) {
-            if !matches!(e, Effect::After { .. }) {
-                self.runner.run(e);
-            }
-        }
-    }
-
-    async fn until(&mut self, what: &str, done: impl Fn(&State) -> bool) {
-        while !done(&self.state) {
-            let action = tokio::time::timeout(Duration::from_secs(60), self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("waited for {what}; status {:?}", self.state.status))
-                .expect("channel open");
-            self.apply(action);
-        }
-    }
-
-    async fn finish_task(&mut self) -> String {
-        self.until("the task to end", |s| {
-            !s.tasks.any_running()
-                && s.tasks
-                    .all()
-                    .last()
-                    .is_some_and(|t| matches!(t.state, TaskState::Finished(_)))
-        })
-        .await;
-        self.state
-            .activity
-            .iter()
-            .rev()
-            .find(|a| !a.text.starts_with("Feishu"))
-            .unwrap()
-            .text
-            .clone()
-    }
-}
+use crate::harness::Cockpit;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {

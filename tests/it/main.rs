@@ -18,6 +18,7 @@ mod app_views;
 mod feishu;
 mod gates;
 mod gitops;
+mod harness;
 mod inventory;
 mod live;
 mod pty;

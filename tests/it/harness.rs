@@ -1,0 +1,106 @@
+//! The cockpit without a terminal, for the headless-app tests: `update` plus the driver's real
+//! effect runner, with results read back from its channel, as the TUI loop does.
+
+use std::time::Duration;
+
+use shipdeck::app::tasks::TaskState;
+use shipdeck::app::{Action, Effect, State, update};
+use shipdeck::driver::Runner;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// How long to wait for an expected action before failing (a bound, not a performance claim).
+const PATIENCE: Duration = Duration::from_secs(90);
+
+pub struct Cockpit {
+    pub state: State,
+    pub runner: Runner,
+    pub rx: UnboundedReceiver<Action>,
+}
+
+impl Cockpit {
+    /// Stamps the clock as the driver does, applies one action, and runs its effects. Scheduled
+    /// refreshes are left out: tests ask for what they need, so the loop can go quiet.
+    pub fn apply(&mut self, action: Action) {
+        self.state.clock.now_ms =
+            u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
+        for e in update(&mut self.state, action) {
+            if !matches!(e, Effect::After { .. }) {
+                self.runner.run(e);
+            }
+        }
+    }
+
+    pub fn press(&mut self, cmd: shipdeck::app::Command) {
+        self.apply(Action::Command(cmd));
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.apply(Action::Input(c));
+        }
+    }
+
+    /// Feeds results back until `done` holds.
+    pub async fn until(&mut self, what: &str, done: impl Fn(&State) -> bool) {
+        while !done(&self.state) {
+            let action = tokio::time::timeout(PATIENCE, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("waited for {what}; status {:?}", self.state.status))
+                .expect("channel open");
+            self.apply(action);
+        }
+    }
+
+    /// Waits for the newest task to end and returns its Activity line (not a Feishu delivery).
+    pub async fn finish_task(&mut self) -> String {
+        self.until("the task to end", |s| {
+            !s.tasks.any_running()
+                && s.tasks
+                    .all()
+                    .last()
+                    .is_some_and(|t| matches!(t.state, TaskState::Finished(_)))
+        })
+        .await;
+        self.state
+            .activity
+            .iter()
+            .rev()
+            .find(|a| !a.text.starts_with("Feishu"))
+            .map(|a| a.text.clone())
+            .unwrap_or_default()
+    }
+
+    /// Moves the Environments selection to `name`.
+    pub fn select_env(&mut self, name: &str) {
+        while self.state.selected_env().map(|e| e.name.as_str()) != Some(name) {
+            let before = self.state.selected_env;
+            self.press(shipdeck::app::Command::Down);
+            if self.state.selected_env == before {
+                while self.state.selected_env > 0 {
+                    self.press(shipdeck::app::Command::Up);
+                }
+            }
+        }
+    }
+
+    /// The tag git says an env of the selected app runs.
+    pub fn tag(&self, env: &str) -> Option<String> {
+        self.state
+            .envs
+            .iter()
+            .find(|r| r.name == env)
+            .and_then(|r| r.git_tag.clone())
+    }
+
+    /// Asks git again until `env` shows `want`.
+    pub async fn refreshed(&mut self, env: &str, want: &str) {
+        self.apply(Action::RefreshGit);
+        let (env, want) = (env.to_owned(), want.to_owned());
+        self.until("git to show the new tag", move |s| {
+            s.envs
+                .iter()
+                .any(|r| r.name == env && r.git_tag.as_deref() == Some(want.as_str()))
+        })
+        .await;
+    }
+}
