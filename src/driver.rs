@@ -134,26 +134,12 @@ fn start_notifier(
     state: &mut State,
     tx: &UnboundedSender<Action>,
 ) -> Option<Arc<crate::services::feishu::Notifier>> {
-    use crate::services::feishu::{
-        Credentials, Delivery, Notifier, NotifierPolicy, NotifyOutcome, targets_from_config,
-    };
-    let cfg = inventory.feishu.as_ref()?;
-    let creds = match Credentials::from_env(cfg, inventory.base_dir()) {
-        Ok(c) => c,
-        Err(e) => {
-            state.status = Some(format!("feishu: {e}"));
-            return None;
-        }
-    };
-    let (targets, errors) = targets_from_config(cfg, &creds);
-    if let Some(e) = errors.first() {
-        state.status = Some(format!("feishu: {e}"));
+    use crate::services::feishu::Delivery;
+    let (started, problems) = crate::services::feishu::notifier_for_inventory(inventory);
+    if let Some(p) = problems.first() {
+        state.status = Some(format!("feishu: {p}"));
     }
-    if targets.is_empty() {
-        return None;
-    }
-    let (otx, mut orx) = unbounded_channel::<NotifyOutcome>();
-    let notifier = Notifier::start(targets, otx, NotifierPolicy::default()).ok()?;
+    let (notifier, mut orx) = started?;
     let tx = tx.clone();
     tokio::spawn(async move {
         while let Some(o) = orx.recv().await {
@@ -171,42 +157,6 @@ fn start_notifier(
         }
     });
     Some(Arc::new(notifier))
-}
-
-/// The chat message for a finished GitOps change.
-fn change_notification(
-    change: &crate::app::state::PendingChange,
-    inv: &Inventory,
-    result: &Result<crate::services::gitops::ChangeOutcome, String>,
-) -> Option<crate::services::feishu::Notification> {
-    use crate::services::feishu::Notification;
-    use crate::services::gitops::Action as Git;
-    let actor = crate::audit::actor();
-    let (app, env) = (change.app.as_str(), change.env.as_str());
-    let from = change.expected_from.clone().unwrap_or_else(|| "-".into());
-    let to = change.tag.clone().unwrap_or_else(|| "-".into());
-    match result {
-        Ok(done) if done.commit.is_none() => None,
-        Ok(done) => {
-            let from = done.from.clone().unwrap_or(from);
-            let n = match change.action {
-                Git::Release => Notification::release_started(app, env, &from, &done.to, &actor),
-                Git::Promote => {
-                    let source = change
-                        .source_env
-                        .clone()
-                        .or_else(|| inv.env(env).ok()?.promote_from().map(str::to_owned))
-                        .unwrap_or_else(|| "-".into());
-                    Notification::promote(app, &source, env, &done.to, &actor)
-                }
-                Git::Rollback => Notification::rollback(app, env, &from, &done.to, &actor),
-            };
-            Some(n.with_detail(done.message.clone()))
-        }
-        Err(e) => {
-            Some(Notification::release_failed(app, env, &from, &to, &actor).with_detail(e.clone()))
-        }
-    }
 }
 
 /// The preview rows and summary lines of a tmp plan.
@@ -682,6 +632,7 @@ impl Runner {
                     (r, t.elapsed())
                 })
             });
+            let req_copy = req.clone();
             let result = match git.engine().await {
                 Err(e) => Err(e),
                 Ok(engine) => crate::services::release::guarded_change(
@@ -695,11 +646,12 @@ impl Runner {
                 .await
                 .map_err(|e| e.to_string()),
             };
-            if let (Some(n), Some(notifier)) =
-                (change_notification(&change, &inv, &result), &notifier)
-            {
-                notifier.notify(&n);
+            if let Some(notifier) = &notifier {
+                for n in crate::services::release::notifications(&req_copy, &inv, &result) {
+                    notifier.notify(&n);
+                }
             }
+            let result = result.map(|g| g.outcome);
             let git_ms = started.elapsed().as_millis();
             let abort_line = match abort {
                 None => None,

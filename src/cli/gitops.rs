@@ -12,6 +12,8 @@ pub struct ReleaseArgs {
     pub env: String,
     #[arg(long)]
     pub tag: String,
+    #[command(flatten)]
+    pub gates: GateOverride,
 }
 
 #[derive(Debug, Args)]
@@ -21,6 +23,8 @@ pub struct PromoteArgs {
     pub from: Option<String>,
     #[arg(long)]
     pub to: String,
+    #[command(flatten)]
+    pub gates: GateOverride,
 }
 
 #[derive(Debug, Args)]
@@ -38,4 +42,16 @@ pub struct HistoryArgs {
     pub app: String,
     #[arg(long)]
     pub env: String,
+}
+
+/// Going in with gates that are not green: only where the inventory allows it, with a reason
+/// that lands in the audit journal, the commit trailer and the chat message.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GateOverride {
+    /// Release even though required gates are not all passed (env must allow it).
+    #[arg(long, requires = "reason")]
+    pub override_gates: bool,
+    /// Why (incident, ticket); required with --override-gates.
+    #[arg(long)]
+    pub reason: Option<String>,
 }

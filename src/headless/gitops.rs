@@ -3,13 +3,17 @@
 use std::fmt::Write as _;
 
 use super::{Ctx, Exit, Failure, Outcome};
-use crate::cli::gitops::{HistoryArgs, PromoteArgs, ReleaseArgs, RollbackArgs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::gitops::{GateOverride, HistoryArgs, PromoteArgs, ReleaseArgs, RollbackArgs};
 use crate::inventory::Inventory;
 use crate::services::TaskCtl;
+use crate::services::github::{GatesService, GithubSettings, resolve_token};
 use crate::services::gitops::{
-    Action, ChangeOutcome, ChangeRequest, ErrorKind, GitopsEngine, GitopsError, TagChange,
-    validate_tag,
+    Action, ChangeRequest, ErrorKind, GitopsEngine, GitopsError, TagChange, validate_tag,
 };
+use crate::services::release::{ReleaseError, guarded_change, notifications};
 
 /// The exit code an engine error means.
 pub fn failure(e: &GitopsError) -> Failure {
@@ -25,17 +29,19 @@ pub fn failure(e: &GitopsError) -> Failure {
 
 pub async fn release(ctx: &Ctx, args: ReleaseArgs) -> Outcome {
     validate_tag(&args.tag).map_err(|e| failure(&e))?;
-    let req = ChangeRequest::new(Action::Release, &args.app, &args.env, Some(&args.tag));
+    let mut req = ChangeRequest::new(Action::Release, &args.app, &args.env, Some(&args.tag));
+    req.reason.clone_from(&args.gates.reason);
     let question = format!("Release {} {} → {}?", args.app, args.env, args.tag);
-    change(ctx, req, &question).await
+    change(ctx, req, &question, override_reason(&args.gates)).await
 }
 
 pub async fn promote(ctx: &Ctx, args: PromoteArgs) -> Outcome {
     let mut req = ChangeRequest::new(Action::Promote, &args.app, &args.to, None);
     req.source_env = args.from.clone();
+    req.reason.clone_from(&args.gates.reason);
     let from = args.from.as_deref().unwrap_or("its promote_from env");
     let question = format!("Promote {} {from} → {}?", args.app, args.to);
-    change(ctx, req, &question).await
+    change(ctx, req, &question, override_reason(&args.gates)).await
 }
 
 pub async fn rollback(ctx: &Ctx, args: RollbackArgs) -> Outcome {
@@ -45,7 +51,7 @@ pub async fn rollback(ctx: &Ctx, args: RollbackArgs) -> Outcome {
     let req = ChangeRequest::new(Action::Rollback, &args.app, &args.env, args.to.as_deref());
     let to = args.to.as_deref().unwrap_or("the previous tag");
     let question = format!("Roll {} {} back to {to}?", args.app, args.env);
-    change(ctx, req, &question).await
+    change(ctx, req, &question, None).await
 }
 
 pub async fn history(ctx: &Ctx, args: HistoryArgs) -> Outcome {
@@ -63,7 +69,17 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> Outcome {
     Ok(())
 }
 
-async fn change(ctx: &Ctx, req: ChangeRequest, question: &str) -> Outcome {
+/// The override reason, only when `--override-gates` was given.
+fn override_reason(g: &GateOverride) -> Option<String> {
+    g.override_gates.then(|| g.reason.clone()).flatten()
+}
+
+async fn change(
+    ctx: &Ctx,
+    req: ChangeRequest,
+    question: &str,
+    override_reason: Option<String>,
+) -> Outcome {
     let inv = ctx.inventory()?;
     inv.app(&req.app)?;
     let env = inv.env(&req.env)?;
@@ -74,23 +90,77 @@ async fn change(ctx: &Ctx, req: ChangeRequest, question: &str) -> Outcome {
         return Err(Failure::refused("read-only: writes are disabled"));
     }
     ctx.confirm(question, env.protected.then_some(req.env.as_str()))?;
-    let outcome = run_blocking(inv, ctx, req).await?;
-    ctx.emit(&outcome, |o| o.message.clone());
-    Ok(())
+    let gates = gates_service(&inv).await;
+    let engine = {
+        let (inv, paths) = (inv.clone(), ctx.paths.clone());
+        tokio::task::spawn_blocking(move || GitopsEngine::open(&inv, &paths))
+            .await
+            .map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
+            .map_err(|e| failure(&e))?
+    };
+    let result = guarded_change(
+        Arc::new(engine),
+        gates.as_ref(),
+        &inv,
+        req.clone(),
+        override_reason.as_deref(),
+        TaskCtl::detached(),
+    )
+    .await;
+    let shown = result
+        .as_ref()
+        .map(Clone::clone)
+        .map_err(ToString::to_string);
+    notify(&inv, &notifications(&req, &inv, &shown)).await;
+    match result {
+        Ok(g) => {
+            ctx.emit(&g.outcome, |o| o.message.clone());
+            Ok(())
+        }
+        Err(ReleaseError::Gates(refusal)) => Err(Failure::refused(refusal.message)),
+        Err(e @ ReleaseError::GatesUnavailable { .. }) => {
+            Err(Failure::new(Exit::Remote, e.to_string()))
+        }
+        Err(ReleaseError::Git(e)) => Err(failure(&e)),
+        Err(e @ ReleaseError::Join(_)) => Err(Failure::new(Exit::Failed, e.to_string())),
+    }
 }
 
-async fn run_blocking(
-    inv: Inventory,
-    ctx: &Ctx,
-    req: ChangeRequest,
-) -> Result<ChangeOutcome, Failure> {
-    let paths = ctx.paths.clone();
-    tokio::task::spawn_blocking(move || {
-        GitopsEngine::open(&inv, &paths)?.apply(&req, &TaskCtl::detached())
-    })
-    .await
-    .map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
-    .map_err(|e| failure(&e))
+/// The gates client when the inventory has a `github:` section.
+async fn gates_service(inv: &Inventory) -> Option<GatesService> {
+    let cfg = inv.github.as_ref()?;
+    let api = cfg.api_url.as_deref().unwrap_or("https://api.github.com");
+    let token = resolve_token(cfg.token_env.as_deref(), api).await;
+    GithubSettings::from_config(cfg, token)
+        .and_then(GatesService::new)
+        .ok()
+}
+
+/// Sends the chat messages and waits (bounded) for them to go out: a notification never
+/// fails the action, but a script's process should not exit before it is sent.
+async fn notify(inv: &Inventory, cards: &[crate::services::feishu::Notification]) {
+    if cards.is_empty() {
+        return;
+    }
+    let (started, problems) = crate::services::feishu::notifier_for_inventory(inv);
+    for p in problems {
+        eprintln!("shipdeck: feishu: {p}");
+    }
+    let Some((notifier, mut outcomes)) = started else {
+        return;
+    };
+    for c in cards {
+        notifier.notify(c);
+    }
+    let drain = tokio::spawn(async move {
+        while let Some(o) = outcomes.recv().await {
+            if let crate::services::feishu::Delivery::Failed { error } = &o.delivery {
+                eprintln!("shipdeck: feishu {}: {error}", o.chat);
+            }
+        }
+    });
+    notifier.close(Duration::from_secs(20)).await;
+    let _ = drain.await;
 }
 
 fn render_history(changes: &[TagChange]) -> String {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::inventory::Inventory;
 use crate::services::TaskCtl;
+use crate::services::feishu::Notification;
 use crate::services::github::{GatesService, GithubError, GuardPass, GuardRefusal, guard};
 use crate::services::gitops::{self, ChangeOutcome, ChangeRequest, GitopsEngine, GitopsError};
 
@@ -53,6 +54,13 @@ fn target_tag(
         .and_then(|t| t.tag))
 }
 
+/// A change that went through, and how its gates were judged (`None`: not gated).
+#[derive(Debug, Clone)]
+pub struct Guarded {
+    pub outcome: ChangeOutcome,
+    pub gates: Option<GuardPass>,
+}
+
 /// Checks the target env's required gates (release and promote), then writes and pushes.
 /// `override_reason` is honoured only where the inventory allows an override.
 pub async fn guarded_change(
@@ -62,7 +70,7 @@ pub async fn guarded_change(
     mut req: ChangeRequest,
     override_reason: Option<&str>,
     ctl: TaskCtl,
-) -> Result<ChangeOutcome, ReleaseError> {
+) -> Result<Guarded, ReleaseError> {
     let env = inv.env(&req.env).map_err(GitopsError::from)?;
     let needs_gates = req.action != gitops::Action::Rollback && !env.required_checks.is_empty();
     if needs_gates {
@@ -75,17 +83,87 @@ pub async fn guarded_change(
         if let Some(tag) = tag {
             ctl.report(0, Some(2), "checking gates");
             let pass = check(gates, env, &req.env, &tag, override_reason).await?;
-            req.gates = Some(pass.trailer);
+            req.gates = Some(pass.trailer.clone());
             if pass.overridden {
-                req.reason = pass.reason;
+                req.reason.clone_from(&pass.reason);
             }
+            return apply(engine, req, ctl).await.map(|outcome| Guarded {
+                outcome,
+                gates: Some(pass),
+            });
         }
     }
+    apply(engine, req, ctl).await.map(|outcome| Guarded {
+        outcome,
+        gates: None,
+    })
+}
+
+async fn apply(
+    engine: Arc<GitopsEngine>,
+    req: ChangeRequest,
+    ctl: TaskCtl,
+) -> Result<ChangeOutcome, ReleaseError> {
     ctl.report(1, Some(2), "writing and pushing");
     tokio::task::spawn_blocking(move || engine.apply(&req, &ctl))
         .await
         .map_err(|e| ReleaseError::Join(e.to_string()))?
         .map_err(ReleaseError::Git)
+}
+
+/// The chat messages for a finished (or failed) change: the action's card, and a gate-override
+/// card when gates were overridden.
+pub fn notifications(
+    req: &ChangeRequest,
+    inv: &Inventory,
+    result: &Result<Guarded, String>,
+) -> Vec<Notification> {
+    let (app, env, actor) = (req.app.as_str(), req.env.as_str(), req.actor.as_str());
+    let from = req.expected_from.clone().unwrap_or_else(|| "-".into());
+    let to = req.tag.clone().unwrap_or_else(|| "-".into());
+    match result {
+        Ok(g) if g.outcome.commit.is_none() => Vec::new(),
+        Ok(g) => {
+            let done = &g.outcome;
+            let from = done.from.clone().unwrap_or(from);
+            let card = match req.action {
+                gitops::Action::Release => {
+                    Notification::release_started(app, env, &from, &done.to, actor)
+                }
+                gitops::Action::Promote => {
+                    let source = req
+                        .source_env
+                        .clone()
+                        .or_else(|| inv.env(env).ok()?.promote_from().map(str::to_owned))
+                        .unwrap_or_else(|| "-".into());
+                    Notification::promote(app, &source, env, &done.to, actor)
+                }
+                gitops::Action::Rollback => {
+                    Notification::rollback(app, env, &from, &done.to, actor)
+                }
+            };
+            let mut out = Vec::new();
+            let card = card.with_detail(done.message.clone());
+            out.push(match &g.gates {
+                Some(p) => card.with_gates(p.summary.clone()),
+                None => card,
+            });
+            if let Some(p) = g.gates.as_ref().filter(|p| p.overridden) {
+                out.push(Notification::gate_override(
+                    app,
+                    env,
+                    &from,
+                    &done.to,
+                    actor,
+                    p.reason.as_deref().unwrap_or("-"),
+                ));
+            }
+            out
+        }
+        Err(e) => {
+            vec![Notification::release_failed(app, env, &from, &to, actor).with_detail(e.clone())]
+        }
+    }
 }
 
 async fn check(

@@ -18,6 +18,7 @@ mod app_views;
 mod feishu;
 mod gates;
 mod gitops;
+mod guard;
 mod harness;
 mod inventory;
 mod live;

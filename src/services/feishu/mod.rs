@@ -136,3 +136,33 @@ pub(crate) fn check_url(url: &str) -> Result<String> {
         Err(FeishuError::BadUrl(url.to_owned()))
     }
 }
+
+/// The notifier the inventory's `feishu:` chats describe, with its outcome channel; `None`
+/// without a `feishu:` section or a usable chat. Problems with single chats come back as text.
+pub fn notifier_for_inventory(
+    inv: &crate::inventory::Inventory,
+) -> (
+    Option<(
+        Notifier,
+        tokio::sync::mpsc::UnboundedReceiver<NotifyOutcome>,
+    )>,
+    Vec<String>,
+) {
+    let Some(cfg) = inv.feishu.as_ref() else {
+        return (None, Vec::new());
+    };
+    let creds = match Credentials::from_env(cfg, inv.base_dir()) {
+        Ok(c) => c,
+        Err(e) => return (None, vec![e.to_string()]),
+    };
+    let (targets, errors) = targets_from_config(cfg, &creds);
+    let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    if targets.is_empty() {
+        return (None, problems);
+    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    match Notifier::start(targets, tx, NotifierPolicy::default()) {
+        Ok(n) => (Some((n, rx)), problems),
+        Err(e) => (None, vec![e.to_string()]),
+    }
+}
