@@ -640,11 +640,23 @@ impl Runner {
                     gates.as_ref(),
                     &inv,
                     req,
-                    None,
+                    change.override_reason.as_deref(),
                     ctl,
                 )
                 .await
-                .map_err(|e| e.to_string()),
+                .map_err(|e| {
+                    // A refusal the env lets you override: ask for the reason right away.
+                    if let crate::services::release::ReleaseError::Gates(r) = &e
+                        && r.override_allowed
+                        && change.override_reason.is_none()
+                    {
+                        let _ = tx.send(Action::GateRefused {
+                            change: change.clone(),
+                            message: r.message.clone(),
+                        });
+                    }
+                    e.to_string()
+                }),
             };
             if let Some(notifier) = &notifier {
                 for n in crate::services::release::notifications(&req_copy, &inv, &result) {
@@ -757,6 +769,33 @@ impl Runner {
                 env,
                 action,
             } => self.rollout_action(task, app, env, action),
+            Effect::FetchCandidateGates { env, tag } => {
+                let (svc, inv, tx) = (
+                    self.services.gates.clone(),
+                    self.services.inventory.clone(),
+                    self.tx.clone(),
+                );
+                let Some(svc) = svc else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let required = inv
+                        .environments
+                        .get(&env)
+                        .map(|e| e.required_checks.clone())
+                        .unwrap_or_default();
+                    let result = match svc.sha_for_tag(&tag) {
+                        Ok(sha) => svc.fresh_report(&sha, &required).await,
+                        Err(e) => Err(e),
+                    }
+                    .map_err(|e| e.to_string());
+                    let _ = tx.send(Action::CandidateGates(crate::app::state::CandidateGates {
+                        env,
+                        tag,
+                        result,
+                    }));
+                });
+            }
             Effect::PlanTmp => {
                 let (inv, tx, slot) = (
                     self.services.inventory.clone(),

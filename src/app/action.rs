@@ -189,6 +189,13 @@ pub enum Action {
         env: String,
         result: Result<Vec<crate::services::gitops::TagChange>, String>,
     },
+    /// The gates of a release/promote candidate, for the confirmation.
+    CandidateGates(crate::app::state::CandidateGates),
+    /// The gates refused a change whose env allows an override: ask for a reason.
+    GateRefused {
+        change: crate::app::state::PendingChange,
+        message: String,
+    },
     /// The tmp cleanup plan: its rows and summary lines.
     TmpPlanned(Result<(Vec<crate::app::state::TmpRow>, Vec<String>), String>),
     /// The member sync plan: its lines and the writes it needs.
@@ -244,6 +251,8 @@ pub enum Effect {
         env: String,
         action: crate::services::kube::actions::RolloutAction,
     },
+    /// Fetch the gates of a candidate tag against an env's required checks (fresh).
+    FetchCandidateGates { env: String, tag: String },
     /// Plan the tmp cleanup (a preview).
     PlanTmp,
     /// Apply the last tmp plan without the skipped entries, as a background task.

@@ -105,6 +105,16 @@ pub struct PendingChange {
     pub expected_from: Option<String>,
     /// Promote only.
     pub source_env: Option<String>,
+    /// Go in although gates are red (where the inventory allows it), for this typed reason.
+    pub override_reason: Option<String>,
+}
+
+/// The gates of the tag a confirmation is about to send somewhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateGates {
+    pub env: String,
+    pub tag: String,
+    pub result: Result<crate::services::github::GateReport, String>,
 }
 
 /// What a confirmation starts.
@@ -222,6 +232,12 @@ pub enum Overlay {
     Feishu,
     /// `t`: the tmp cleanup preview (its data lives in `State::tmp`).
     Tmp,
+    /// The gates refused a change the env lets you override: type why.
+    Reason {
+        change: PendingChange,
+        message: String,
+        input: String,
+    },
 }
 
 /// One line of the Activity log.
@@ -261,6 +277,8 @@ pub struct State {
     pub feishu: FeishuView,
     /// The tmp view's data.
     pub tmp: TmpView,
+    /// Gates of the tag the open confirmation would release.
+    pub candidate: Option<CandidateGates>,
     /// Paths in the Secrets view are shown relative to this (the inventory's folder).
     pub secrets_base: Option<std::path::PathBuf>,
     /// Gates per environment name.
@@ -322,6 +340,7 @@ impl State {
             secrets: SecretsView::default(),
             feishu: FeishuView::default(),
             tmp: TmpView::default(),
+            candidate: None,
             secrets_base: Some(inv.base_dir().to_path_buf()),
             selected_gate: 0,
             live: crate::services::kube::LiveState::default(),
@@ -369,6 +388,7 @@ impl State {
             Some(
                 Overlay::Palette { .. }
                 | Overlay::Release { .. }
+                | Overlay::Reason { .. }
                 | Overlay::Confirm { typed: Some(_), .. },
             ) => InputMode::Text,
             Some(

@@ -30,7 +30,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 input.push(c);
                 *selected = None;
             }
-            Some(Overlay::Confirm { input, .. }) => input.push(c),
+            Some(Overlay::Confirm { input, .. } | Overlay::Reason { input, .. }) => input.push(c),
             Some(Overlay::Secrets) => secrets_key(state, c),
             Some(Overlay::Tmp) => tmp_key(state, c),
             _ => {}
@@ -46,7 +46,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 input.pop();
                 *selected = None;
             }
-            Some(Overlay::Confirm { input, .. }) => {
+            Some(Overlay::Confirm { input, .. } | Overlay::Reason { input, .. }) => {
                 input.pop();
             }
             _ => {}
@@ -85,6 +85,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::RefreshGit => effects.push(Effect::RefreshGit),
         Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
         Action::Notified { line, failed } => log(state, line, failed),
+        Action::CandidateGates(c) => state.candidate = Some(c),
+        Action::GateRefused { change, message } => {
+            state.overlay = Some(Overlay::Reason {
+                change,
+                message,
+                input: String::new(),
+            });
+        }
         Action::TmpPlanned(result) => {
             match result {
                 Ok((rows, summary)) => {
@@ -409,7 +417,7 @@ fn move_selection(state: &mut State, delta: i32) {
             let n = state.secrets.rows.as_ref().map_or(0, Vec::len);
             state.secrets.selected = step(state.secrets.selected, delta, n);
         }
-        Some(Overlay::ConfirmQuit | Overlay::Confirm { .. }) => {}
+        Some(Overlay::ConfirmQuit | Overlay::Confirm { .. } | Overlay::Reason { .. }) => {}
         None => match state.focus {
             Panel::Environments => {
                 state.selected_env = step(state.selected_env, delta, state.envs.len());
@@ -446,7 +454,7 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             }
         }
         Some(Overlay::ConfirmQuit) => effects.push(Effect::Quit),
-        Some(overlay @ Overlay::Release { .. }) => submit_release(state, overlay),
+        Some(overlay @ Overlay::Release { .. }) => submit_release(state, overlay, effects),
         Some(overlay @ Overlay::Rollback { .. }) => submit_rollback(state, overlay),
         Some(Overlay::Confirm {
             typed,
@@ -483,6 +491,34 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             if let Some(path) = row {
                 ask_rotate(state, vec![path]);
             }
+        }
+        Some(Overlay::Reason {
+            mut change,
+            message,
+            input,
+        }) => {
+            let reason = input.trim().to_owned();
+            if reason.is_empty() {
+                state.status = Some("override: a reason is required".into());
+                state.overlay = Some(Overlay::Reason {
+                    change,
+                    message,
+                    input,
+                });
+                return;
+            }
+            let Some(row) = state.envs.iter().find(|r| r.name == change.env).cloned() else {
+                return;
+            };
+            change.override_reason = Some(reason.clone());
+            let title = format!("Override gates: {} {}", change.action, change.app);
+            confirm(
+                state,
+                title,
+                vec![message, format!("reason: {reason}")],
+                &row,
+                change,
+            );
         }
         Some(Overlay::Tmp) => {
             state.overlay = Some(Overlay::Tmp);
@@ -810,6 +846,7 @@ fn git_command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
                 tag: Some(from_tag.clone()),
                 expected_from: to_tag.clone(),
                 source_env: Some(from.clone()),
+                override_reason: None,
             };
             confirm(
                 state,
@@ -825,8 +862,24 @@ fn git_command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
                 &env,
                 change,
             );
+            candidate_gates(state, &env, &from_tag, effects);
         }
         _ => {}
+    }
+}
+
+/// Shows the gates of the tag about to go in, inside the confirmation.
+fn candidate_gates(
+    state: &State,
+    env: &super::state::EnvRow,
+    tag: &str,
+    effects: &mut Vec<Effect>,
+) {
+    if !env.required_checks.is_empty() && !matches!(state.github, Feed::NotConnected(_)) {
+        effects.push(Effect::FetchCandidateGates {
+            env: env.name.clone(),
+            tag: tag.to_owned(),
+        });
     }
 }
 
@@ -854,6 +907,7 @@ fn confirm(
     env: &super::state::EnvRow,
     change: PendingChange,
 ) {
+    state.candidate = None;
     state.overlay = Some(Overlay::Confirm {
         title,
         lines,
@@ -863,7 +917,7 @@ fn confirm(
     });
 }
 
-fn submit_release(state: &mut State, overlay: Overlay) {
+fn submit_release(state: &mut State, overlay: Overlay, effects: &mut Vec<Effect>) {
     let Overlay::Release {
         app, env, input, ..
     } = overlay.clone()
@@ -893,6 +947,7 @@ fn submit_release(state: &mut State, overlay: Overlay) {
         tag: Some(tag.clone()),
         expected_from: row.git_tag.clone(),
         source_env: None,
+        override_reason: None,
     };
     let lines = vec![
         format!(
@@ -902,6 +957,7 @@ fn submit_release(state: &mut State, overlay: Overlay) {
         gates_line(state, &env),
     ];
     confirm(state, format!("Release {app}"), lines, &row, change);
+    candidate_gates(state, &row, &tag, effects);
 }
 
 fn submit_rollback(state: &mut State, overlay: Overlay) {
@@ -933,6 +989,7 @@ fn submit_rollback(state: &mut State, overlay: Overlay) {
         tag: Some(choice.tag.clone()),
         expected_from: row.git_tag.clone(),
         source_env: None,
+        override_reason: None,
     };
     let lines = vec![
         format!(

@@ -8,8 +8,9 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::overlays::centered;
 use super::style::{block, dim};
 use crate::app::Overlay;
+use crate::app::state::Confirmed;
 
-pub fn render(frame: &mut Frame<'_>, overlay: &Overlay) {
+pub fn render(frame: &mut Frame<'_>, state: &crate::app::State, overlay: &Overlay) {
     let Overlay::Confirm {
         title,
         lines: body,
@@ -20,8 +21,40 @@ pub fn render(frame: &mut Frame<'_>, overlay: &Overlay) {
     else {
         return;
     };
-    let area = centered(frame.area(), 72, 9);
+    let area = centered(frame.area(), 76, 12);
     let mut lines: Vec<Line> = body.iter().map(|l| Line::from(l.clone())).collect();
+    if let Overlay::Confirm {
+        then: Confirmed::Git(change),
+        ..
+    } = overlay
+        && let Some(c) = state
+            .candidate
+            .as_ref()
+            .filter(|c| c.env == change.env && Some(&c.tag) == change.tag.as_ref())
+    {
+        lines.push(match &c.result {
+            Ok(r) => {
+                let failing: Vec<String> = r
+                    .failing()
+                    .map(|g| format!("{} {}", g.state.symbol(), g.name))
+                    .collect();
+                let style = if r.all_passed {
+                    Style::default().fg(Color::Green)
+                } else {
+                    Style::default().fg(Color::Yellow)
+                };
+                Line::styled(
+                    if failing.is_empty() {
+                        format!("gates of {}: {}", c.tag, r.summary)
+                    } else {
+                        format!("gates of {}: {} ({})", c.tag, r.summary, failing.join(" "))
+                    },
+                    style,
+                )
+            }
+            Err(e) => Line::styled(format!("gates: {e}"), Style::default().fg(Color::Red)),
+        });
+    }
     lines.push(Line::from(""));
     match typed {
         Some(env) => {
@@ -43,6 +76,37 @@ pub fn render(frame: &mut Frame<'_>, overlay: &Overlay) {
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
             .block(block(title.clone(), true)),
+        area,
+    );
+}
+
+/// The gates said no, and the env allows an override: why go in anyway?
+pub fn render_reason(frame: &mut Frame<'_>, overlay: &Overlay) {
+    let Overlay::Reason {
+        change,
+        message,
+        input,
+    } = overlay
+    else {
+        return;
+    };
+    let area = centered(frame.area(), 76, 9);
+    let lines = vec![
+        Line::styled(message.clone(), Style::default().fg(Color::Yellow)),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("reason (journal, commit trailer, chat): ", dim()),
+            Span::raw(input.clone()),
+            Span::styled("▏", Style::default().fg(Color::Cyan)),
+        ]),
+        Line::styled("enter: continue to the confirmation · esc: leave it", dim()),
+    ];
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block(
+            format!("Override the gates of {} {}?", change.app, change.env),
+            true,
+        )),
         area,
     );
 }

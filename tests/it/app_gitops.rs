@@ -48,6 +48,15 @@ async fn release_promote_refuse_and_roll_back_from_the_keys() {
         ..Default::default()
     };
     let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
+    // prod accepts a gate override with a reason (the demo's does not).
+    let text = std::fs::read_to_string(&ws.inventory_path)
+        .unwrap()
+        .replacen(
+            "    protected: true\n",
+            "    protected: true\n    allow_gate_override: true\n",
+            1,
+        );
+    std::fs::write(&ws.inventory_path, text).unwrap();
     let inv = Inventory::load(&ws.inventory_path).unwrap();
     let paths = Paths::under(&dir.path().join(".shipdeck"));
     let mut state = State::new(&inv, "test", Keymap::default());
@@ -139,11 +148,20 @@ async fn release_promote_refuse_and_roll_back_from_the_keys() {
     c.refreshed("prod", "5d2e8a1").await;
     assert!(last_commit_message(&ws.dir.join("gitops.git")).contains("Shipdeck-Gates: 7/7 passed"));
 
-    // A commit whose trivy failed is refused in prod; git is untouched.
+    // A commit whose trivy failed: its red gates show in the confirmation, the push is
+    // refused and git is untouched; prod allows an override, so a reason is asked for.
     let before = last_commit_message(&ws.dir.join("gitops.git"));
     c.press(Command::Release);
     c.type_text(&bad[..7]);
     c.apply(Action::Submit);
+    c.until("the candidate's gates", |s| s.candidate.is_some())
+        .await;
+    let candidate = c.state.candidate.clone().unwrap();
+    assert_eq!(candidate.tag, bad[..7]);
+    assert!(
+        !candidate.result.unwrap().all_passed,
+        "shown red before anyone confirms"
+    );
     c.type_text("prod");
     c.apply(Action::Submit);
     let line = c.finish_task().await;
@@ -153,6 +171,30 @@ async fn release_promote_refuse_and_roll_back_from_the_keys() {
         "the refusal names the failing gate: {line}"
     );
     assert_eq!(last_commit_message(&ws.dir.join("gitops.git")), before);
+    c.until("the override question", |s| {
+        matches!(s.overlay, Some(Overlay::Reason { .. }))
+    })
+    .await;
+    c.apply(Action::Submit);
+    assert!(
+        matches!(c.state.overlay, Some(Overlay::Reason { .. })),
+        "an empty reason is not one"
+    );
+    c.type_text("INC-7 hotfix");
+    c.apply(Action::Submit);
+    c.type_text("prod");
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(
+        line.contains(&format!("release miker-web prod 5d2e8a1 → {}", &bad[..7])),
+        "{line}"
+    );
+    let msg = last_commit_message(&ws.dir.join("gitops.git"));
+    assert!(
+        msg.contains("Shipdeck-Gates: overridden (INC-7 hotfix)"),
+        "{msg}"
+    );
+    c.refreshed("prod", &bad[..7]).await;
 
     // b on prod: back to 71be0e3 from the history picker.
     c.press(Command::Rollback);
@@ -184,7 +226,7 @@ async fn release_promote_refuse_and_roll_back_from_the_keys() {
     c.apply(Action::Submit);
     let line = c.finish_task().await;
     assert!(
-        line.contains("rollback miker-web prod 5d2e8a1 → 71be0e3"),
+        line.contains(&format!("rollback miker-web prod {} → 71be0e3", &bad[..7])),
         "{line}"
     );
     c.refreshed("prod", "71be0e3").await;
