@@ -232,3 +232,121 @@ fn gates_with_a_report_and_a_selected_gate() {
         s
     });
 }
+
+#[test]
+fn views_and_dialogs() {
+    use shipdeck::app::Overlay;
+    use shipdeck::app::state::{Confirmed, PendingChange, TmpRow};
+    use shipdeck::services::gitops::Action as Git;
+    use shipdeck::services::secrets::formats::Format;
+    use shipdeck::services::secrets::ops::FileInfo;
+
+    let change = PendingChange {
+        action: Git::Release,
+        app: "miker-web".into(),
+        env: "prod".into(),
+        tag: Some("badc0de".into()),
+        expected_from: Some("71be0e3".into()),
+        source_env: None,
+        override_reason: None,
+    };
+    snap("confirm_protected", || {
+        let mut s = demo_state();
+        s.overlay = Some(Overlay::Confirm {
+            title: "Release miker-web".into(),
+            lines: vec!["prod: 71be0e3 → badc0de".into()],
+            typed: Some("prod".into()),
+            input: "pro".into(),
+            then: Confirmed::Git(change.clone()),
+        });
+        s
+    });
+    snap("override_reason", || {
+        let mut s = demo_state();
+        s.overlay = Some(Overlay::Reason {
+            change: change.clone(),
+            message: "gates of badc0de not passed in prod: trivy failed".into(),
+            input: "INC-7 hot".into(),
+        });
+        s
+    });
+    snap("secrets_view", || {
+        let mut s = demo_state();
+        let file = |p: &str, days, stale, can| FileInfo {
+            path: s.secrets_base.clone().unwrap().join(p),
+            format: Some(Format::Yaml),
+            recipients: vec!["age1shnpxq0v2l5kz9m0n7c3ytwhp5x0de6q4fj9rt6u8yk3a2c5plc".into()],
+            lastmodified: Some("2026-08-02T10:00:00Z".into()),
+            age_days: Some(days),
+            stale,
+            can_decrypt: can,
+            rule: Some("encrypted_regex: ^(data|stringData)$".into()),
+            mac_only_encrypted: false,
+            error: None,
+        };
+        s.secrets.rows = Some(vec![
+            file("secrets/miker-web/prod/secret.enc.yaml", 120, true, true),
+            file("secrets/miker-web/stg/secret.enc.yaml", 3, false, true),
+            file("secrets/legacy/old.enc.yaml", 400, true, false),
+        ]);
+        s.secrets.by_age = true;
+        s.secrets.selected = 1;
+        s.overlay = Some(Overlay::Secrets);
+        s
+    });
+    snap("tmp_view", || {
+        let mut s = demo_state();
+        let row = |idx, path: &str, size, days: u64, rule: &str, reason: &str| TmpRow {
+            idx,
+            path: path.into(),
+            size,
+            age_secs: days * 86_400,
+            rule: rule.into(),
+            reason: reason.into(),
+        };
+        s.tmp.rows = Some(vec![
+            row(
+                0,
+                "actions-runner-linux-x64-2.317.0.tar.gz",
+                191_000_000,
+                23,
+                "actions-runner-*.tar.gz",
+                "not among the 2 newest",
+            ),
+            row(
+                1,
+                "kubectl-v1.30.4",
+                51_000_000,
+                33,
+                "default",
+                "older than 7 days",
+            ),
+            row(
+                2,
+                "miker-web-0.4.2.tgz",
+                47_000,
+                31,
+                "*.tgz",
+                "older than 14 days",
+            ),
+        ]);
+        s.tmp.summary = vec!["/ws/tmp: 3 entries, 232 MiB (Delete)".into()];
+        s.tmp.skip.insert(1);
+        s.tmp.selected = 1;
+        s.overlay = Some(Overlay::Tmp);
+        s
+    });
+    snap("feishu_view", || {
+        let mut s = demo_state();
+        s.feishu.lines = Some(vec![
+            "chat releases (oc_demo_releases) ← release-managers: 3 now, 2 wanted".into(),
+            "  + frank (Frank Wu)".into(),
+            "  - heidi (Heidi Xu)".into(),
+            "unmatched (1):".into(),
+            "  ? dave [platform]: no mapping entry and no verified-domain email".into(),
+        ]);
+        s.feishu.writes = 2;
+        s.overlay = Some(Overlay::Feishu);
+        s
+    });
+}
