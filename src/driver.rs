@@ -664,6 +664,18 @@ impl Runner {
                 }
             }
             let result = result.map(|g| g.outcome);
+            if let Ok(done) = &result
+                && done.commit.is_some()
+                && change.action != crate::services::gitops::Action::Rollback
+            {
+                let _ = tx.send(Action::Pushed {
+                    app: change.app.clone(),
+                    env: change.env.clone(),
+                    from: done.from.clone().unwrap_or_else(|| "-".into()),
+                    to: done.to.clone(),
+                    actor: req_copy.actor.clone(),
+                });
+            }
             let git_ms = started.elapsed().as_millis();
             let abort_line = match abort {
                 None => None,
@@ -769,6 +781,11 @@ impl Runner {
                 env,
                 action,
             } => self.rollout_action(task, app, env, action),
+            Effect::Notify(card) => {
+                if let Some(n) = &self.services.notifier {
+                    n.notify(&card);
+                }
+            }
             Effect::FetchCandidateGates { env, tag } => {
                 let (svc, inv, tx) = (
                     self.services.gates.clone(),

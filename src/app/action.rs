@@ -189,6 +189,14 @@ pub enum Action {
         env: String,
         result: Result<Vec<crate::services::gitops::TagChange>, String>,
     },
+    /// A release or promote reached the GitOps remote; the cluster will tell how it ends.
+    Pushed {
+        app: String,
+        env: String,
+        from: String,
+        to: String,
+        actor: String,
+    },
     /// The gates of a release/promote candidate, for the confirmation.
     CandidateGates(crate::app::state::CandidateGates),
     /// The gates refused a change whose env allows an override: ask for a reason.
@@ -251,6 +259,8 @@ pub enum Effect {
         env: String,
         action: crate::services::kube::actions::RolloutAction,
     },
+    /// Tell the chats (the notifier never blocks the action).
+    Notify(crate::services::feishu::Notification),
     /// Fetch the gates of a candidate tag against an env's required checks (fresh).
     FetchCandidateGates { env: String, tag: String },
     /// Plan the tmp cleanup (a preview).

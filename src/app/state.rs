@@ -277,6 +277,8 @@ pub struct State {
     pub feishu: FeishuView,
     /// The tmp view's data.
     pub tmp: TmpView,
+    /// Releases pushed and not yet finished in the cluster: (app, env) → (from, to, actor).
+    pub in_flight: std::collections::BTreeMap<(String, String), (String, String, String)>,
     /// Gates of the tag the open confirmation would release.
     pub candidate: Option<CandidateGates>,
     /// Paths in the Secrets view are shown relative to this (the inventory's folder).
@@ -341,6 +343,7 @@ impl State {
             feishu: FeishuView::default(),
             tmp: TmpView::default(),
             candidate: None,
+            in_flight: std::collections::BTreeMap::new(),
             secrets_base: Some(inv.base_dir().to_path_buf()),
             selected_gate: 0,
             live: crate::services::kube::LiveState::default(),

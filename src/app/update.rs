@@ -81,6 +81,16 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if matches!(state.cluster, Feed::Connecting | Feed::NotConnected(_)) {
                 state.cluster = Feed::Live;
             }
+            settle_releases(state, &mut effects);
+        }
+        Action::Pushed {
+            app,
+            env,
+            from,
+            to,
+            actor,
+        } => {
+            state.in_flight.insert((app, env), (from, to, actor));
         }
         Action::RefreshGit => effects.push(Effect::RefreshGit),
         Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
@@ -246,6 +256,37 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         | Command::Tmp
         | Command::Feishu => domain(state, cmd, effects),
         Command::OpenLink => open_link(state, effects),
+    }
+}
+
+/// A pushed release ends in the cluster: healthy on the new tag (succeeded) or degraded
+/// (failed: analysis or abort). Either way the chats hear it once.
+fn settle_releases(state: &mut State, effects: &mut Vec<Effect>) {
+    use crate::services::feishu::Notification;
+    let mut done = Vec::new();
+    for ((app, env), (from, to, actor)) in &state.in_flight {
+        let Some(live) = state.live.env_live(app, env) else {
+            continue;
+        };
+        let status = live.rollout_status.as_deref();
+        let on_new = live.live_tag.as_deref() == Some(to.as_str());
+        let card = match status {
+            Some("Healthy") if on_new => {
+                Some(Notification::release_succeeded(app, env, from, to, actor))
+            }
+            Some("Degraded") => Some(
+                Notification::release_failed(app, env, from, to, actor)
+                    .with_detail("the rollout is Degraded (analysis failed or aborted)"),
+            ),
+            _ => None,
+        };
+        if let Some(card) = card {
+            effects.push(Effect::Notify(card));
+            done.push((app.clone(), env.clone()));
+        }
+    }
+    for key in done {
+        state.in_flight.remove(&key);
     }
 }
 

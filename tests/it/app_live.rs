@@ -7,6 +7,7 @@ use shipdeck::app::{Action, Command, Keymap, Overlay, Panel, State};
 use shipdeck::driver::{Runner, Services};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
+use shipdeck::sandbox::feishu::{FeishuSandbox, FeishuSandboxOpts};
 use shipdeck::sandbox::kube::{KubeSandbox, KubeSandboxOptions};
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -16,8 +17,13 @@ use crate::harness::Cockpit;
 async fn promote_the_canary_then_roll_back_both_halves() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
+    let fs = FeishuSandbox::start(FeishuSandboxOpts::demo())
+        .await
+        .unwrap();
+    fs.write_demo_files(dir.path()).unwrap();
     let endpoints = shipdeck::demo::Endpoints {
         kubeconfig: Some(dir.path().join("kube/kubeconfig")),
+        feishu_section: Some(fs.demo_inventory_section()),
         ..Default::default()
     };
     let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
@@ -159,7 +165,35 @@ async fn promote_the_canary_then_roll_back_both_halves() {
         String::from_utf8_lossy(&out.stdout)
     );
 
+    // r on dev (no gates): once the canary is healthy on the new tag, the chats hear it succeeded.
+    c.select_env("dev");
+    c.press(Command::Release);
+    c.type_text("5d2e8a1");
+    c.apply(Action::Submit);
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(
+        line.contains("release miker-web dev 9f1c2ab → 5d2e8a1"),
+        "{line}"
+    );
+    c.until("the release to finish in the cluster", |s| {
+        s.in_flight.is_empty()
+    })
+    .await;
+    c.until("the chat message", |s| {
+        s.activity
+            .iter()
+            .any(|a| a.text.starts_with("Feishu ✔ Release succeeded"))
+    })
+    .await;
+    assert!(
+        fs.messages()
+            .iter()
+            .any(|m| m.accepted && m.title.starts_with("Release succeeded: miker-web dev"))
+    );
+
     c.runner.cancel_all();
+    fs.shutdown().await;
     watches.abort();
     forward.abort();
     kube.shutdown().await;

@@ -40,12 +40,24 @@ impl Cockpit {
         }
     }
 
-    /// Feeds results back until `done` holds.
+    /// Feeds results back until `done` holds, within one overall bound (a stream of unrelated
+    /// actions, such as watch events, must not keep a failing wait alive).
     pub async fn until(&mut self, what: &str, done: impl Fn(&State) -> bool) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         while !done(&self.state) {
-            let action = tokio::time::timeout(PATIENCE, self.rx.recv())
+            let action = tokio::time::timeout_at(deadline, self.rx.recv())
                 .await
-                .unwrap_or_else(|_| panic!("waited for {what}; status {:?}", self.state.status))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "waited for {what}; status {:?}; activity {:?}",
+                        self.state.status,
+                        self.state
+                            .activity
+                            .iter()
+                            .map(|a| &a.text)
+                            .collect::<Vec<_>>()
+                    )
+                })
                 .expect("channel open");
             self.apply(action);
         }
@@ -70,8 +82,15 @@ impl Cockpit {
             .unwrap_or_default()
     }
 
-    /// Moves the Environments selection to `name`.
+    /// Focuses the Environments panel and moves its selection to `name`.
     pub fn select_env(&mut self, name: &str) {
+        assert!(
+            self.state.envs.iter().any(|e| e.name == name),
+            "no env `{name}`"
+        );
+        while self.state.focus != shipdeck::app::Panel::Environments {
+            self.press(shipdeck::app::Command::FocusNext);
+        }
         while self.state.selected_env().map(|e| e.name.as_str()) != Some(name) {
             let before = self.state.selected_env;
             self.press(shipdeck::app::Command::Down);
