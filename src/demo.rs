@@ -159,14 +159,17 @@ tmp:
 /// Prepares everything the demo needs that is not a running server.
 pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, DemoError> {
     let (dir, owned) = create_dir(dir)?;
+    let t0 = std::time::Instant::now();
     // A workspace kept with --dir is reused as it is: its remote may hold the user's releases.
     match crate::sandbox::gitremote::seed(&dir) {
         Ok(_) | Err(crate::sandbox::gitremote::SeedError::Exists(_)) => {}
         Err(e) => return Err(DemoError::Seed(e.to_string())),
     }
+    tracing::debug!(ms = t0.elapsed().as_millis(), "demo: git remote seeded");
     if !dir.join("tmp").exists() {
         crate::services::tmpclean::demo::seed(&dir).map_err(|e| DemoError::Seed(e.to_string()))?;
     }
+    tracing::debug!(ms = t0.elapsed().as_millis(), "demo: tmp seeded");
     if !dir.join("secrets").exists() {
         crate::services::secrets::demo::seed(&dir).map_err(|e| DemoError::Seed(e.to_string()))?;
     }
@@ -197,6 +200,8 @@ fn register_seeded_builds(github: &crate::sandbox::github::GithubSandbox) {
 /// `shipdeck demo`.
 pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     let failed = |e: String| Failure::new(crate::headless::Exit::Failed, e);
+    let t0 = std::time::Instant::now();
+    let lap = |what: &str| tracing::debug!(ms = t0.elapsed().as_millis(), "demo: {what}");
     let github =
         crate::sandbox::github::GithubSandbox::start(crate::sandbox::github::GithubSandboxOpts {
             owner: "miker-org".to_owned(),
@@ -221,7 +226,9 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         kubeconfig: Some(dir.join("kube").join("kubeconfig")),
         feishu_section: Some(feishu.demo_inventory_section()),
     };
+    lap("github and feishu sandboxes up");
     let mut ws = prepare(Some(&dir), &endpoints).map_err(|e| failed(e.to_string()))?;
+    lap("workspace seeded");
     ws.owned = owned;
     let inventory = Inventory::load(&ws.inventory_path)?;
     register_seeded_builds(&github);
@@ -231,6 +238,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     let kube = crate::sandbox::kube::KubeSandbox::start(kube_opts)
         .await
         .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
+    lap("kubernetes sandbox up");
     let ci = crate::sandbox::ci::start(
         github.clone(),
         inventory.clone(),

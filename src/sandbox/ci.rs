@@ -48,6 +48,10 @@ pub fn start(
     speed: f64,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        if speed <= 0.0 {
+            // A frozen world builds nothing.
+            return std::future::pending().await;
+        }
         let targets: Vec<(String, String)> = inventory
             .apps
             .keys()

@@ -17,6 +17,11 @@ const COLS: u16 = 120;
 const ROWS: u16 = 40;
 
 fn spawn(home: &std::path::Path) -> OsSession {
+    let ws = home.join("ws");
+    spawn_with(home, &["demo".as_ref(), "--dir".as_ref(), ws.as_os_str()])
+}
+
+fn spawn_with(home: &std::path::Path, args: &[&std::ffi::OsStr]) -> OsSession {
     let bin = env!("CARGO_BIN_EXE_shipdeck");
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
@@ -24,8 +29,7 @@ fn spawn(home: &std::path::Path) -> OsSession {
             "stty cols {COLS} rows {ROWS} && exec \"$0\" \"$@\""
         ))
         .arg(bin)
-        .args(["demo", "--dir"])
-        .arg(home.join("ws"))
+        .args(args)
         .env("TERM", "xterm-256color")
         .env("SHIPDECK_CONFIG", home.join("config"))
         .env("SHIPDECK_DATA", home.join("data"))
@@ -102,12 +106,39 @@ fn main() {
         ms(times[runs - 1])
     );
 
+    // Idle: the sandbox world frozen (--speed 0) in its own process, so the figure is the
+    // cockpit's own: watches open, git and gates read, nothing changing.
     let home = tempfile::tempdir().expect("tempdir");
-    let mut s = spawn(home.path());
+    let ws = home.path().join("ws");
+    let mut world = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .args(["demo", "--no-tui", "--speed", "0", "--dir"])
+        .arg(&ws)
+        .env("SHIPDECK_DATA", home.path().join("world-data"))
+        .env("SHIPDECK_STATE", home.path().join("world-state"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the sandbox");
+    let mut out = std::io::BufReader::new(world.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut out, &mut line).expect("read") > 0 {
+        if line.contains("running") {
+            break;
+        }
+    }
+    let inventory = ws.join("inventory.yaml");
+    let start = Instant::now();
+    let mut s = spawn_with(
+        home.path(),
+        &["--inventory".as_ref(), inventory.as_os_str()],
+    );
     until_first_frame(&mut s);
+    println!(
+        "cockpit on a running sandbox: start → first full frame {:.1} ms",
+        ms(start.elapsed())
+    );
     let pid = s.get_process().pid().as_raw();
-    // Let start-up work settle, then measure a quiet window.
-    std::thread::sleep(Duration::from_secs(2));
+    // Let start-up work settle (first git fetch, gate reads, watch lists), then measure.
+    std::thread::sleep(Duration::from_secs(5));
     let secs = 30;
     let before = cpu_ticks(pid);
     std::thread::sleep(Duration::from_secs(secs));
@@ -116,8 +147,10 @@ fn main() {
     #[allow(clippy::cast_precision_loss)]
     let pct = (after - before) as f64 / hz / secs as f64 * 100.0;
     println!(
-        "idle CPU over {secs} s: {} ticks = {pct:.3} % of a core",
+        "cockpit idle CPU over {secs} s (world frozen): {} ticks = {pct:.3} % of a core",
         after - before
     );
     quit(s);
+    let _ = world.kill();
+    let _ = world.wait();
 }
