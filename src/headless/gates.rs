@@ -28,12 +28,10 @@ pub async fn run(ctx: &Ctx, args: GatesArgs) -> Outcome {
     let sha = match (&args.sha, &args.tag) {
         (Some(sha), _) => sha.clone(),
         (None, Some(tag)) => service.sha_for_tag(tag).map_err(|e| failure(&e))?,
-        // The env's current tag comes from the GitOps engine once it is wired in here.
+        // The commit the env runs: the tag git says it runs.
         (None, None) => {
-            return Err(Failure::bad_input(format!(
-                "which commit? pass --sha SHA or --tag TAG (reading `{}`'s current tag from the GitOps repo is not wired in yet)",
-                args.env
-            )));
+            let tag = git_tag(ctx, &inv, &args.app, &args.env).await?;
+            service.sha_for_tag(&tag).map_err(|e| failure(&e))?
         }
     };
     let report = service
@@ -118,4 +116,28 @@ pub fn fmt_duration(s: u64) -> String {
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// The tag the GitOps repo says `app` runs in `env`.
+async fn git_tag(
+    ctx: &Ctx,
+    inv: &crate::inventory::Inventory,
+    app: &str,
+    env: &str,
+) -> Result<String, Failure> {
+    let (inv, paths) = (inv.clone(), ctx.paths.clone());
+    let tags = tokio::task::spawn_blocking(move || {
+        crate::services::gitops::GitopsEngine::open(&inv, &paths)?.snapshot()
+    })
+    .await
+    .map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
+    .map_err(|e| crate::headless::gitops::failure(&e))?;
+    tags.into_iter()
+        .find(|t| t.app == app && t.env == env)
+        .and_then(|t| t.tag)
+        .ok_or_else(|| {
+            Failure::bad_input(format!(
+                "no tag for {app} in {env} in the GitOps repo; pass --sha or --tag"
+            ))
+        })
 }

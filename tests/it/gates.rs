@@ -647,9 +647,14 @@ async fn headless_gates_exit_codes_and_json() {
     assert!(out.contains("6/7 passed, 1 running"), "{out}");
     assert!(err.contains("codeql running"), "{err}");
 
-    let (code, _, err) = shipdeck_gates(&inv, dir.path(), &["miker-web", "--env", "prod"]).await;
-    assert_eq!(code, 2);
-    assert!(err.contains("--sha") && err.contains("--tag"), "{err}");
+    // Without --sha/--tag: the commit prod's tag in git names (the seeded remote: 71be0e3).
+    shipdeck::sandbox::gitremote::seed(dir.path()).unwrap();
+    let (code, out, err) = shipdeck_gates(&inv, dir.path(), &["miker-web", "--env", "prod"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("7/7 passed") && out.contains("71be0e3"),
+        "{out}"
+    );
 
     let (code, _, err) = shipdeck_gates(
         &inv,
