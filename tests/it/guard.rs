@@ -9,8 +9,19 @@ use std::process::Output;
 use shipdeck::sandbox::feishu::{FeishuSandbox, FeishuSandboxOpts};
 use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts, Scenario};
 
-fn shipdeck(home: &Path, inventory: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+/// `shipdeck --yes --confirm-env prod [--output json] release miker-web --env prod --tag badc0de EXTRA…`
+async fn release_bad_to_prod(home: &Path, inventory: &Path, json: bool, extra: &[&str]) -> Output {
+    let mut args = vec!["--yes", "--confirm-env", "prod"];
+    if json {
+        args.extend(["--output", "json"]);
+    }
+    args.extend(["release", "miker-web", "--env", "prod", "--tag", "badc0de"]);
+    args.extend(extra);
+    shipdeck(home, inventory, &args).await
+}
+
+async fn shipdeck(home: &Path, inventory: &Path, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
         .arg("--inventory")
         .arg(inventory)
         .args(args)
@@ -21,6 +32,7 @@ fn shipdeck(home: &Path, inventory: &Path, args: &[&str]) -> Output {
         .env_remove("GITHUB_TOKEN")
         .env_remove("GH_TOKEN")
         .output()
+        .await
         .expect("run shipdeck")
 }
 
@@ -67,26 +79,7 @@ async fn red_gates_refuse_and_an_allowed_override_is_recorded_everywhere() {
 
     // prod does not allow overrides: refused either way, remote untouched.
     let before = remote_head(&bare);
-    let inv = ws.inventory_path.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        shipdeck(
-            &home,
-            &inv,
-            &[
-                "--yes",
-                "--confirm-env",
-                "prod",
-                "release",
-                "miker-web",
-                "--env",
-                "prod",
-                "--tag",
-                "badc0de",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = release_bad_to_prod(&home, &ws.inventory_path, false, &[]).await;
     assert_eq!(
         out.status.code(),
         Some(5),
@@ -100,30 +93,13 @@ async fn red_gates_refuse_and_an_allowed_override_is_recorded_everywhere() {
     );
     assert_eq!(remote_head(&bare), before, "the remote is untouched");
 
-    let home = dir.path().join("home");
-    let inv = ws.inventory_path.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        shipdeck(
-            &home,
-            &inv,
-            &[
-                "--yes",
-                "--confirm-env",
-                "prod",
-                "release",
-                "miker-web",
-                "--env",
-                "prod",
-                "--tag",
-                "badc0de",
-                "--override-gates",
-                "--reason",
-                "INC-42 hotfix",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = release_bad_to_prod(
+        &home,
+        &ws.inventory_path,
+        false,
+        &["--override-gates", "--reason", "INC-42 hotfix"],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(5), "prod allows no override");
     assert_eq!(remote_head(&bare), before);
 
@@ -135,32 +111,13 @@ async fn red_gates_refuse_and_an_allowed_override_is_recorded_everywhere() {
         1,
     );
     std::fs::write(&ws.inventory_path, text).unwrap();
-    let home = dir.path().join("home");
-    let inv = ws.inventory_path.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        shipdeck(
-            &home,
-            &inv,
-            &[
-                "--yes",
-                "--confirm-env",
-                "prod",
-                "--output",
-                "json",
-                "release",
-                "miker-web",
-                "--env",
-                "prod",
-                "--tag",
-                "badc0de",
-                "--override-gates",
-                "--reason",
-                "INC-42 hotfix",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let out = release_bad_to_prod(
+        &home,
+        &ws.inventory_path,
+        true,
+        &["--override-gates", "--reason", "INC-42 hotfix"],
+    )
+    .await;
     assert_eq!(
         out.status.code(),
         Some(0),
