@@ -39,6 +39,7 @@ pub(crate) struct Page {
     pub next: Option<String>,
 }
 
+#[derive(Clone)]
 struct Cached {
     etag: String,
     body: Arc<Vec<u8>>,
@@ -125,8 +126,13 @@ impl Rest {
             v.set_sensitive(true);
             req = req.header(AUTHORIZATION, v);
         }
-        let etag = lock(&self.etags).get(url).map(|c| c.etag.clone());
-        if let Some(v) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        // Keep the cached page we validate against: a concurrent `forget` (a fresh report for
+        // the guard) may drop it from the map while this request is in flight.
+        let cached = lock(&self.etags).get(url).cloned();
+        if let Some(v) = cached
+            .as_ref()
+            .and_then(|c| HeaderValue::from_str(&c.etag).ok())
+        {
             req = req.header(IF_NONE_MATCH, v);
         }
         let resp = req.send().await.map_err(|source| GithubError::Transport {
@@ -137,7 +143,7 @@ impl Rest {
         let headers = resp.headers().clone();
         self.note_rate(&headers, status);
         if status == StatusCode::NOT_MODIFIED {
-            if let Some(c) = lock(&self.etags).get(url) {
+            if let Some(c) = &cached {
                 tracing::debug!(url, "github 304, served from cache");
                 return Ok(Page {
                     body: c.body.clone(),
