@@ -7,7 +7,7 @@ use shipdeck::app::state::Feed;
 use shipdeck::app::{Action, Command, Effect, Keymap, Panel, State, update};
 use shipdeck::driver::{Runner, Services};
 use shipdeck::inventory::Inventory;
-use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts, Scenario};
+use shipdeck::sandbox::github::Scenario;
 use shipdeck::services::github::GateState;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -41,15 +41,7 @@ async fn settle(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn env_tags_bring_their_gates_and_o_opens_a_gate_link() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let gh = GithubSandbox::start(GithubSandboxOpts {
-        owner: "miker-org".into(),
-        repo: "miker".into(),
-        speed: 200.0,
-        ..GithubSandboxOpts::default()
-    })
-    .await
-    .unwrap();
+    let gh = crate::harness::demo_github(200.0).await;
     let bad = gh.add_commit("badc0de", Scenario::pipeline().failing("trivy"));
     let dir = tempfile::tempdir().unwrap();
     let endpoints = shipdeck::demo::Endpoints {

@@ -7,7 +7,7 @@ use shipdeck::app::{Action, Command, Keymap, Overlay, State};
 use shipdeck::driver::{Runner, Services};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
-use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts, Scenario};
+use shipdeck::sandbox::github::Scenario;
 use std::path::Path;
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -32,15 +32,7 @@ fn last_commit_message(bare: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_promote_refuse_and_roll_back_from_the_keys() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let gh = GithubSandbox::start(GithubSandboxOpts {
-        owner: "miker-org".into(),
-        repo: "miker".into(),
-        speed: 1000.0,
-        ..GithubSandboxOpts::default()
-    })
-    .await
-    .unwrap();
+    let gh = crate::harness::demo_github(1000.0).await;
     let bad = gh.add_commit("badc0de", Scenario::pipeline().failing("trivy"));
     let dir = tempfile::tempdir().unwrap();
     let endpoints = shipdeck::demo::Endpoints {

@@ -6,21 +6,13 @@ use shipdeck::driver::{Runner, Services};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
 use shipdeck::sandbox::feishu::{FeishuSandbox, FeishuSandboxOpts};
-use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts};
 use tokio::sync::mpsc::unbounded_channel;
 
 use crate::harness::Cockpit;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let gh = GithubSandbox::start(GithubSandboxOpts {
-        owner: "miker-org".into(),
-        repo: "miker".into(),
-        ..GithubSandboxOpts::default()
-    })
-    .await
-    .unwrap();
+    let gh = crate::harness::demo_github(1.0).await;
     let fs = FeishuSandbox::start(FeishuSandboxOpts::demo())
         .await
         .unwrap();

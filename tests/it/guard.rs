@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 
 use shipdeck::sandbox::feishu::{FeishuSandbox, FeishuSandboxOpts};
-use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts, Scenario};
+use shipdeck::sandbox::github::Scenario;
 
 /// `shipdeck --yes --confirm-env prod [--output json] release miker-web --env prod --tag badc0de EXTRA…`
 async fn release_bad_to_prod(home: &Path, inventory: &Path, json: bool, extra: &[&str]) -> Output {
@@ -51,14 +51,7 @@ fn remote_head(bare: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn red_gates_refuse_and_an_allowed_override_is_recorded_everywhere() {
-    let gh = GithubSandbox::start(GithubSandboxOpts {
-        owner: "miker-org".into(),
-        repo: "miker".into(),
-        speed: 1000.0,
-        ..GithubSandboxOpts::default()
-    })
-    .await
-    .unwrap();
+    let gh = crate::harness::demo_github(1000.0).await;
     let bad = gh.add_commit("badc0de", Scenario::pipeline().failing("trivy"));
     let fs = FeishuSandbox::start(FeishuSandboxOpts::demo())
         .await

@@ -123,3 +123,16 @@ impl Cockpit {
         .await;
     }
 }
+
+/// The sandbox GitHub as the demo inventory names it (`miker-org/miker`), at a time-scale.
+pub async fn demo_github(speed: f64) -> shipdeck::sandbox::github::GithubSandbox {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    shipdeck::sandbox::github::GithubSandbox::start(shipdeck::sandbox::github::GithubSandboxOpts {
+        owner: "miker-org".into(),
+        repo: "miker".into(),
+        speed,
+        ..shipdeck::sandbox::github::GithubSandboxOpts::default()
+    })
+    .await
+    .expect("start the sandbox GitHub")
+}

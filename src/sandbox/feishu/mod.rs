@@ -19,8 +19,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
-use tokio::sync::{broadcast, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::broadcast;
 
 /// A Feishu user of the sandbox tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,8 +233,7 @@ impl Shared {
 pub struct FeishuSandbox {
     url: String,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    serving: super::Serving,
 }
 
 impl FeishuSandbox {
@@ -267,22 +265,11 @@ impl FeishuSandbox {
             events,
         });
         let app = routes::router(shared.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!(error = %e, "sandbox feishu stopped");
-            }
-        });
+        let serving = super::Serving::start(listener, app, "feishu");
         Ok(FeishuSandbox {
             url,
             shared,
-            stop: Some(stop),
-            task: Some(task),
+            serving,
         })
     }
 
@@ -417,20 +404,7 @@ impl FeishuSandbox {
     }
 
     /// Stops the server and waits for it.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for FeishuSandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.serving.shutdown().await;
     }
 }

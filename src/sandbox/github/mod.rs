@@ -25,8 +25,6 @@ use indexmap::IndexMap;
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use org::{OrgSeed, TeamRole, TeamSeed, UserSeed};
 pub use scenario::{CheckScript, Conclusion, PIPELINE, Scenario, StatusOutcome, StatusScript};
@@ -138,8 +136,7 @@ impl Shared {
 pub struct GithubSandbox {
     url: String,
     shared_state: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    serving: super::Serving,
 }
 
 /// The demo's commits: the short SHA tags of the `GitOps` seed.
@@ -174,24 +171,13 @@ impl GithubSandbox {
         if opts.seed_demo {
             seed_demo(&shared);
         }
-        let (stop, stopped) = oneshot::channel::<()>();
         let shared_for_handle = shared.clone();
         let app = rest::router(shared);
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!(error = %e, "sandbox github stopped");
-            }
-        });
+        let serving = super::Serving::start(listener, app, "github");
         Ok(GithubSandbox {
             url,
             shared_state: shared_for_handle,
-            stop: Some(stop),
-            task: Some(task),
+            serving,
         })
     }
 
@@ -233,21 +219,8 @@ impl GithubSandbox {
     }
 
     /// Stops the server and waits for it.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for GithubSandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.serving.shutdown().await;
     }
 }
 
