@@ -136,6 +136,7 @@ environments:
 runners:
   namespace: arc-runners
   scale_sets: [miker-runners]
+  runner_deployments: [miker-legacy-arm64]
 
 secrets:
   paths: [secrets]

@@ -228,6 +228,9 @@ pub struct RunnersConfig {
     /// AutoscalingRunnerSet names (empty: all in the namespace).
     #[serde(default)]
     pub scale_sets: Vec<String>,
+    /// Legacy (`actions.summerwind.dev`) RunnerDeployment names (empty: all in the namespace).
+    #[serde(default)]
+    pub runner_deployments: Vec<String>,
 }
 
 impl Inventory {

@@ -9,8 +9,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::style::{block, dim, feed_line};
 use crate::app::State;
-use crate::services::kube::Conn;
 use crate::services::kube::info::human_duration;
+use crate::services::kube::{Conn, RunnerMode};
 
 fn phase_color(phase: &str) -> Color {
     match phase {
@@ -18,6 +18,18 @@ fn phase_color(phase: &str) -> Color {
         "Pending" => Color::Yellow,
         "Failed" => Color::Red,
         _ => Color::Gray,
+    }
+}
+
+/// Why the panel is empty: no ARC at all, or none of its objects in the namespace.
+fn empty_message(served: &[RunnerMode]) -> &'static str {
+    match served {
+        [] => {
+            "no ARC on this cluster: neither actions.github.com nor actions.summerwind.dev is served"
+        }
+        [RunnerMode::ScaleSet] => "no AutoscalingRunnerSet in this namespace",
+        [RunnerMode::Legacy] => "no RunnerDeployment in this namespace",
+        _ => "no AutoscalingRunnerSet or RunnerDeployment in this namespace",
     }
 }
 
@@ -49,20 +61,25 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                 ));
             }
             if r.sets.is_empty() && r.conn == Conn::Live {
-                lines.push(Line::styled(
-                    "no AutoscalingRunnerSet in this namespace",
-                    dim(),
-                ));
+                lines.push(Line::styled(empty_message(&r.served), dim()));
             }
             for s in &r.sets {
                 let max = s.max.map_or_else(|| "∞".to_owned(), |m| m.to_string());
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{} ", s.name), Style::default().fg(Color::Cyan)),
-                    Span::raw(format!(
-                        "running {}  pending {}  failed {}  (min {}/max {max}, now {})",
-                        s.running, s.pending, s.failed, s.min, s.current
-                    )),
-                ]));
+                let mut head = vec![Span::styled(
+                    format!("{} ", s.name),
+                    Style::default().fg(Color::Cyan),
+                )];
+                if s.mode == RunnerMode::Legacy {
+                    head.push(Span::styled("(legacy) ", dim()));
+                }
+                lines.push(Line::from(
+                    head.into_iter()
+                        .chain([Span::raw(format!(
+                            "running {}  pending {}  failed {}  (min {}/max {max}, now {})",
+                            s.running, s.pending, s.failed, s.min, s.current
+                        ))])
+                        .collect::<Vec<_>>(),
+                ));
                 for run in &s.runners {
                     let phase = run.pod_phase.clone().unwrap_or_else(|| run.phase.clone());
                     let age = match (now, run.created) {

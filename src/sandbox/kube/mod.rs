@@ -126,6 +126,7 @@ impl KubeSandbox {
             deny: Mutex::new(Vec::new()),
             watches: Mutex::new(CancellationToken::new()),
             server_address: Mutex::new(addr.to_string()),
+            hidden_groups: Mutex::new(Vec::new()),
         });
         let kubeconfig = opts.dir.join("kubeconfig");
         let contexts = opts
@@ -169,6 +170,7 @@ impl KubeSandbox {
         let handle = tokio::task::spawn_blocking(move || {
             let mut rollouts = sim::rollouts::RolloutsSim::new(store.clone(), clock);
             let mut arc = sim::arc::ArcSim::new(store.clone(), clock);
+            let mut legacy_arc = sim::arc_legacy::LegacyArcSim::new(store.clone(), clock);
             let mut argocd = sim::argocd::ArgoCdSim::new(store, binds);
             let mut n: u64 = 0;
             while !cancel.is_cancelled() {
@@ -178,6 +180,7 @@ impl KubeSandbox {
                 }
                 rollouts.tick();
                 arc.tick();
+                legacy_arc.tick();
                 n += 1;
                 std::thread::sleep(tick);
             }
@@ -305,6 +308,16 @@ impl KubeSandbox {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(rule);
+    }
+
+    /// Acts as if the CRDs of an API group were not installed (discovery omits it, its paths
+    /// answer 404), as on a cluster without the legacy ARC controller.
+    pub fn hide_group(&self, group: &str) {
+        self.state
+            .hidden_groups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(group.to_owned());
     }
 
     /// Removes every deny rule.

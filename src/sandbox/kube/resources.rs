@@ -199,6 +199,48 @@ pub static RESOURCES: &[ResourceDef] = &[
         true,
         &[],
     ),
+    // Legacy ARC (community-maintained); the Go package says `actions.summerwind.net`, the
+    // served group is `actions.summerwind.dev`.
+    def(
+        "actions.summerwind.dev",
+        "v1alpha1",
+        "runnerdeployments",
+        "runnerdeployment",
+        "RunnerDeployment",
+        true,
+        true,
+        &["rdeploy"],
+    ),
+    def(
+        "actions.summerwind.dev",
+        "v1alpha1",
+        "runnerreplicasets",
+        "runnerreplicaset",
+        "RunnerReplicaSet",
+        true,
+        true,
+        &["rrs"],
+    ),
+    def(
+        "actions.summerwind.dev",
+        "v1alpha1",
+        "runners",
+        "runner",
+        "Runner",
+        true,
+        true,
+        &[],
+    ),
+    def(
+        "actions.summerwind.dev",
+        "v1alpha1",
+        "horizontalrunnerautoscalers",
+        "horizontalrunnerautoscaler",
+        "HorizontalRunnerAutoscaler",
+        true,
+        true,
+        &["hra"],
+    ),
 ];
 
 /// Index of a resource in [`RESOURCES`].
@@ -269,5 +311,17 @@ pub mod ids {
     }
     pub fn autoscalinglisteners() -> ResId {
         by_kind("AutoscalingListener")
+    }
+    pub fn runnerdeployments() -> ResId {
+        by_kind("RunnerDeployment")
+    }
+    pub fn runnerreplicasets() -> ResId {
+        by_kind("RunnerReplicaSet")
+    }
+    pub fn runners() -> ResId {
+        by_kind("Runner")
+    }
+    pub fn horizontalrunnerautoscalers() -> ResId {
+        by_kind("HorizontalRunnerAutoscaler")
     }
 }

@@ -232,8 +232,41 @@ pub fn seed_world(store: &Store, inv: &Inventory) -> Result<(), StoreError> {
                 runner_set(&name, &r.namespace, &url, 1, 4),
             )?;
         }
+        let repo = url.trim_start_matches("https://github.com/");
+        for name in &r.runner_deployments {
+            let (rd, hra) = runner_deployment(name, &r.namespace, repo, 1, 3);
+            ensure(store, ids::runnerdeployments(), rd)?;
+            ensure(store, ids::horizontalrunnerautoscalers(), hra)?;
+        }
     }
     Ok(())
+}
+
+/// A legacy RunnerDeployment and the HorizontalRunnerAutoscaler that scales it, as the
+/// actions-runner-controller docs write them.
+pub fn runner_deployment(
+    name: &str,
+    namespace: &str,
+    repository: &str,
+    min: i64,
+    max: i64,
+) -> (Value, Value) {
+    let rd = json!({
+        "apiVersion": "actions.summerwind.dev/v1alpha1", "kind": "RunnerDeployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"template": {"spec": {"repository": repository, "labels": ["self-hosted", "arm64"],
+            "image": "summerwind/actions-runner:v2.321.0-ubuntu-22.04"}}},
+        "status": {},
+    });
+    let hra = json!({
+        "apiVersion": "actions.summerwind.dev/v1alpha1", "kind": "HorizontalRunnerAutoscaler",
+        "metadata": {"name": format!("{name}-autoscaler"), "namespace": namespace},
+        "spec": {"scaleTargetRef": {"kind": "RunnerDeployment", "name": name},
+            "minReplicas": min, "maxReplicas": max,
+            "metrics": [{"type": "TotalNumberOfQueuedAndInProgressWorkflowRuns", "repositoryNames": [repository]}]},
+        "status": {},
+    });
+    (rd, hra)
 }
 
 /// An AutoscalingRunnerSet as the gha-runner-scale-set chart renders it.

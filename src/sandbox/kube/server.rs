@@ -54,9 +54,27 @@ pub struct ServerState {
     /// Cancelled to cut every open watch (listener stop, tests forcing a resume).
     pub watches: Mutex<CancellationToken>,
     pub server_address: Mutex<String>,
+    /// API groups the server acts as if their CRDs were not installed.
+    pub hidden_groups: Mutex<Vec<String>>,
 }
 
 impl ServerState {
+    fn hidden(&self, group: &str) -> bool {
+        self.hidden_groups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|g| g == group)
+    }
+
+    /// Served groups, in discovery order.
+    fn groups(&self) -> Vec<(&'static str, &'static str)> {
+        resources::groups()
+            .into_iter()
+            .filter(|(g, _)| !self.hidden(g))
+            .collect()
+    }
+
     fn denied(&self, verb: &str, def: &ResourceDef, sub: &str, ns: &str) -> bool {
         self.deny
             .lock()
@@ -192,13 +210,14 @@ fn discovery(path: &str, state: &ServerState) -> Option<Value> {
         })),
         "/apis" => Some(json!({
             "kind": "APIGroupList", "apiVersion": "v1",
-            "groups": resources::groups().iter().map(|(g, v)| group_doc(g, v)).collect::<Vec<_>>(),
+            "groups": state.groups().iter().map(|(g, v)| group_doc(g, v)).collect::<Vec<_>>(),
         })),
         _ => {
             if let Some(rest) = path.strip_prefix("/apis/") {
                 let parts: Vec<&str> = rest.split('/').collect();
                 return match parts.as_slice() {
-                    [g] => resources::groups()
+                    [g] => state
+                        .groups()
                         .iter()
                         .find(|(name, _)| name == g)
                         .map(|(g, v)| {
@@ -209,7 +228,7 @@ fn discovery(path: &str, state: &ServerState) -> Option<Value> {
                             }
                             d
                         }),
-                    [g, v] => resource_list(g, v),
+                    [g, v] if !state.hidden(g) => resource_list(g, v),
                     _ => None,
                 };
             }
@@ -354,7 +373,7 @@ async fn handle(
     {
         return json_response(StatusCode::OK, &doc);
     }
-    let Some(target) = parse_target(path) else {
+    let Some(target) = parse_target(path).filter(|t| !state.hidden(RESOURCES[t.res].group)) else {
         return not_found_path();
     };
     let q: HashMap<String, String> = Query::try_from_uri(&uri)

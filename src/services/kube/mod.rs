@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 pub use info::RolloutInfo;
-pub use runners::{RunnerInfo, ScaleSetInfo};
+pub use runners::{RunnerInfo, RunnerMode, ScaleSetInfo};
 
 use crate::inventory::Inventory;
 
@@ -96,6 +96,8 @@ pub struct EnvState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunnersState {
     pub conn: Conn,
+    /// The ARC APIs the cluster serves (empty: ARC is not installed).
+    pub served: Vec<RunnerMode>,
     pub sets: Vec<ScaleSetInfo>,
 }
 
@@ -121,8 +123,11 @@ pub enum LiveEvent {
         env: String,
         apps: BTreeMap<String, Option<ArgoApp>>,
     },
-    /// The runner scale sets changed.
-    Runners(Vec<ScaleSetInfo>),
+    /// The runner scale sets changed; `served` names the ARC APIs the cluster has.
+    Runners {
+        served: Vec<RunnerMode>,
+        sets: Vec<ScaleSetInfo>,
+    },
 }
 
 /// What the Environments panel shows for one app × env.
@@ -162,8 +167,9 @@ impl LiveState {
                 e.apps = apps;
                 e.argocd = Conn::Live;
             }
-            LiveEvent::Runners(sets) => {
+            LiveEvent::Runners { served, sets } => {
                 let r = self.runners.get_or_insert_with(Default::default);
+                r.served = served;
                 r.sets = sets;
                 r.conn = Conn::Live;
             }

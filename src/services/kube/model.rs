@@ -522,6 +522,123 @@ pub struct EphemeralRunnerStatus {
     pub job_id: String,
 }
 
+// ---------------------------------------------------------------- ARC (legacy mode)
+// `actions.summerwind.dev/v1alpha1`, community-maintained. Only the fields the Runners panel
+// reads: `Runner.status.registration` carries a registration token and is deliberately absent.
+
+/// Legacy RunnerDeployment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunnerDeployment {
+    pub metadata: ObjectMeta,
+    pub spec: RunnerDeploymentSpec,
+    pub status: RunnerDeploymentStatus,
+}
+resource!(
+    RunnerDeployment,
+    "RunnerDeployment",
+    "actions.summerwind.dev",
+    "v1alpha1",
+    "runnerdeployments"
+);
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RunnerDeploymentSpec {
+    pub replicas: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RunnerDeploymentStatus {
+    pub replicas: Option<i32>,
+    pub ready_replicas: Option<i32>,
+    pub available_replicas: Option<i32>,
+    pub updated_replicas: Option<i32>,
+    pub desired_replicas: Option<i32>,
+}
+
+/// Legacy Runner (its pod has the same name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LegacyRunner {
+    pub metadata: ObjectMeta,
+    pub status: LegacyRunnerStatus,
+}
+resource!(
+    LegacyRunner,
+    "Runner",
+    "actions.summerwind.dev",
+    "v1alpha1",
+    "runners"
+);
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LegacyRunnerStatus {
+    pub ready: bool,
+    pub phase: String,
+    pub reason: String,
+    pub message: String,
+    /// Absent (`null`) while the runner serves no job.
+    pub workflow: Option<LegacyWorkflow>,
+}
+
+/// The GitHub Actions run a legacy runner serves (from the runner's environment variables).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LegacyWorkflow {
+    /// `GITHUB_WORKFLOW`: the workflow's name, not its file.
+    pub name: String,
+    pub repository: String,
+    #[serde(rename = "runID")]
+    pub run_id: String,
+    pub job: String,
+}
+
+/// Legacy HorizontalRunnerAutoscaler: min/max of the RunnerDeployment it targets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HorizontalRunnerAutoscaler {
+    pub metadata: ObjectMeta,
+    pub spec: HraSpec,
+    pub status: HraStatus,
+}
+resource!(
+    HorizontalRunnerAutoscaler,
+    "HorizontalRunnerAutoscaler",
+    "actions.summerwind.dev",
+    "v1alpha1",
+    "horizontalrunnerautoscalers"
+);
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HraSpec {
+    pub scale_target_ref: ScaleTargetRef,
+    pub min_replicas: Option<i32>,
+    pub max_replicas: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScaleTargetRef {
+    /// `RunnerDeployment` (the default when empty) or `RunnerSet`.
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HraStatus {
+    pub desired_replicas: Option<i32>,
+}
+
+/// Label that ties legacy Runners and their pods to their RunnerDeployment.
+pub const RUNNER_DEPLOYMENT_LABEL: &str = "runner-deployment-name";
+/// Label (empty value) on every legacy runner pod.
+pub const LEGACY_RUNNER_POD_LABEL: &str = "actions-runner";
+
 /// Label that ties ARC objects to their scale set.
 pub const SCALE_SET_LABEL: &str = "actions.github.com/scale-set-name";
 /// Label Argo Rollouts puts on its ReplicaSets and pods.

@@ -18,10 +18,13 @@ use tokio::time::Instant;
 
 use super::client::{Target, client};
 use super::model::{
-    AnalysisRun, Application, AutoscalingRunnerSet, EphemeralRunner, Experiment, POD_HASH_LABEL,
-    Pod, ReplicaSet, Rollout,
+    AnalysisRun, Application, AutoscalingRunnerSet, EphemeralRunner, Experiment,
+    HorizontalRunnerAutoscaler, LEGACY_RUNNER_POD_LABEL, LegacyRunner, POD_HASH_LABEL, Pod,
+    ReplicaSet, Rollout, RunnerDeployment,
 };
-use super::{ArgoApp, Conn, FeedId, LiveEvent, RolloutInfo, ScaleSetInfo, info, runners};
+use super::{
+    ArgoApp, Conn, FeedId, LiveEvent, RolloutInfo, RunnerMode, ScaleSetInfo, info, runners,
+};
 use crate::inventory::Inventory;
 
 /// At most one snapshot per frame.
@@ -340,42 +343,169 @@ pub async fn run_argocd(spec: ArgoSpec, tx: UnboundedSender<LiveEvent>) {
     .await;
 }
 
-/// Watches the ARC runner namespace: scale sets, EphemeralRunners, runner pods.
+/// Whether the cluster serves an API group/version: `None` when the server could not be asked.
+async fn served(client: &Client, group_version: &str) -> Result<bool, String> {
+    match client.list_api_group_resources(group_version).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Which ARC modes the cluster serves, asking again with backoff while the server is down.
+async fn runner_modes(
+    client: &Client,
+    feed: &FeedId,
+    tx: &UnboundedSender<LiveEvent>,
+) -> Option<Vec<RunnerMode>> {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        let asked = futures::future::join(
+            served(client, "actions.github.com/v1alpha1"),
+            served(client, "actions.summerwind.dev/v1alpha1"),
+        )
+        .await;
+        match asked {
+            (Ok(scale_set), Ok(legacy)) => {
+                let mut modes = Vec::new();
+                if scale_set {
+                    modes.push(RunnerMode::ScaleSet);
+                }
+                if legacy {
+                    modes.push(RunnerMode::Legacy);
+                }
+                return Some(modes);
+            }
+            (Err(error), _) | (_, Err(error)) => {
+                let conn = Conn::Stale {
+                    since: jiff::Timestamp::now(),
+                    error,
+                };
+                let ev = LiveEvent::Connection {
+                    feed: feed.clone(),
+                    conn,
+                };
+                if tx.send(ev).is_err() {
+                    return None;
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// The inventory's runner names per mode (empty: all in the namespace).
+#[derive(Debug, Clone, Default)]
+pub struct RunnerNames {
+    pub scale_sets: Vec<String>,
+    pub runner_deployments: Vec<String>,
+}
+
+/// Watches the ARC runner namespace: scale sets, EphemeralRunners and their pods; and, where the
+/// cluster still serves the legacy API, RunnerDeployments, their autoscalers, Runners and pods.
+/// An API the cluster does not serve is not watched (a watch on it would only ever fail).
 pub async fn run_runners(
     target: Target,
     namespace: String,
-    only: Vec<String>,
+    only: RunnerNames,
     tx: UnboundedSender<LiveEvent>,
 ) {
     let feed = FeedId::Runners;
     let Some(client) = connect(&target, &feed, &tx).await else {
         return;
     };
-    let (sets, s0) = watch::<AutoscalingRunnerSet>(&client, &namespace, None, 0);
-    let (ers, s1) = watch::<EphemeralRunner>(&client, &namespace, None, 1);
-    let (pods, s2) = watch::<Pod>(
-        &client,
-        &namespace,
-        Some("app.kubernetes.io/component=runner"),
-        2,
-    );
+    let Some(modes) = runner_modes(&client, &feed, &tx).await else {
+        return;
+    };
+    let mut streams = Vec::new();
+    let has = |m| modes.contains(&m);
+    let (sets, ers, pods) = if has(RunnerMode::ScaleSet) {
+        let (a, s0) = watch::<AutoscalingRunnerSet>(&client, &namespace, None, streams.len());
+        streams.push(s0);
+        let (b, s1) = watch::<EphemeralRunner>(&client, &namespace, None, streams.len());
+        streams.push(s1);
+        let (c, s2) = watch::<Pod>(
+            &client,
+            &namespace,
+            Some("app.kubernetes.io/component=runner"),
+            streams.len(),
+        );
+        streams.push(s2);
+        (a, b, c)
+    } else {
+        (empty(), empty(), empty())
+    };
+    let (deployments, autoscalers, legacy, legacy_pods) = if has(RunnerMode::Legacy) {
+        let (a, s0) = watch::<RunnerDeployment>(&client, &namespace, None, streams.len());
+        streams.push(s0);
+        let (b, s1) = watch::<HorizontalRunnerAutoscaler>(&client, &namespace, None, streams.len());
+        streams.push(s1);
+        let (c, s2) = watch::<LegacyRunner>(&client, &namespace, None, streams.len());
+        streams.push(s2);
+        let (d, s3) = watch::<Pod>(
+            &client,
+            &namespace,
+            Some(LEGACY_RUNNER_POD_LABEL),
+            streams.len(),
+        );
+        streams.push(s3);
+        (a, b, c, d)
+    } else {
+        (empty(), empty(), empty(), empty())
+    };
+    let count = streams.len();
+    if count == 0 {
+        // Nothing to watch: say so once, and keep the task (and its feed) alive.
+        let _ = tx.send(LiveEvent::Runners {
+            served: modes,
+            sets: Vec::new(),
+        });
+        return;
+    }
     drive(
-        futures::stream::select_all([s0, s1, s2]),
-        3,
+        futures::stream::select_all(streams),
+        count,
         feed,
         tx,
         || -> Vec<ScaleSetInfo> {
-            let s = sets.state();
-            let e = ers.state();
-            let p = pods.state();
-            let s: Vec<&AutoscalingRunnerSet> = s.iter().map(AsRef::as_ref).collect();
-            let e: Vec<&EphemeralRunner> = e.iter().map(AsRef::as_ref).collect();
-            let p: Vec<&Pod> = p.iter().map(AsRef::as_ref).collect();
-            runners::scale_sets(&s, &e, &p, &only)
+            let (set_objs, er_objs, pod_objs) = (sets.state(), ers.state(), pods.state());
+            let mut out = runners::scale_sets(
+                &refs(&set_objs),
+                &refs(&er_objs),
+                &refs(&pod_objs),
+                &only.scale_sets,
+            );
+            let (dep_objs, hra_objs, runner_objs, lpod_objs) = (
+                deployments.state(),
+                autoscalers.state(),
+                legacy.state(),
+                legacy_pods.state(),
+            );
+            out.extend(runners::runner_deployments(
+                &refs(&dep_objs),
+                &refs(&hra_objs),
+                &refs(&runner_objs),
+                &refs(&lpod_objs),
+                &only.runner_deployments,
+            ));
+            out
         },
-        LiveEvent::Runners,
+        move |sets| LiveEvent::Runners {
+            served: modes.clone(),
+            sets,
+        },
     )
     .await;
+}
+
+fn refs<K>(objs: &[Arc<K>]) -> Vec<&K> {
+    objs.iter().map(AsRef::as_ref).collect()
+}
+
+/// A store nothing writes to: the watch of an API the cluster does not serve.
+fn empty<K: Resource<DynamicType = ()> + Clone + 'static>() -> Store<K> {
+    reflector::store().0
 }
 
 /// The env, Argo CD and runner specs an inventory asks for.
@@ -429,6 +559,7 @@ pub fn spawn(
             Target::from_inventory(inv, r.kube_context.as_deref()),
             r.namespace.clone(),
             r.scale_sets.clone(),
+            r.runner_deployments.clone(),
         )
     });
     Some(tokio::spawn(async move {
@@ -439,7 +570,11 @@ pub fn spawn(
         for s in argos {
             set.spawn(run_argocd(s, tx.clone()));
         }
-        if let Some((target, ns, only)) = runners {
+        if let Some((target, ns, only_sets, only_deployments)) = runners {
+            let only = RunnerNames {
+                scale_sets: only_sets,
+                runner_deployments: only_deployments,
+            };
             set.spawn(run_runners(target, ns, only, tx.clone()));
         }
         // Dropping the JoinSet (when this task is aborted) aborts every watch.

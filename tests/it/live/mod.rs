@@ -5,3 +5,4 @@
 mod cluster;
 mod derive;
 mod panels;
+mod runners;

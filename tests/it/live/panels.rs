@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ratatui::{Terminal, backend::TestBackend};
 use shipdeck::app::{Panel, State};
 use shipdeck::services::kube::model::PauseCondition;
-use shipdeck::services::kube::{Conn, FeedId, LiveEvent, RunnerInfo, ScaleSetInfo};
+use shipdeck::services::kube::{Conn, FeedId, LiveEvent, RunnerInfo, RunnerMode, ScaleSetInfo};
 
 use super::derive::{load, now};
 use crate::app_core::demo_state;
@@ -90,41 +90,78 @@ fn runners_with_jobs() {
     let mut s = demo_state();
     s.clock.now_ms = u64::try_from(now().as_millisecond()).unwrap();
     let created = |m: i64| Some(now() - jiff::SignedDuration::from_mins(m));
-    s.live.apply(LiveEvent::Runners(vec![ScaleSetInfo {
-        name: "miker".into(),
-        min: 2,
-        max: Some(8),
-        current: 3,
-        pending: 1,
-        running: 2,
-        failed: 0,
-        phase: "Running".into(),
-        runners: vec![
-            RunnerInfo {
-                name: "miker-x7k2p-runner-4bq9z".into(),
-                created: created(12),
-                phase: "Running".into(),
-                pod_phase: Some("Running".into()),
-                workflow: Some("ci.yml".into()),
-                workflow_run_id: Some(812),
-                job: Some("test".into()),
-                repository: Some("miker".into()),
-            },
-            RunnerInfo {
-                name: "miker-x7k2p-runner-9slfd".into(),
-                created: created(3),
-                phase: "Running".into(),
-                pod_phase: Some("Running".into()),
-                ..RunnerInfo::default()
-            },
-            RunnerInfo {
-                name: "miker-x7k2p-runner-zz81c".into(),
-                created: created(0),
-                phase: "Pending".into(),
-                pod_phase: Some("Pending".into()),
-                ..RunnerInfo::default()
-            },
-        ],
-    }]));
+    let legacy = ScaleSetInfo {
+        name: "miker-legacy-arm64".into(),
+        mode: RunnerMode::Legacy,
+        min: 1,
+        max: Some(3),
+        current: 1,
+        running: 1,
+        runners: vec![RunnerInfo {
+            name: "miker-legacy-arm64-6f8d9c7b5-q2w8x".into(),
+            created: created(5),
+            phase: "Running".into(),
+            pod_phase: Some("Running".into()),
+            workflow: Some("Nightly".into()),
+            workflow_run_id: Some(7_000_000_011),
+            job: Some("e2e".into()),
+            repository: Some("example-org/miker".into()),
+        }],
+        ..ScaleSetInfo::default()
+    };
+    let sets = vec![
+        ScaleSetInfo {
+            name: "miker".into(),
+            mode: RunnerMode::ScaleSet,
+            min: 2,
+            max: Some(8),
+            current: 3,
+            pending: 1,
+            running: 2,
+            failed: 0,
+            phase: "Running".into(),
+            runners: vec![
+                RunnerInfo {
+                    name: "miker-x7k2p-runner-4bq9z".into(),
+                    created: created(12),
+                    phase: "Running".into(),
+                    pod_phase: Some("Running".into()),
+                    workflow: Some("ci.yml".into()),
+                    workflow_run_id: Some(812),
+                    job: Some("test".into()),
+                    repository: Some("miker".into()),
+                },
+                RunnerInfo {
+                    name: "miker-x7k2p-runner-9slfd".into(),
+                    created: created(3),
+                    phase: "Running".into(),
+                    pod_phase: Some("Running".into()),
+                    ..RunnerInfo::default()
+                },
+                RunnerInfo {
+                    name: "miker-x7k2p-runner-zz81c".into(),
+                    created: created(0),
+                    phase: "Pending".into(),
+                    pod_phase: Some("Pending".into()),
+                    ..RunnerInfo::default()
+                },
+            ],
+        },
+        legacy,
+    ];
+    s.live.apply(LiveEvent::Runners {
+        served: vec![RunnerMode::ScaleSet, RunnerMode::Legacy],
+        sets,
+    });
     snap("runners", &s);
+}
+
+#[test]
+fn runners_without_arc() {
+    let mut s = demo_state();
+    s.live.apply(LiveEvent::Runners {
+        served: Vec::new(),
+        sets: Vec::new(),
+    });
+    snap("runners_no_arc", &s);
 }

@@ -356,3 +356,79 @@ async fn arc_runners_cycle() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_arc_runners_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sim(dir.path()).await;
+    let c = client(&sb).await;
+    let (rd, hra) = seed::runner_deployment("arm64", "arc-runners", "example-org/miker", 2, 3);
+    let deployments = dynamic(
+        &c,
+        "arc-runners",
+        "actions.summerwind.dev",
+        "RunnerDeployment",
+    );
+    let autoscalers = dynamic(
+        &c,
+        "arc-runners",
+        "actions.summerwind.dev",
+        "HorizontalRunnerAutoscaler",
+    );
+    deployments
+        .create(&PostParams::default(), &serde_json::from_value(rd).unwrap())
+        .await
+        .unwrap();
+    autoscalers
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(hra).unwrap(),
+        )
+        .await
+        .unwrap();
+    let runners = dynamic(&c, "arc-runners", "actions.summerwind.dev", "Runner");
+    let pods = dynamic(&c, "arc-runners", "", "Pod");
+    let busy = eventually(30, "a legacy runner serving a workflow run", || async {
+        let list = runners
+            .list(&kube::api::ListParams::default())
+            .await
+            .unwrap();
+        list.items
+            .into_iter()
+            .find(|r| status(r)["workflow"]["runID"].is_string() && status(r)["phase"] == "Running")
+    })
+    .await;
+    let name = busy.metadata.name.clone().unwrap();
+    assert_eq!(busy.labels()["runner-deployment-name"], "arm64");
+    let pod = pods.get(&name).await.unwrap();
+    assert_eq!(pod.labels()["actions-runner"], "");
+    assert_eq!(pod.labels()["runner-deployment-name"], "arm64");
+    assert_eq!(
+        pod.metadata.owner_references.as_ref().unwrap()[0].uid,
+        busy.metadata.uid.clone().unwrap()
+    );
+    // The autoscaler's desired count drives the deployment, which reports it back.
+    let desired = eventually(
+        30,
+        "the deployment to report the autoscaler's count",
+        || async {
+            let h = status(&autoscalers.get("arm64-autoscaler").await.unwrap())["desiredReplicas"]
+                .as_i64()?;
+            let d = status(&deployments.get("arm64").await.unwrap())["desiredReplicas"].as_i64()?;
+            (h == d).then_some(d)
+        },
+    )
+    .await;
+    assert!((2..=3).contains(&desired), "{desired}");
+    // Ephemeral: after its job the runner goes and is replaced.
+    eventually(30, "the busy runner to finish and go", || async {
+        runners
+            .get_opt(&name)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    sb.shutdown().await;
+}

@@ -2,6 +2,7 @@
 //! real controllers read and write the API server, and never touch anything else.
 
 pub mod arc;
+pub mod arc_legacy;
 pub mod argocd;
 pub mod rollouts;
 
