@@ -456,7 +456,13 @@ impl Runner {
                         statuses.join(", ")
                     ))
                 }
-                Err(e) => TaskOutcome::Failed(e.to_string()),
+                Err(e) => {
+                    // A 403 is news about RBAC: grey the keys it covers from now on.
+                    if matches!(e, crate::services::kube::KubeError::Forbidden(_)) {
+                        let _ = tx.send(Action::Live(forbidden_access(action, env.clone())));
+                    }
+                    TaskOutcome::Failed(e.to_string())
+                }
             };
             let _ = tx.send(Action::TaskFinished { id, outcome });
         });
@@ -899,4 +905,18 @@ impl Runner {
             }
         }
     }
+}
+
+/// What a refused action says about RBAC: the permission it needed is missing.
+fn forbidden_access(
+    action: crate::services::kube::actions::RolloutAction,
+    env: String,
+) -> crate::services::kube::LiveEvent {
+    let mut access = crate::services::kube::RolloutAccess::default();
+    if action.patches_main() {
+        access.patch = Some(false);
+    } else {
+        access.patch_status = Some(false);
+    }
+    crate::services::kube::LiveEvent::Access { env, access }
 }

@@ -10,4 +10,4 @@ pub mod update;
 pub use action::{Action, Command, Effect};
 pub use keymap::Keymap;
 pub use state::{Overlay, Panel, State};
-pub use update::update;
+pub use update::{key_blocked, update};

@@ -307,6 +307,30 @@ fn rollout_action(
     }
 }
 
+/// Why a key would be refused right now (read-only; a rollout action Argo CD's rules or RBAC
+/// rule out), for the key bar to grey it out. `None`: the key is live.
+pub fn key_blocked(state: &State, cmd: Command) -> Option<String> {
+    let writes = matches!(
+        cmd,
+        Command::Release
+            | Command::Promote
+            | Command::PromoteFull
+            | Command::Abort
+            | Command::Retry
+            | Command::Pause
+            | Command::Restart
+            | Command::Rollback
+            | Command::Feishu
+    );
+    if state.read_only && writes {
+        return Some(format!("{}: read-only, writes are disabled", cmd.name()));
+    }
+    let action = rollout_action(state, cmd)?;
+    let app = state.selected_app()?;
+    let env = state.selected_env()?;
+    crate::services::kube::actions::allowed(&state.live, app, &env.name, action).err()
+}
+
 /// Greyed out (Argo CD's rules on the live state) or asked, then sent.
 fn ask_rollout(state: &mut State, action: crate::services::kube::actions::RolloutAction) {
     let (Some(app), Some(env)) = (
@@ -364,8 +388,10 @@ fn open_link(state: &mut State, effects: &mut Vec<Effect>) {
 
 /// Actions on outside systems. Until a service is wired in, say so instead of pretending.
 fn domain(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
-    if state.read_only && !matches!(cmd, Command::Secrets | Command::Tmp) {
-        state.status = Some(format!("{}: read-only, writes are disabled", cmd.name()));
+    if state.read_only
+        && let Some(why) = key_blocked(state, cmd)
+    {
+        state.status = Some(why);
         return;
     }
     if cmd == Command::Tmp {

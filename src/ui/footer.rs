@@ -36,6 +36,10 @@ fn short(cmd: Command) -> &'static str {
     }
 }
 
+fn greyed() -> Style {
+    Style::default().fg(Color::DarkGray)
+}
+
 pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let bound: Vec<(String, Command)> = BAR
         .iter()
@@ -54,6 +58,11 @@ pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let mut spans = Vec::new();
     for (key, cmd) in bound {
         let label = if narrow { short(cmd) } else { cmd.name() };
+        // A key that would only be refused now is greyed out; pressing it says why.
+        if crate::app::key_blocked(state, cmd).is_some() {
+            spans.push(Span::styled(format!(" {key} {label} "), greyed()));
+            continue;
+        }
         spans.push(Span::styled(
             format!(" {key}"),
             Style::default()

@@ -49,6 +49,11 @@ impl RolloutAction {
             RolloutAction::Restart => "restart",
         }
     }
+
+    /// Pause and restart patch the Rollout itself; the others its `status` subresource.
+    pub fn patches_main(self) -> bool {
+        matches!(self, RolloutAction::Pause | RolloutAction::Restart)
+    }
 }
 
 /// Argo CD's resource-action rules on the derived view: `Err` says why the key is greyed out.
@@ -88,6 +93,17 @@ pub fn allowed(
     if let super::Conn::Stale { .. } = e.cluster {
         return Err(format!(
             "{}: the cluster watch of `{env}` is disconnected",
+            action.name()
+        ));
+    }
+    let (granted, what) = if action.patches_main() {
+        (e.access.patch, "rollouts")
+    } else {
+        (e.access.patch_status, "rollouts/status")
+    };
+    if granted == Some(false) {
+        return Err(format!(
+            "{}: forbidden: RBAC does not let this identity patch {what} in `{env}` (SelfSubjectAccessReview)",
             action.name()
         ));
     }

@@ -90,6 +90,19 @@ pub struct EnvState {
     pub rollouts: BTreeMap<String, Option<RolloutInfo>>,
     /// Per app: its Argo CD Application (`None`: not found).
     pub apps: BTreeMap<String, Option<ArgoApp>>,
+    /// What RBAC lets this identity do to the Rollouts here.
+    pub access: RolloutAccess,
+}
+
+/// What RBAC lets this identity do to an environment's Rollouts, as SelfSubjectAccessReviews
+/// answered when the watch started (or as a refused action found out since). `None`: not known
+/// (not asked yet, or the server could not answer); the keys then stay on and a 403 speaks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RolloutAccess {
+    /// `patch rollouts/status`: promote, promote-full, abort, retry.
+    pub patch_status: Option<bool>,
+    /// `patch rollouts`: pause, restart.
+    pub patch: Option<bool>,
 }
 
 /// The runner namespace.
@@ -123,6 +136,8 @@ pub enum LiveEvent {
         env: String,
         apps: BTreeMap<String, Option<ArgoApp>>,
     },
+    /// RBAC answers for an environment's Rollouts (`None` fields: no news).
+    Access { env: String, access: RolloutAccess },
     /// The runner scale sets changed; `served` names the ARC APIs the cluster has.
     Runners {
         served: Vec<RunnerMode>,
@@ -166,6 +181,12 @@ impl LiveState {
                 let e = self.envs.entry(env).or_default();
                 e.apps = apps;
                 e.argocd = Conn::Live;
+            }
+            LiveEvent::Access { env, access } => {
+                // Each answer updates what it knows and leaves the rest.
+                let known = &mut self.envs.entry(env).or_default().access;
+                known.patch_status = access.patch_status.or(known.patch_status);
+                known.patch = access.patch.or(known.patch);
             }
             LiveEvent::Runners { served, sets } => {
                 let r = self.runners.get_or_insert_with(Default::default);

@@ -23,7 +23,8 @@ use super::model::{
     ReplicaSet, Rollout, RunnerDeployment,
 };
 use super::{
-    ArgoApp, Conn, FeedId, LiveEvent, RolloutInfo, RunnerMode, ScaleSetInfo, info, runners,
+    ArgoApp, Conn, FeedId, LiveEvent, RolloutAccess, RolloutInfo, RunnerMode, ScaleSetInfo, info,
+    runners,
 };
 use crate::inventory::Inventory;
 
@@ -188,6 +189,27 @@ async fn drive<T: PartialEq + Clone>(
     }
 }
 
+/// SelfSubjectAccessReviews for patching the env's Rollouts (status and main resource).
+async fn ask_access(
+    client: Client,
+    env: String,
+    namespace: String,
+    tx: UnboundedSender<LiveEvent>,
+) {
+    let (status, main) = futures::future::join(
+        super::actions::can_patch(&client, &namespace, true),
+        super::actions::can_patch(&client, &namespace, false),
+    )
+    .await;
+    let access = RolloutAccess {
+        patch_status: status.ok(),
+        patch: main.ok(),
+    };
+    if access != RolloutAccess::default() {
+        let _ = tx.send(LiveEvent::Access { env, access });
+    }
+}
+
 /// What one environment's rollout watch needs from the inventory.
 #[derive(Debug, Clone)]
 pub struct EnvSpec {
@@ -269,6 +291,13 @@ pub async fn run_env(spec: EnvSpec, tx: UnboundedSender<LiveEvent>) {
         return;
     };
     let ns = spec.namespace.as_str();
+    // Ask RBAC beside the watches, so the keys grey out before anyone presses them.
+    tokio::spawn(ask_access(
+        client.clone(),
+        spec.env.clone(),
+        spec.namespace.clone(),
+        tx.clone(),
+    ));
     // Only objects Argo Rollouts made carry the pod-template-hash label: the label selector keeps
     // unrelated pods of a busy namespace out of memory.
     let (ro, s0) = watch::<Rollout>(&client, ns, None, 0);

@@ -338,6 +338,62 @@ async fn forbidden_patch_is_a_readable_error_and_nothing_else_breaks() {
     watches.abort();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_is_asked_up_front_and_greys_only_what_it_denies() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start(dir.path()).await;
+    let c = client(&sb).await;
+    create_web(&c).await;
+    // This identity may patch Rollouts but not their status (promote, abort, retry need it).
+    sb.deny(DenyRule {
+        verb: Some("patch".into()),
+        resource: Some("rollouts".into()),
+        subresource: Some("status".into()),
+        namespace: Some(NS.into()),
+        ..Default::default()
+    });
+    let inv = inventory(dir.path(), sb.kubeconfig_path());
+    let (tx, mut rx) = unbounded_channel();
+    let watches = spawn_watches(&inv, tx).unwrap();
+    let mut s = LiveState::default();
+    until(&mut rx, &mut s, "web Healthy", |s| {
+        status_of(s).is_some_and(|(st, _)| st == "Healthy")
+    })
+    .await;
+    set_tag(&c, "v2").await;
+    until(&mut rx, &mut s, "RBAC answers and a paused canary", |s| {
+        s.envs.get("stg").is_some_and(|e| e.access.patch.is_some())
+            && status_of(s).is_some_and(|(st, _)| st == "Paused")
+    })
+    .await;
+    let access = &s.envs["stg"].access;
+    assert_eq!(
+        (access.patch_status, access.patch),
+        (Some(false), Some(true))
+    );
+    // Before any key is pressed, promote and abort are greyed with the reason; restart is not.
+    for action in [RolloutAction::Promote, RolloutAction::Abort] {
+        let why = actions::allowed(&s, "web", "stg", action).unwrap_err();
+        assert!(
+            why.contains("forbidden")
+                && why.contains("rollouts/status")
+                && why.contains("SelfSubjectAccessReview"),
+            "{why}"
+        );
+    }
+    assert_eq!(
+        actions::allowed(&s, "web", "stg", RolloutAction::Restart),
+        Ok(())
+    );
+    // The server agrees: the abort is refused and nothing was written.
+    let err = actions::execute(&web_ref(&inv), RolloutAction::Abort)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KubeError::Forbidden(_)), "{err:?}");
+    assert_eq!(kubectl(sb.kubeconfig_path(), "{.status.abort}"), "");
+    watches.abort();
+}
+
 async fn shipdeck(inventory: &Path, home: &Path, args: &[&str]) -> (i32, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
         .arg("--inventory")

@@ -165,3 +165,46 @@ fn runners_without_arc() {
     });
     snap("runners_no_arc", &s);
 }
+
+/// The style of the first cell of `label` on the key bar (the last row).
+fn key_style(s: &State, label: &str) -> ratatui::style::Style {
+    let (w, h) = (120, 40);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| shipdeck::ui::render(f, s)).unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let row: String = (0..w)
+        .map(|x| buf[(x, h - 1)].symbol().to_owned())
+        .collect();
+    let at = row
+        .find(label)
+        .unwrap_or_else(|| panic!("{label:?} not on the key bar: {row}"));
+    let x = u16::try_from(row[..at].chars().count()).unwrap();
+    buf[(x, h - 1)].style()
+}
+
+#[test]
+fn key_bar_greys_what_would_be_refused() {
+    use ratatui::style::Color;
+    use shipdeck::services::kube::RolloutAccess;
+    let mut s = with_rollout(paused_canary());
+    let env = s.selected_env().unwrap().name.clone();
+    // A paused canary: abort is live, retry (nothing aborted) is greyed by Argo CD's rules.
+    assert_ne!(key_style(&s, "abort").fg, Some(Color::DarkGray));
+    assert_eq!(key_style(&s, "retry").fg, Some(Color::DarkGray));
+    assert!(shipdeck::app::key_blocked(&s, shipdeck::app::Command::Abort).is_none());
+    // RBAC denies patching rollouts/status here: abort greys out too, with the reason.
+    s.live.apply(LiveEvent::Access {
+        env,
+        access: RolloutAccess {
+            patch_status: Some(false),
+            patch: Some(true),
+        },
+    });
+    assert_eq!(key_style(&s, "abort").fg, Some(Color::DarkGray));
+    let why = shipdeck::app::key_blocked(&s, shipdeck::app::Command::Abort).unwrap();
+    assert!(why.contains("forbidden"), "{why}");
+    // Read-only greys every write, including release.
+    s.read_only = true;
+    assert_eq!(key_style(&s, "release").fg, Some(Color::DarkGray));
+    assert_ne!(key_style(&s, "secrets").fg, Some(Color::DarkGray));
+}
