@@ -230,47 +230,283 @@ fn main() {
         lat[lat.len() - 1]
     );
 
-    // Idle.
+    let watcher = measure(pid, &sb, || {
+        let mut n = 0;
+        while rx.try_recv().is_ok() {
+            n += 1;
+        }
+        n
+    });
+    child.kill().ok();
+    child.wait().ok();
+
+    // Side by side, one after the other on the same sandbox and the same load: our full
+    // cockpit (watches + UI) and kdash, both in a 160x45 pseudo-terminal that is read
+    // continuously (so neither is slowed by a full pty buffer).
+    let home = tempfile::tempdir().unwrap();
+    let mut cockpit = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"));
+    cockpit
+        .arg("--inventory")
+        .arg(&inv)
+        .env("SHIPDECK_CONFIG", home.path().join("config"))
+        .env("SHIPDECK_DATA", home.path().join("data"))
+        .env("SHIPDECK_STATE", home.path().join("state"));
+    let tui = Tui::spawn(&cockpit);
+    tui.wait_for("Rollout: app-0000", Duration::from_secs(120));
+    tui.wait_for("Healthy", Duration::from_secs(120));
+    // Change on the API server → the cockpit's screen shows it: the selected Rollout's status
+    // message, as the controller would write it.
+    let mut lat = Vec::new();
+    for n in 0..20u64 {
+        std::thread::sleep(Duration::from_millis(150));
+        let needle = format!("bench-{n:02}");
+        let seen = tui.expect(&needle);
+        let t0 = Instant::now();
+        sb.store()
+            .update(ro_id, NS, "app-0000", WriteMode::Internal, None, |v| {
+                let mut v = v.clone();
+                v["status"]["phase"] = json!("Paused");
+                v["status"]["message"] = json!(needle);
+                Ok(v)
+            })
+            .unwrap();
+        let at = seen
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the change on screen");
+        lat.push(at.duration_since(t0).as_millis());
+    }
+    lat.sort_unstable();
+    let screen_latency = (
+        lat[lat.len() / 2],
+        lat[lat.len() * 95 / 100],
+        lat[lat.len() - 1],
+    );
+    let ours = measure(tui.pid, &sb, || 0);
+    tui.stop();
+
+    let kdash = kdash_binary().map(|bin| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.env("KUBECONFIG", sb.kubeconfig_path());
+        let tui = Tui::spawn(&cmd);
+        // kdash lists every namespace's pods by default: wait until it shows all of them.
+        tui.wait_for(&format!("[{PODS}]"), Duration::from_secs(180));
+        let f = measure(tui.pid, &sb, || 0);
+        tui.stop();
+        f
+    });
+
+    println!();
+    println!(
+        "side by side ({PODS} pods + {ROLLOUTS} rollouts, idle 10 s, then 1,000 pod changes/s for 10 s):"
+    );
+    println!(
+        "{:<36} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "", "idle CPU", "idle RSS", "busy CPU", "busy RSS", "peak RSS"
+    );
+    let row = |name: &str, f: &Figures| {
+        println!(
+            "{name:<36} {:>9.2}% {:>7} MB {:>9.1}% {:>7} MB {:>7} MB",
+            f.idle_cpu,
+            f.idle_rss / 1024,
+            f.busy_cpu,
+            f.busy_rss / 1024,
+            f.peak_rss / 1024
+        );
+    };
+    row("shipdeck watches (no UI)", &watcher);
+    println!(
+        "{:<36} snapshots sent: {} idle, {} busy ({:.1}/s)",
+        "",
+        watcher.idle_extra,
+        watcher.busy_extra,
+        f64::from(watcher.busy_extra) / 10.0
+    );
+    row("shipdeck cockpit (TUI, 50 apps)", &ours);
+    println!(
+        "{:<36} change on the API server → on screen: median {} ms, p95 {} ms, max {} ms",
+        "", screen_latency.0, screen_latency.1, screen_latency.2
+    );
+    match &kdash {
+        Some(f) => row("kdash 2.1.1 (TUI, all namespaces)", f),
+        None => println!(
+            "kdash: not found. Install it (`cargo install kdash --version 2.1.1 --locked`) and put it on PATH or in KDASH=/path/to/kdash"
+        ),
+    }
+}
+
+/// One process's figures: CPU in % of a core, memory in kB.
+struct Figures {
+    idle_cpu: f64,
+    idle_rss: u64,
+    busy_cpu: f64,
+    busy_rss: u64,
+    peak_rss: u64,
+    /// Whatever the caller counts per phase (snapshots for the watcher).
+    idle_extra: u32,
+    busy_extra: u32,
+}
+
+/// 10 s idle (after 2 s to settle), then 10 s of 1,000 pod changes per second spread over every
+/// pod; `count` is called at the end of each phase.
+fn measure(pid: u32, sb: &KubeSandbox, mut count: impl FnMut() -> u32) -> Figures {
+    // Each call writes values no earlier call wrote (the store drops writes that change nothing).
+    static ROUND: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     std::thread::sleep(Duration::from_secs(2));
+    count();
     let (c0, _) = proc_stats(pid);
     std::thread::sleep(Duration::from_secs(10));
-    let (c1, rss_idle) = proc_stats(pid);
-    let mut snaps_idle = 0;
-    while rx.try_recv().is_ok() {
-        snaps_idle += 1;
-    }
-    println!(
-        "idle 10 s: CPU {:.2} % of a core, RSS {} MB, snapshots sent {snaps_idle}",
-        (c1 - c0) as f64 / hz() / 10.0 * 100.0,
-        rss_idle / 1024
-    );
+    let (c1, idle_rss) = proc_stats(pid);
+    let idle_extra = count();
 
-    // 1,000 events/s for 10 s, spread over all pods.
-    let (c0, _) = proc_stats(pid);
+    let base = ROUND.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 1_000_000;
+    let (c2, _) = proc_stats(pid);
     let t = Instant::now();
     let mut n = 0usize;
     let mut peak = 0;
     while t.elapsed() < Duration::from_secs(10) {
         let due = (t.elapsed().as_millis() as usize).min(10_000);
         while n < due {
-            touch_pod(&sb, (n * 7919) % PODS, 1000 + n as u64);
+            touch_pod(sb, (n * 7919) % PODS, base + n as u64);
             n += 1;
         }
         std::thread::sleep(Duration::from_millis(5));
         peak = peak.max(proc_stats(pid).1);
     }
-    let (c1, rss_busy) = proc_stats(pid);
-    let mut snaps = 0;
-    while rx.try_recv().is_ok() {
-        snaps += 1;
+    let (c3, busy_rss) = proc_stats(pid);
+    let busy_extra = count();
+    Figures {
+        idle_cpu: (c1 - c0) as f64 / hz() / 10.0 * 100.0,
+        idle_rss,
+        busy_cpu: (c3 - c2) as f64 / hz() / 10.0 * 100.0,
+        busy_rss,
+        peak_rss: peak.max(busy_rss),
+        idle_extra,
+        busy_extra,
     }
-    println!(
-        "{n} pod changes in 10 s: CPU {:.1} % of a core, RSS {} MB (peak {} MB), snapshots sent {snaps} ({:.1}/s)",
-        (c1 - c0) as f64 / hz() / 10.0 * 100.0,
-        rss_busy / 1024,
-        peak / 1024,
-        f64::from(snaps) / 10.0
-    );
-    child.kill().ok();
-    child.wait().ok();
+}
+
+/// `KDASH`, else `kdash` on PATH.
+fn kdash_binary() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("KDASH") {
+        return Some(std::path::PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("kdash"))
+            .find(|p| p.is_file())
+    })
+}
+
+const COLS: u16 = 160;
+const ROWS: u16 = 45;
+
+type Needle = std::sync::Arc<std::sync::Mutex<Option<(String, mpsc::Sender<Instant>)>>>;
+
+/// A terminal program in a pseudo-terminal, its output read and parsed on a thread.
+struct Tui {
+    pid: u32,
+    screen: std::sync::Arc<std::sync::Mutex<String>>,
+    /// A text to watch for, checked after every chunk of output, and where to say when.
+    needle: Needle,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Tui {
+    fn spawn(cmd: &std::process::Command) -> Tui {
+        use std::io::Write as _;
+        use std::sync::atomic::Ordering;
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg(format!(
+                "stty cols {COLS} rows {ROWS} && exec \"$0\" \"$@\""
+            ))
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .env("TERM", "xterm-256color");
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                sh.env(k, v);
+            }
+        }
+        let mut session = expectrl::session::OsSession::spawn(sh).expect("spawn in a pty");
+        let pid = u32::try_from(session.get_process().pid().as_raw()).unwrap();
+        let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let needle: Needle = std::sync::Arc::default();
+        let (scr, st, ndl) = (screen.clone(), stop.clone(), needle.clone());
+        let reader = std::thread::spawn(move || {
+            let mut parser = vt100::Parser::new(ROWS, COLS, 0);
+            let mut buf = vec![0u8; 65536];
+            let mut last = Instant::now();
+            while !st.load(Ordering::Relaxed) {
+                let mut got = false;
+                while let Ok(n) = session.try_read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    got = true;
+                    parser.process(&buf[..n]);
+                    if buf[..n].windows(4).any(|w| w == b"\x1b[6n") {
+                        let (r, c) = parser.screen().cursor_position();
+                        let _ = session.write_all(format!("\x1b[{};{}R", r + 1, c + 1).as_bytes());
+                    }
+                }
+                if got {
+                    let mut guard = ndl.lock().unwrap();
+                    if guard
+                        .as_ref()
+                        .is_some_and(|(text, _)| parser.screen().contents().contains(text.as_str()))
+                        && let Some((_, tx)) = guard.take()
+                    {
+                        let _ = tx.send(Instant::now());
+                    }
+                }
+                if got && last.elapsed() > Duration::from_millis(100) {
+                    *scr.lock().unwrap() = parser.screen().contents();
+                    last = Instant::now();
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            *scr.lock().unwrap() = parser.screen().contents();
+            let _ = session
+                .get_process_mut()
+                .signal(expectrl::process::unix::Signal::SIGTERM);
+            let _ = session.get_process().wait();
+        });
+        Tui {
+            pid,
+            screen,
+            needle,
+            stop,
+            reader,
+        }
+    }
+
+    /// Reports the instant `text` first appears on screen from now on.
+    fn expect(&self, text: &str) -> mpsc::Receiver<Instant> {
+        let (tx, rx) = mpsc::channel();
+        *self.needle.lock().unwrap() = Some((text.to_owned(), tx));
+        rx
+    }
+
+    fn wait_for(&self, text: &str, limit: Duration) {
+        let t = Instant::now();
+        loop {
+            if self.screen.lock().unwrap().contains(text) {
+                return;
+            }
+            assert!(
+                t.elapsed() < limit,
+                "{text:?} never appeared; screen:\n{}",
+                self.screen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.reader.join().unwrap();
+    }
 }
