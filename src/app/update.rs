@@ -157,14 +157,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 app: a,
                 env: e,
                 history,
+                selected,
                 error,
-                ..
             }) = &mut state.overlay
                 && *a == app
                 && *e == env
             {
                 match result {
-                    Ok(h) => *history = Some(h),
+                    Ok(h) => {
+                        *selected = previous_good(&h);
+                        *history = Some(h);
+                    }
                     Err(err) => *error = Some(err),
                 }
             }
@@ -305,6 +308,21 @@ fn rollout_action(
         Command::Restart => Some(R::Restart),
         _ => None,
     }
+}
+
+/// The row a rollback offers first: the tag the current one replaced (newest first), else the
+/// first that differs from the current.
+fn previous_good(history: &[crate::services::gitops::TagChange]) -> usize {
+    let Some(current) = history.first() else {
+        return 0;
+    };
+    let differs = |h: &&crate::services::gitops::TagChange| h.tag != current.tag;
+    current
+        .previous
+        .as_ref()
+        .and_then(|p| history.iter().position(|h| h.tag == *p))
+        .or_else(|| history.iter().position(|h| differs(&h)))
+        .unwrap_or(0)
 }
 
 /// Why a key would be refused right now (read-only; a rollout action Argo CD's rules or RBAC

@@ -200,17 +200,18 @@ async fn release_promote_refuse_and_roll_back_from_the_keys() {
         )
     })
     .await;
+    // The picker opens on the tag the bad one replaced; the on-call goes one further back.
     let Some(Overlay::Rollback {
-        history: Some(h), ..
+        history: Some(h),
+        selected,
+        ..
     }) = &c.state.overlay
     else {
         unreachable!()
     };
-    let idx = h
-        .iter()
-        .position(|t| t.tag == "71be0e3")
-        .expect("previous tag in history");
-    for _ in 0..idx {
+    assert_eq!(h[*selected].tag, "5d2e8a1", "{h:#?}");
+    let idx = h.iter().position(|t| t.tag == "71be0e3").unwrap();
+    for _ in *selected..idx {
         c.press(Command::Down);
     }
     c.apply(Action::Submit);

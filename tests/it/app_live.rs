@@ -112,16 +112,16 @@ async fn promote_the_canary_then_roll_back_both_halves() {
         )
     })
     .await;
+    // The picker opens on the tag the current one replaced: one key, then confirm.
     let Some(Overlay::Rollback {
-        history: Some(h), ..
+        history: Some(h),
+        selected,
+        ..
     }) = &c.state.overlay
     else {
         unreachable!()
     };
-    let idx = h.iter().position(|t| t.tag == "71be0e3").unwrap();
-    for _ in 0..idx {
-        c.apply(Action::Command(Command::Down));
-    }
+    assert_eq!(h[*selected].tag, "71be0e3", "{h:#?}");
     c.apply(Action::Submit);
     c.apply(Action::Submit);
     let line = c.finish_task().await;
