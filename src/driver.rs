@@ -196,12 +196,6 @@ fn tmp_rows(
 }
 
 /// The image repository an app runs, for chat messages that name what was aborted.
-fn live_tag_hint(inv: &Inventory, app: &str) -> String {
-    inv.apps
-        .get(app)
-        .map_or_else(|| app.to_owned(), |a| a.image.clone())
-}
-
 type FeishuPlanSlot = Arc<
     std::sync::Mutex<
         Option<(
@@ -441,13 +435,7 @@ impl Runner {
             let outcome = match result {
                 Ok(done) => {
                     if let (RolloutAction::Abort, Some(n)) = (action, &notifier) {
-                        let tag = live_tag_hint(&inv, &app);
-                        n.notify(&crate::services::feishu::Notification::abort(
-                            &app,
-                            &env,
-                            &tag,
-                            &crate::audit::actor(),
-                        ));
+                        n.notify(&crate::services::release::abort_card(&app, &env, &done));
                     }
                     let statuses: Vec<&str> = done.sent.iter().map(|(s, _)| s.as_str()).collect();
                     TaskOutcome::Done(format!(
@@ -583,11 +571,7 @@ impl Runner {
                 )),
                 Ok(Ok(r)) => {
                     if let Some(n) = &notifier {
-                        n.notify(&crate::services::feishu::Notification::secret_rotation(
-                            None,
-                            &format!("data keys of {} files", r.changed),
-                            &crate::audit::actor(),
-                        ));
+                        n.notify(&crate::services::release::rotation_card(r.changed, None));
                     }
                     TaskOutcome::Done(format!(
                         "rotated the data key of {} secret files",

@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 
 use super::{Ctx, Exit, Failure, Outcome};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::cli::gitops::{GateOverride, HistoryArgs, PromoteArgs, ReleaseArgs, RollbackArgs};
 use crate::inventory::Inventory;
@@ -111,7 +110,7 @@ async fn change(
         .as_ref()
         .map(Clone::clone)
         .map_err(ToString::to_string);
-    notify(&inv, &notifications(&req, &inv, &shown)).await;
+    super::notify(&inv, &notifications(&req, &inv, &shown)).await;
     match result {
         Ok(g) => {
             ctx.emit(&g.outcome, |o| o.message.clone());
@@ -134,33 +133,6 @@ async fn gates_service(inv: &Inventory) -> Option<GatesService> {
     GithubSettings::from_config(cfg, token)
         .and_then(GatesService::new)
         .ok()
-}
-
-/// Sends the chat messages and waits (bounded) for them to go out: a notification never
-/// fails the action, but a script's process should not exit before it is sent.
-async fn notify(inv: &Inventory, cards: &[crate::services::feishu::Notification]) {
-    if cards.is_empty() {
-        return;
-    }
-    let (started, problems) = crate::services::feishu::notifier_for_inventory(inv);
-    for p in problems {
-        eprintln!("shipdeck: feishu: {p}");
-    }
-    let Some((notifier, mut outcomes)) = started else {
-        return;
-    };
-    for c in cards {
-        notifier.notify(c);
-    }
-    let drain = tokio::spawn(async move {
-        while let Some(o) = outcomes.recv().await {
-            if let crate::services::feishu::Delivery::Failed { error } = &o.delivery {
-                eprintln!("shipdeck: feishu {}: {error}", o.chat);
-            }
-        }
-    });
-    notifier.close(Duration::from_secs(20)).await;
-    let _ = drain.await;
 }
 
 fn render_history(changes: &[TagChange]) -> String {

@@ -188,3 +188,30 @@ fn prompt(text: &str) -> String {
     let _ = std::io::stdin().lock().read_line(&mut line);
     line
 }
+
+/// Sends the chat messages and waits (bounded) for them to go out: a notification never
+/// fails the action, but a script's process should not exit before it is sent.
+pub(crate) async fn notify(inv: &Inventory, cards: &[crate::services::feishu::Notification]) {
+    if cards.is_empty() {
+        return;
+    }
+    let (started, problems) = crate::services::feishu::notifier_for_inventory(inv);
+    for p in problems {
+        eprintln!("shipdeck: feishu: {p}");
+    }
+    let Some((notifier, mut outcomes)) = started else {
+        return;
+    };
+    for c in cards {
+        notifier.notify(c);
+    }
+    let drain = tokio::spawn(async move {
+        while let Some(o) = outcomes.recv().await {
+            if let crate::services::feishu::Delivery::Failed { error } = &o.delivery {
+                eprintln!("shipdeck: feishu {}: {error}", o.chat);
+            }
+        }
+    });
+    notifier.close(std::time::Duration::from_secs(20)).await;
+    let _ = drain.await;
+}

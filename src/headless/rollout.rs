@@ -252,6 +252,10 @@ async fn act(ctx: &Ctx, inv: &Inventory, t: &Target, action: RolloutAction) -> O
     if let Err(e) = crate::audit::Journal::new(ctx.paths.audit_journal()).append(&entry) {
         tracing::warn!("audit journal: {e}");
     }
+    if action == RolloutAction::Abort {
+        let card = crate::services::release::abort_card(&t.app, &t.env, &done);
+        super::notify(inv, &[card]).await;
+    }
     ctx.emit(&done, |d| {
         let sent: Vec<String> = d
             .sent

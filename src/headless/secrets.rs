@@ -88,9 +88,11 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
         SecretsCommand::Rotate { files } => {
             let s = scope(ctx, &files)?;
             confirm_batch(ctx, &s, "Rotate the data keys of")?;
-            finish(ctx, || {
+            let changed = finish(ctx, || {
                 ops::rotate(&s.files, &s.ids, &[], &[], &TaskCtl::detached())
-            })
+            })?;
+            announce(ctx, changed, None).await;
+            Ok(())
         }
         SecretsCommand::AddRecipient { recipient, files } => {
             keys::parse_recipient(&recipient)?;
@@ -99,6 +101,7 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             finish(ctx, || {
                 ops::add_recipient(&s.files, &recipient, &s.ids, &TaskCtl::detached())
             })
+            .map(drop)
         }
         SecretsCommand::RemoveRecipient {
             recipient,
@@ -115,7 +118,7 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
                 format!("Remove {recipient} and rotate the data keys of")
             };
             confirm_batch(ctx, &s, &what)?;
-            finish(ctx, || {
+            let changed = finish(ctx, || {
                 ops::remove_recipient(
                     &s.files,
                     &recipient,
@@ -123,7 +126,11 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
                     !no_rotate,
                     &TaskCtl::detached(),
                 )
-            })
+            })?;
+            if !no_rotate {
+                announce(ctx, changed, Some(&recipient)).await;
+            }
+            Ok(())
         }
         SecretsCommand::Updatekeys { files, rotate } => {
             let s = scope(ctx, &files)?;
@@ -131,6 +138,7 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             finish(ctx, || {
                 ops::updatekeys(&s.files, &s.ids, rotate, &TaskCtl::detached())
             })
+            .map(drop)
         }
     }
 }
@@ -185,7 +193,20 @@ fn render_list(rows: &[FileInfo]) -> String {
 }
 
 /// Runs a batch, writes its audit line, prints it; failed files make the exit code 1.
-fn finish(ctx: &Ctx, run: impl FnOnce() -> BatchReport) -> Outcome {
+/// Tells the inventory's chats that data keys were rotated; nothing without an inventory or
+/// when no file changed.
+async fn announce(ctx: &Ctx, changed: usize, removed: Option<&str>) {
+    if changed == 0 {
+        return;
+    }
+    if let Ok(inv) = ctx.inventory() {
+        let card = crate::services::release::rotation_card(changed, removed);
+        super::notify(&inv, &[card]).await;
+    }
+}
+
+/// Runs a batch, journals and prints it; `Ok` carries how many files changed.
+fn finish(ctx: &Ctx, run: impl FnOnce() -> BatchReport) -> Result<usize, Failure> {
     let started = Instant::now();
     let report = run();
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -204,7 +225,7 @@ fn finish(ctx: &Ctx, run: impl FnOnce() -> BatchReport) -> Outcome {
             ),
         ));
     }
-    Ok(())
+    Ok(report.changed)
 }
 
 fn render_report(r: &BatchReport) -> String {
@@ -258,6 +279,7 @@ fn set(ctx: &Ctx, file: &Path, key_path: &str, value_stdin: bool) -> Outcome {
     finish(ctx, || {
         ops::set_value(file, &steps, &value, &s.ids).unwrap_or_else(|e| ops::set_failed(file, &e))
     })
+    .map(drop)
 }
 
 /// Reads a line without echoing it (the terminal in raw mode; nothing is printed back).

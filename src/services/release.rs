@@ -113,6 +113,31 @@ async fn apply(
 
 /// The chat messages for a finished (or failed) change: the action's card, and a gate-override
 /// card when gates were overridden.
+/// The chat card of a canary abort (the `a` key, `rollout abort`), naming the aborted tag.
+pub fn abort_card(
+    app: &str,
+    env: &str,
+    done: &crate::services::kube::actions::Done,
+) -> Notification {
+    Notification::abort(
+        app,
+        env,
+        done.tag().unwrap_or("(unknown tag)"),
+        &crate::audit::actor(),
+    )
+}
+
+/// The chat card of a secrets rotation that changed `files` files; `removed`: the recipient the
+/// rotation locked out, if that was the reason.
+pub fn rotation_card(files: usize, removed: Option<&str>) -> Notification {
+    let plural = if files == 1 { "" } else { "s" };
+    let what = match removed {
+        Some(r) => format!("removed {r}; data keys of {files} file{plural}"),
+        None => format!("data keys of {files} file{plural}"),
+    };
+    Notification::secret_rotation(None, &what, &crate::audit::actor())
+}
+
 pub fn notifications(
     req: &ChangeRequest,
     inv: &Inventory,

@@ -939,3 +939,63 @@ fn demo_seed_writes_readable_files_one_stale() {
     let yaml = read(&seeded.dir.join("miker-web/stg/secret.enc.yaml"));
     assert!(yaml.contains("namespace: miker-staging") && yaml.contains("encrypted_regex"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_headless_rotation_is_announced_in_the_chats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, pk) = fresh_key(tmp.path(), "key.txt");
+    let dir = tmp.path().join("secrets");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = write_encrypted(&dir, "s.yaml", PLAIN_YAML, &[pk], &Rules::default());
+    let fs = shipdeck::sandbox::feishu::FeishuSandbox::start(
+        shipdeck::sandbox::feishu::FeishuSandboxOpts::demo(),
+    )
+    .await
+    .unwrap();
+    fs.write_demo_files(tmp.path()).unwrap();
+    let inv = tmp.path().join("inventory.yaml");
+    std::fs::write(
+        &inv,
+        format!(
+            "gitops:\n  url: ./gitops.git\napps:\n  web:\n    image: example.com/web\n    layout: {{kind: kustomize, path: 'envs/{{env}}/k.yaml'}}\nenvironments:\n  dev:\n    namespace: web\nsecrets:\n  paths: [secrets]\n  age_key_file: key.txt\n{}",
+            fs.demo_inventory_section()
+        ),
+    )
+    .unwrap();
+    let before = read(&f);
+    let out = tokio::task::spawn_blocking({
+        let (home, inv) = (tmp.path().to_path_buf(), inv.clone());
+        move || {
+            shipdeck(&home)
+                .arg("--inventory")
+                .arg(&inv)
+                .args(["secrets", "rotate", "--yes"])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(read(&f), before, "the data key changed");
+    assert!(sops_decrypt(&f, &key).status.success());
+    let cards: Vec<_> = fs
+        .messages()
+        .into_iter()
+        .filter(|m| m.accepted && m.title.starts_with("Secrets rotated"))
+        .collect();
+    assert!(
+        cards.iter().any(|m| m.chat == "platform"
+            && m.text.contains("data keys of 1 file")
+            && !m.text.contains("1 files")),
+        "{cards:#?}"
+    );
+    // The card carries what was done, never a value.
+    assert!(cards.iter().all(|m| !m.text.contains("hunter2")));
+    fs.shutdown().await;
+}

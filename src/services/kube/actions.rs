@@ -249,6 +249,27 @@ pub struct Done {
     pub namespace: String,
     /// The patches sent, as `(subresource, body)`: `status` or `main`.
     pub sent: Vec<(String, Value)>,
+    /// The Rollout's desired image when the action ran (the canary's, during a canary).
+    pub image: Option<String>,
+}
+
+impl Done {
+    /// The tag of [`Done::image`] (after the last `:` that follows the last `/`).
+    pub fn tag(&self) -> Option<&str> {
+        let image = self.image.as_deref()?;
+        let name = image.rsplit('/').next().unwrap_or(image);
+        let name = name.split('@').next().unwrap_or(name);
+        name.rsplit_once(':').map(|(_, t)| t)
+    }
+}
+
+fn desired_image(ro: &Rollout) -> Option<String> {
+    ro.spec
+        .template
+        .spec
+        .containers
+        .first()
+        .map(|c| c.image.clone())
 }
 
 /// Asks the API server whether this identity may `patch` rollouts (and `rollouts/status`).
@@ -344,6 +365,7 @@ pub async fn execute_with(client: &Client, r: &RolloutRef, action: RolloutAction
         rollout: r.rollout.clone(),
         namespace: r.namespace.clone(),
         sent,
+        image: desired_image(&ro),
     })
 }
 
@@ -359,6 +381,7 @@ pub async fn abort_for_rollback(r: &RolloutRef) -> Result<Done> {
             rollout: r.rollout.clone(),
             namespace: r.namespace.clone(),
             sent: Vec::new(),
+            image: desired_image(&ro),
         });
     }
     if is_fully_promoted(&ro) {

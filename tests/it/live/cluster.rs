@@ -291,6 +291,11 @@ async fn forbidden_patch_is_a_readable_error_and_nothing_else_breaks() {
     let (tx, mut rx) = unbounded_channel();
     let watches = spawn_watches(&inv, tx).unwrap();
     let mut s = LiveState::default();
+    // v1 first, or v2 would be the first revision (no canary at all).
+    until(&mut rx, &mut s, "web Healthy", |s| {
+        status_of(s).is_some_and(|(st, _)| st == "Healthy")
+    })
+    .await;
     set_tag(&c, "v2").await;
     until(&mut rx, &mut s, "paused canary", |s| {
         status_of(s).is_some_and(|(st, _)| st == "Paused")
@@ -423,6 +428,16 @@ async fn headless_get_and_actions_with_exit_codes() {
     inventory(dir.path(), sb.kubeconfig_path());
     let inv = dir.path().join("inventory.yaml");
     let home = dir.path().join("home");
+    // Chats: an abort is announced from a script as from the cockpit.
+    let fs = shipdeck::sandbox::feishu::FeishuSandbox::start(
+        shipdeck::sandbox::feishu::FeishuSandboxOpts::demo(),
+    )
+    .await
+    .unwrap();
+    fs.write_demo_files(dir.path()).unwrap();
+    let mut text = std::fs::read_to_string(&inv).unwrap();
+    text.push_str(&fs.demo_inventory_section());
+    std::fs::write(&inv, text).unwrap();
     // Wait (through kubectl, as a script would) for v1 to be Healthy, then for v2's canary to
     // stop at its pause.
     let wait_phase = |phase: &'static str| {
@@ -483,6 +498,17 @@ async fn headless_get_and_actions_with_exit_codes() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["sent"][0][1], json!({"status":{"abort":true}}));
     assert_eq!(kubectl(sb.kubeconfig_path(), "{.status.abort}"), "true");
+    let cards: Vec<_> = fs
+        .messages()
+        .into_iter()
+        .filter(|m| m.accepted && m.title.starts_with("Canary aborted"))
+        .collect();
+    let chats: Vec<&str> = cards.iter().map(|m| m.chat.as_str()).collect();
+    assert!(chats.contains(&"platform"), "{cards:#?}");
+    assert!(
+        cards.iter().all(|m| m.text.contains("v2")),
+        "the card names the aborted tag: {cards:#?}"
+    );
     // Aborting again makes no sense: conflict (3). Retry does.
     let (code, _, err) = shipdeck(&inv, &home, &["--yes", "abort", "web", "--env", "stg"]).await;
     assert_eq!(code, 3, "{err}");
@@ -503,4 +529,5 @@ async fn headless_get_and_actions_with_exit_codes() {
     sb.stop_listener().await;
     let (code, _, err) = shipdeck(&inv, &home, &["--yes", "pause", "web", "--env", "stg"]).await;
     assert_eq!(code, 4, "{err}");
+    fs.shutdown().await;
 }
