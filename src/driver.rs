@@ -35,22 +35,31 @@ pub async fn run_tui(
     inventory: &Inventory,
     paths: &Paths,
 ) -> Result<(), DriverError> {
+    let t0 = Instant::now();
+    let lap = |what: &str| tracing::debug!(us = t0.elapsed().as_micros(), "tui: {what}");
+    // Handlers first: a signal from the first frame on must restore the terminal.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
     let mut guard = TerminalGuard::enter()?;
     let (tx, mut rx) = unbounded_channel::<Action>();
     let watches = start_watches(inventory, &tx);
     if watches.is_some() {
         state.cluster = crate::app::state::Feed::Connecting;
     }
+    lap("terminal entered, watches started");
+    // Something on screen before the services are even asked: they fill in as they answer.
+    let size = guard.terminal().size()?;
+    state.size = (size.width, size.height);
+    guard.terminal().draw(|f| crate::ui::render(f, &state))?;
+    lap("first frame drawn");
     let services = Services::connect(inventory, paths, &mut state, &tx).await;
+    state.dirty = true;
+    lap("services connected");
     let mut driver = Runner::new(tx.clone(), services);
     driver.run(Effect::RefreshGit);
     let mut events = EventStream::new();
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let size = guard.terminal().size()?;
-    state.size = (size.width, size.height);
-    let mut last_draw: Option<Instant> = None;
+    let mut last_draw: Option<Instant> = Some(Instant::now());
     let mut pending: Vec<Action> = Vec::new();
 
     loop {

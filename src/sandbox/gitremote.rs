@@ -234,9 +234,12 @@ pub fn seed(workspace: &Path) -> Result<SeededGitops, SeedError> {
         path: workspace.to_path_buf(),
         source,
     })?;
-    let repo = Repository::init_bare(&bare)?;
-    repo.set_head("refs/heads/main")?;
-
+    // The history is built in a repository that lives only in memory and lands on disk as one
+    // pack: written object by object, the loose files (and the pack-directory rescans each
+    // new object costs) were most of the demo's start-up.
+    let repo = Repository::from_odb(git2::Odb::new()?)?;
+    let odb = repo.odb()?;
+    let mempack = odb.add_new_mempack_backend(1)?;
     let mut tree: Option<Oid> = None;
     for (path, text) in FILES {
         let t = tree.map(|t| repo.find_tree(t)).transpose()?;
@@ -274,7 +277,24 @@ pub fn seed(workspace: &Path) -> Result<SeededGitops, SeedError> {
             &[&parent],
         )?;
     }
-    repo.reference("refs/heads/main", head, true, "seed")?;
+    let mut pack = git2::Buf::new();
+    mempack.dump(&repo, &mut pack)?;
+    // No template hooks either: a dozen sample files nobody runs.
+    let remote = Repository::init_opts(
+        &bare,
+        git2::RepositoryInitOptions::new()
+            .bare(true)
+            .external_template(false)
+            .initial_head("main"),
+    )?;
+    let remote_odb = remote.odb()?;
+    let mut writer = remote_odb.packwriter()?;
+    std::io::Write::write_all(&mut writer, &pack).map_err(|source| SeedError::Io {
+        path: bare.join("objects/pack"),
+        source,
+    })?;
+    writer.commit()?;
+    remote.reference("refs/heads/main", head, true, "seed")?;
     Ok(SeededGitops {
         url: format!("file://{}", bare.display()),
         bare,
