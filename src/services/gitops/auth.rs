@@ -10,6 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Clone, Default)]
 pub(crate) struct Auth {
     pub token: Option<SecretString>,
+    /// The env var the token was to come from (`gitops.token_env`), for messages.
+    pub token_env: Option<String>,
     pub ssh_key_file: Option<PathBuf>,
 }
 
@@ -17,6 +19,7 @@ impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("token_env", &self.token_env)
             .field("ssh_key_file", &self.ssh_key_file)
             .finish()
     }
@@ -36,6 +39,7 @@ impl Auth {
         });
         Auth {
             token,
+            token_env: token_env.map(str::to_owned),
             ssh_key_file,
         }
     }
@@ -48,9 +52,13 @@ impl Auth {
         move |url, user, allowed| {
             tries += 1;
             if tries > 4 {
-                return Err(git2::Error::from_str(
-                    "authentication failed (credentials were rejected)",
-                ));
+                let from = match (&self.token, &self.token_env) {
+                    (Some(_), Some(name)) => format!(" (the token in `{name}`)"),
+                    _ => String::new(),
+                };
+                return Err(git2::Error::from_str(&format!(
+                    "authentication failed: the remote rejected the credentials{from}"
+                )));
             }
             if allowed.contains(CredentialType::USERNAME) {
                 return Cred::username(user.unwrap_or("git"));
@@ -70,7 +78,14 @@ impl Auth {
                     );
                 }
                 let config = git2::Config::open_default()?;
-                return Cred::credential_helper(&config, url, user);
+                return Cred::credential_helper(&config, url, user).map_err(|_| {
+                    git2::Error::from_str(&match &self.token_env {
+                        Some(name) => format!(
+                            "authentication needed: `{name}` (gitops.token_env) is not set and no git credential helper answered"
+                        ),
+                        None => "authentication needed: name the env var that holds a token in gitops.token_env, or configure a git credential helper".to_owned(),
+                    })
+                });
             }
             Err(git2::Error::from_str(
                 "no usable credentials for this remote",

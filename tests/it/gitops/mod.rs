@@ -6,6 +6,7 @@ mod concurrency;
 mod edit_prop;
 mod engine;
 mod headless;
+mod https_auth;
 mod remote;
 
 use std::path::{Path, PathBuf};
