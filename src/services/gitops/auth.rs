@@ -44,20 +44,26 @@ impl Auth {
         }
     }
 
+    /// What an SSH connection offers, for messages: the key file, else the agent's keys.
+    pub fn ssh_offer(&self) -> String {
+        match &self.ssh_key_file {
+            Some(key) => format!("the key {}", key.display()),
+            None => "the ssh agent's keys".to_owned(),
+        }
+    }
+
     /// A libgit2 credentials callback. Gives up after a few tries so a wrong key cannot loop.
     pub fn callback(
         &self,
     ) -> impl FnMut(&str, Option<&str>, CredentialType) -> Result<Cred, git2::Error> + '_ {
         let mut tries = 0u32;
+        // What was offered last, for the message when the remote keeps saying no.
+        let mut offered = String::new();
         move |url, user, allowed| {
             tries += 1;
             if tries > 4 {
-                let from = match (&self.token, &self.token_env) {
-                    (Some(_), Some(name)) => format!(" (the token in `{name}`)"),
-                    _ => String::new(),
-                };
                 return Err(git2::Error::from_str(&format!(
-                    "authentication failed: the remote rejected the credentials{from}"
+                    "authentication failed: the remote rejected the credentials{offered}"
                 )));
             }
             if allowed.contains(CredentialType::USERNAME) {
@@ -65,6 +71,7 @@ impl Auth {
             }
             if allowed.contains(CredentialType::SSH_KEY) {
                 let user = user.unwrap_or("git");
+                offered = format!(" ({} for user `{user}`)", self.ssh_offer());
                 return match &self.ssh_key_file {
                     Some(key) => Cred::ssh_key(user, None, key, None),
                     None => Cred::ssh_key_from_agent(user),
@@ -72,6 +79,9 @@ impl Auth {
             }
             if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
                 if let Some(token) = &self.token {
+                    if let Some(name) = &self.token_env {
+                        offered = format!(" (the token in `{name}`)");
+                    }
                     return Cred::userpass_plaintext(
                         user.unwrap_or("x-access-token"),
                         token.expose_secret(),

@@ -57,10 +57,27 @@ pub(crate) fn is_local(url: &str) -> bool {
     url.starts_with("file://") || (!url.contains("://") && !url.contains('@'))
 }
 
-fn remote_err(url: &str, e: &git2::Error) -> GitopsError {
+fn remote_err(url: &str, e: &git2::Error, auth: Option<&Auth>) -> GitopsError {
+    let mut message = e.message().to_owned();
+    if let Some(auth) = auth
+        && e.class() == git2::ErrorClass::Ssh
+        && message.contains("authentication")
+    {
+        message = format!(
+            "the SSH server did not accept {} ({message})",
+            auth.ssh_offer()
+        );
+    }
+    // libgit2 checks the server against ~/.ssh/known_hosts, as git does; say what to do.
+    if e.class() == git2::ErrorClass::Ssh && message.contains("hostkey") {
+        message = format!(
+            "the server's SSH host key is not in ~/.ssh/known_hosts or does not match it ({message}); \
+             check its fingerprint, then add it (`ssh-keyscan [-p PORT] HOST >> ~/.ssh/known_hosts`)"
+        );
+    }
     GitopsError::Remote {
         url: url.to_owned(),
-        message: e.message().to_owned(),
+        message,
     }
 }
 
@@ -106,11 +123,11 @@ pub(crate) fn fetch(
             if ctl.is_cancelled() {
                 GitopsError::Cancelled
             } else {
-                remote_err(url, &e)
+                remote_err(url, &e, Some(auth))
             }
         })?;
     // A remote without the branch fetches nothing: say so rather than act on a stale ref.
-    let advertised = remote.list().map_err(|e| remote_err(url, &e))?;
+    let advertised = remote.list().map_err(|e| remote_err(url, &e, Some(auth)))?;
     let wanted = format!("refs/heads/{branch}");
     let tip = advertised
         .iter()
@@ -274,7 +291,7 @@ fn push_direct(
         {
             Ok(Pushed::NotFastForward)
         }
-        Err(e) => Err(remote_err(url, &e)),
+        Err(e) => Err(remote_err(url, &e, None)),
     }
 }
 
@@ -444,7 +461,7 @@ fn push_with_libgit2(
             format!("{text}\n{status}")
         }));
     }
-    result.map_err(|e| remote_err(url, &e))?;
+    result.map_err(|e| remote_err(url, &e, Some(auth)))?;
     Ok(Pushed::Ok)
 }
 

@@ -8,6 +8,7 @@ mod engine;
 mod headless;
 mod https_auth;
 mod remote;
+mod ssh_auth;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
