@@ -545,7 +545,16 @@ impl Runner {
         });
     }
 
-    fn rotate_secrets(&mut self, id: TaskId, files: Vec<std::path::PathBuf>) {
+    /// A batch over SOPS files in the background: rotate, or add/remove a recipient. Journaled,
+    /// announced in the chats, and the Secrets view reloads afterwards.
+    fn secrets_batch(
+        &mut self,
+        id: TaskId,
+        files: Vec<std::path::PathBuf>,
+        op: crate::app::state::SecretsOp,
+    ) {
+        use crate::app::state::SecretsOp;
+        use crate::services::secrets::ops;
         let ctl = self.task_ctl(id);
         let (inv, paths, tx, notifier) = (
             self.services.inventory.clone(),
@@ -555,9 +564,16 @@ impl Runner {
         );
         tokio::spawn(async move {
             let started = std::time::Instant::now();
+            let batch_op = op.clone();
             let work = tokio::task::spawn_blocking(move || {
                 let ids = secrets_identities(&inv)?;
-                let report = crate::services::secrets::ops::rotate(&files, &ids, &[], &[], &ctl);
+                let report = match &batch_op {
+                    SecretsOp::Rotate => ops::rotate(&files, &ids, &[], &[], &ctl),
+                    SecretsOp::AddRecipient(r) => ops::add_recipient(&files, r, &ids, &ctl),
+                    SecretsOp::RemoveRecipient(r) => {
+                        ops::remove_recipient(&files, r, &ids, true, &ctl)
+                    }
+                };
                 let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 let journal = crate::audit::Journal::new(paths.audit_journal());
                 if let Err(e) = journal.append(&report.audit_entry(ms)) {
@@ -569,7 +585,7 @@ impl Runner {
             let outcome = match work {
                 Ok(Ok(r)) if r.cancelled => TaskOutcome::Cancelled,
                 Ok(Ok(r)) if r.failed > 0 => TaskOutcome::Failed(format!(
-                    "rotated {}, {} failed (unchanged): {}",
+                    "{} changed, {} failed (unchanged): {}",
                     r.changed,
                     r.failed,
                     r.files
@@ -579,11 +595,23 @@ impl Runner {
                         .join("; ")
                 )),
                 Ok(Ok(r)) => {
-                    if let Some(n) = &notifier {
-                        n.notify(&crate::services::release::rotation_card(r.changed, None));
+                    let card = match &op {
+                        SecretsOp::Rotate => {
+                            crate::services::release::rotation_card(r.changed, None)
+                        }
+                        SecretsOp::RemoveRecipient(who) => {
+                            crate::services::release::rotation_card(r.changed, Some(who))
+                        }
+                        SecretsOp::AddRecipient(who) => {
+                            crate::services::release::recipient_added_card(r.changed, who)
+                        }
+                    };
+                    if let Some(n) = notifier.as_ref().filter(|_| r.changed > 0) {
+                        n.notify(&card);
                     }
                     TaskOutcome::Done(format!(
-                        "rotated the data key of {} secret files",
+                        "{}: {} changed",
+                        op.title(r.files.len()),
                         r.changed
                     ))
                 }
@@ -773,7 +801,7 @@ impl Runner {
                     let _ = tx.send(Action::SecretsLoaded(result));
                 });
             }
-            Effect::RotateSecrets { task, files } => self.rotate_secrets(task, files),
+            Effect::SecretsBatch { task, files, op } => self.secrets_batch(task, files, op),
             Effect::RolloutAction {
                 task,
                 app,

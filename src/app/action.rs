@@ -273,10 +273,11 @@ pub enum Effect {
     ApplyFeishu { task: TaskId },
     /// List the inventory's SOPS files.
     LoadSecrets,
-    /// Rotate the data key of these files as a background task.
-    RotateSecrets {
+    /// A batch over SOPS files (rotate, add or remove a recipient) as a background task.
+    SecretsBatch {
         task: TaskId,
         files: Vec<std::path::PathBuf>,
+        op: super::state::SecretsOp,
     },
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {

@@ -117,13 +117,50 @@ pub struct CandidateGates {
     pub result: Result<crate::services::github::GateReport, String>,
 }
 
+/// What a batch over SOPS files does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretsOp {
+    /// A new data key, values re-encrypted.
+    Rotate,
+    /// Give this age recipient access (the data key is unchanged).
+    AddRecipient(String),
+    /// Take this age recipient out and rotate the data key, so its old copy opens nothing new.
+    RemoveRecipient(String),
+}
+
+impl SecretsOp {
+    /// `rotate 3 secret files`, for the task list and Activity.
+    pub fn title(&self, files: usize) -> String {
+        let n = format!("{files} secret file{}", if files == 1 { "" } else { "s" });
+        match self {
+            SecretsOp::Rotate => format!("rotate {n}"),
+            SecretsOp::AddRecipient(r) => format!("add {} to {n}", short_recipient(r)),
+            SecretsOp::RemoveRecipient(r) => format!("remove {} from {n}", short_recipient(r)),
+        }
+    }
+}
+
+/// `age1qy…7k3d`: enough of a recipient to tell it apart on one line.
+pub fn short_recipient(r: &str) -> String {
+    let chars: Vec<char> = r.chars().collect();
+    if chars.len() <= 14 {
+        return r.to_owned();
+    }
+    let head: String = chars[..8].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// What a confirmation starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
     /// A commit to the GitOps repo.
     Git(PendingChange),
-    /// A new data key for these SOPS files.
-    RotateSecrets(Vec<std::path::PathBuf>),
+    /// A batch over these SOPS files: a new data key, or a recipient added or removed.
+    Secrets {
+        files: Vec<std::path::PathBuf>,
+        op: SecretsOp,
+    },
     /// Apply the planned GitHub → Feishu member changes.
     FeishuApply,
     /// Delete (or move to trash) the planned tmp entries but the skipped ones.
@@ -232,6 +269,13 @@ pub enum Overlay {
     Feishu,
     /// `t`: the tmp cleanup preview (its data lives in `State::tmp`).
     Tmp,
+    /// From the Secrets view: the age recipient to add (`add`) or to remove, typed or pasted
+    /// (for a removal, any unique part of one the files list).
+    Recipient {
+        add: bool,
+        input: String,
+        error: Option<String>,
+    },
     /// The gates refused a change the env lets you override: type why.
     Reason {
         change: PendingChange,
@@ -392,6 +436,7 @@ impl State {
                 Overlay::Palette { .. }
                 | Overlay::Release { .. }
                 | Overlay::Reason { .. }
+                | Overlay::Recipient { .. }
                 | Overlay::Confirm { typed: Some(_), .. },
             ) => InputMode::Text,
             Some(

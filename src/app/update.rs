@@ -31,6 +31,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 *selected = None;
             }
             Some(Overlay::Confirm { input, .. } | Overlay::Reason { input, .. }) => input.push(c),
+            Some(Overlay::Recipient { input, error, .. }) => {
+                input.push(c);
+                *error = None;
+            }
             Some(Overlay::Secrets) => secrets_key(state, c),
             Some(Overlay::Tmp) => tmp_key(state, c),
             _ => {}
@@ -46,7 +50,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 input.pop();
                 *selected = None;
             }
-            Some(Overlay::Confirm { input, .. } | Overlay::Reason { input, .. }) => {
+            Some(
+                Overlay::Confirm { input, .. }
+                | Overlay::Reason { input, .. }
+                | Overlay::Recipient { input, .. },
+            ) => {
                 input.pop();
             }
             _ => {}
@@ -502,7 +510,12 @@ fn move_selection(state: &mut State, delta: i32) {
             let n = state.secrets.rows.as_ref().map_or(0, Vec::len);
             state.secrets.selected = step(state.secrets.selected, delta, n);
         }
-        Some(Overlay::ConfirmQuit | Overlay::Confirm { .. } | Overlay::Reason { .. }) => {}
+        Some(
+            Overlay::ConfirmQuit
+            | Overlay::Confirm { .. }
+            | Overlay::Reason { .. }
+            | Overlay::Recipient { .. },
+        ) => {}
         None => match state.focus {
             Panel::Environments => {
                 state.selected_env = step(state.selected_env, delta, state.envs.len());
@@ -575,6 +588,18 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             state.overlay = Some(Overlay::Secrets);
             if let Some(path) = row {
                 ask_rotate(state, vec![path]);
+            }
+        }
+        Some(Overlay::Recipient { add, input, .. }) => {
+            match recipient_change(state, add, input.trim()) {
+                Ok(op) => ask_recipient_change(state, op),
+                Err(error) => {
+                    state.overlay = Some(Overlay::Recipient {
+                        add,
+                        input,
+                        error: Some(error),
+                    });
+                }
             }
         }
         Some(Overlay::Reason {
@@ -698,14 +723,9 @@ fn confirmed(state: &mut State, then: Confirmed, effects: &mut Vec<Effect>) {
             let task = state.tasks.start("feishu member sync", state.clock.now_ms);
             effects.push(Effect::ApplyFeishu { task });
         }
-        Confirmed::RotateSecrets(files) => {
-            let title = format!(
-                "rotate {} secret file{}",
-                files.len(),
-                if files.len() == 1 { "" } else { "s" }
-            );
-            let task = state.tasks.start(title, state.clock.now_ms);
-            effects.push(Effect::RotateSecrets { task, files });
+        Confirmed::Secrets { files, op } => {
+            let task = state.tasks.start(op.title(files.len()), state.clock.now_ms);
+            effects.push(Effect::SecretsBatch { task, files, op });
             // Back to the table, which refreshes when the rotation reports.
             state.overlay = Some(Overlay::Secrets);
         }
@@ -731,12 +751,96 @@ fn ask_rotate(state: &mut State, files: Vec<std::path::PathBuf>) {
         lines,
         typed: None,
         input: String::new(),
-        then: Confirmed::RotateSecrets(files),
+        then: Confirmed::Secrets {
+            files,
+            op: super::state::SecretsOp::Rotate,
+        },
+    });
+}
+
+/// The change a typed recipient means: a valid age recipient to add, or (for a removal) the one
+/// recipient of the listed files that contains what was typed.
+fn recipient_change(
+    state: &State,
+    add: bool,
+    typed: &str,
+) -> Result<super::state::SecretsOp, String> {
+    use super::state::SecretsOp;
+    if typed.is_empty() {
+        return Err("type or paste an age recipient (age1…)".into());
+    }
+    let listed: std::collections::BTreeSet<&str> = state
+        .secrets
+        .rows
+        .iter()
+        .flatten()
+        .flat_map(|f| f.recipients.iter().map(String::as_str))
+        .collect();
+    if add {
+        crate::services::secrets::keys::parse_recipient(typed).map_err(|e| e.to_string())?;
+        return Ok(SecretsOp::AddRecipient(typed.to_owned()));
+    }
+    let matching: Vec<&str> = listed.into_iter().filter(|r| r.contains(typed)).collect();
+    match matching.as_slice() {
+        [one] => Ok(SecretsOp::RemoveRecipient((*one).to_owned())),
+        [] => Err(format!("no listed file has a recipient matching `{typed}`")),
+        many => Err(format!(
+            "`{typed}` matches {} recipients; type more of it",
+            many.len()
+        )),
+    }
+}
+
+/// Asks before a recipient change: an addition goes to every listed file, a removal to the
+/// files that have the recipient.
+fn ask_recipient_change(state: &mut State, op: super::state::SecretsOp) {
+    use super::state::SecretsOp;
+    let files: Vec<std::path::PathBuf> = state
+        .secrets
+        .rows
+        .iter()
+        .flatten()
+        .filter(|f| match &op {
+            SecretsOp::RemoveRecipient(r) => f.recipients.iter().any(|x| x == r),
+            _ => true,
+        })
+        .map(|f| f.path.clone())
+        .collect();
+    let (title, lines) = match &op {
+        SecretsOp::AddRecipient(r) => (
+            "Add an age recipient".to_owned(),
+            vec![
+                r.clone(),
+                format!(
+                    "gets access to {} file(s); the data keys stay as they are",
+                    files.len()
+                ),
+            ],
+        ),
+        SecretsOp::RemoveRecipient(r) => (
+            "Remove an age recipient".to_owned(),
+            vec![
+                r.clone(),
+                format!(
+                    "loses access to {} file(s); their data keys are rotated so an old copy opens nothing new",
+                    files.len()
+                ),
+            ],
+        ),
+        SecretsOp::Rotate => ("Rotate data keys".to_owned(), Vec::new()),
+    };
+    state.overlay = Some(Overlay::Confirm {
+        title,
+        lines,
+        typed: None,
+        input: String::new(),
+        then: Confirmed::Secrets { files, op },
     });
 }
 
 /// Keys inside the Secrets view: `r` rotate the selected file, `R` every stale one, `a` all,
-/// `o` toggle the order (oldest first / by path).
+/// `+`/`-` add or remove an age recipient in every listed file, `o` toggle the order (oldest
+/// first / by path).
 fn secrets_key(state: &mut State, c: char) {
     let rows = state.secrets.rows.clone().unwrap_or_default();
     match c {
@@ -753,6 +857,13 @@ fn secrets_key(state: &mut State, c: char) {
                 .collect(),
         ),
         'a' => ask_rotate(state, rows.iter().map(|f| f.path.clone()).collect()),
+        '+' | '-' if !rows.is_empty() => {
+            state.overlay = Some(Overlay::Recipient {
+                add: c == '+',
+                input: String::new(),
+                error: None,
+            });
+        }
         'o' => {
             state.secrets.by_age = !state.secrets.by_age;
             sort_secrets(&mut state.secrets);

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use super::{Ctx, Exit, Failure, Outcome};
 use crate::cli::secrets::{KeygenArgs, SecretsArgs, SecretsCommand};
 use crate::services::TaskCtl;
+use crate::services::release::{recipient_added_card, rotation_card};
 use crate::services::secrets::SecretsError;
 use crate::services::secrets::keys::{self, Identities, IdentitySources};
 use crate::services::secrets::ops::{self, BatchReport, FileInfo, Status};
@@ -91,17 +92,18 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             let changed = finish(ctx, || {
                 ops::rotate(&s.files, &s.ids, &[], &[], &TaskCtl::detached())
             })?;
-            announce(ctx, changed, None).await;
+            announce(ctx, changed, rotation_card(changed, None)).await;
             Ok(())
         }
         SecretsCommand::AddRecipient { recipient, files } => {
             keys::parse_recipient(&recipient)?;
             let s = scope(ctx, &files)?;
             confirm_batch(ctx, &s, &format!("Give {recipient} access to"))?;
-            finish(ctx, || {
+            let changed = finish(ctx, || {
                 ops::add_recipient(&s.files, &recipient, &s.ids, &TaskCtl::detached())
-            })
-            .map(drop)
+            })?;
+            announce(ctx, changed, recipient_added_card(changed, &recipient)).await;
+            Ok(())
         }
         SecretsCommand::RemoveRecipient {
             recipient,
@@ -128,7 +130,7 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
                 )
             })?;
             if !no_rotate {
-                announce(ctx, changed, Some(&recipient)).await;
+                announce(ctx, changed, rotation_card(changed, Some(&recipient))).await;
             }
             Ok(())
         }
@@ -193,14 +195,13 @@ fn render_list(rows: &[FileInfo]) -> String {
 }
 
 /// Runs a batch, writes its audit line, prints it; failed files make the exit code 1.
-/// Tells the inventory's chats that data keys were rotated; nothing without an inventory or
-/// when no file changed.
-async fn announce(ctx: &Ctx, changed: usize, removed: Option<&str>) {
+/// Tells the inventory's chats what a batch changed; nothing without an inventory or when no
+/// file changed.
+async fn announce(ctx: &Ctx, changed: usize, card: crate::services::feishu::Notification) {
     if changed == 0 {
         return;
     }
     if let Ok(inv) = ctx.inventory() {
-        let card = crate::services::release::rotation_card(changed, removed);
         super::notify(&inv, &[card]).await;
     }
 }

@@ -130,12 +130,21 @@ pub fn abort_card(
 /// The chat card of a secrets rotation that changed `files` files; `removed`: the recipient the
 /// rotation locked out, if that was the reason.
 pub fn rotation_card(files: usize, removed: Option<&str>) -> Notification {
-    let plural = if files == 1 { "" } else { "s" };
     let what = match removed {
-        Some(r) => format!("removed {r}; data keys of {files} file{plural}"),
-        None => format!("data keys of {files} file{plural}"),
+        Some(r) => format!("removed {r}; data keys of {}", files_phrase(files)),
+        None => format!("data keys of {}", files_phrase(files)),
     };
     Notification::secret_rotation(None, &what, &crate::audit::actor())
+}
+
+/// The chat card of an age recipient given access to `files` files.
+pub fn recipient_added_card(files: usize, recipient: &str) -> Notification {
+    let what = format!("added {recipient} to {}", files_phrase(files));
+    Notification::secret_rotation(None, &what, &crate::audit::actor())
+}
+
+fn files_phrase(n: usize) -> String {
+    format!("{n} file{}", if n == 1 { "" } else { "s" })
 }
 
 pub fn notifications(

@@ -110,3 +110,74 @@ pub fn render_reason(frame: &mut Frame<'_>, overlay: &Overlay) {
         area,
     );
 }
+
+/// From the Secrets view: which age recipient to add or remove.
+pub fn render_recipient(frame: &mut Frame<'_>, state: &crate::app::State, overlay: &Overlay) {
+    let Overlay::Recipient { add, input, error } = overlay else {
+        return;
+    };
+    let area = centered(frame.area(), 84, 14);
+    let mut lines = vec![if *add {
+        Line::styled(
+            "paste the age public key (age1…) that gets access to every listed file",
+            dim(),
+        )
+    } else {
+        Line::styled(
+            "type any part of the recipient to take out (its files get new data keys):",
+            dim(),
+        )
+    }];
+    if !*add {
+        let mut listed: Vec<(&str, usize)> = Vec::new();
+        for f in state.secrets.rows.iter().flatten() {
+            for r in &f.recipients {
+                match listed.iter_mut().find(|(x, _)| x == r) {
+                    Some((_, n)) => *n += 1,
+                    None => listed.push((r, 1)),
+                }
+            }
+        }
+        listed.sort_unstable();
+        for (r, n) in listed.iter().take(6) {
+            let hit = !input.trim().is_empty() && r.contains(input.trim());
+            let style = if hit {
+                Style::default().fg(Color::Cyan)
+            } else {
+                Style::default()
+            };
+            lines.push(Line::styled(format!("  {r}  ({n} file(s))"), style));
+        }
+        if listed.len() > 6 {
+            lines.push(Line::styled(
+                format!("  … and {} more", listed.len() - 6),
+                dim(),
+            ));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("recipient: ", dim()),
+        Span::raw(input.clone()),
+        Span::styled("▏", Style::default().fg(Color::Cyan)),
+    ]));
+    if let Some(e) = error {
+        lines.push(Line::styled(e.clone(), Style::default().fg(Color::Red)));
+    }
+    lines.push(Line::styled(
+        "enter: continue to the confirmation · esc: leave it",
+        dim(),
+    ));
+    let title = if *add {
+        "Add an age recipient"
+    } else {
+        "Remove an age recipient"
+    };
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block(title, true)),
+        area,
+    );
+}

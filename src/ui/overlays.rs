@@ -23,6 +23,11 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(o @ Overlay::Rollback { .. }) => super::rollback_dialog::render(frame, state, o),
         Some(o @ Overlay::Confirm { .. }) => super::confirm_dialog::render(frame, state, o),
         Some(o @ Overlay::Reason { .. }) => super::confirm_dialog::render_reason(frame, o),
+        Some(o @ Overlay::Recipient { .. }) => {
+            // Over the Secrets table it came from.
+            super::secrets_view::render(frame, state);
+            super::confirm_dialog::render_recipient(frame, state, o);
+        }
         Some(Overlay::Secrets) => super::secrets_view::render(frame, state),
         Some(Overlay::Feishu) => super::feishu_view::render(frame, state),
         Some(Overlay::Tmp) => super::tmp_view::render(frame, state),

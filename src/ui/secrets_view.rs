@@ -19,7 +19,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     let (body, _) = sheet(
         frame,
         format!("Secrets ({order})"),
-        "↑↓ select · r / enter rotate · R rotate stale · a rotate all · o order · esc close",
+        "↑↓ select · r rotate · R rotate stale · a rotate all · +/- add/remove recipient · o order · esc close",
     );
     let Some(rows) = &view.rows else {
         let msg = view
@@ -53,7 +53,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
             let recipients = f
                 .recipients
                 .iter()
-                .map(|r| short_key(r))
+                .map(|r| crate::app::state::short_recipient(r))
                 .collect::<Vec<_>>()
                 .join(" ");
             let row = Row::new(vec![
@@ -88,13 +88,4 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
             .style(Style::default().add_modifier(Modifier::BOLD)),
     );
     frame.render_widget(table, body);
-}
-
-/// `age1qx…w7k4`: enough of a recipient to tell them apart.
-fn short_key(k: &str) -> String {
-    if k.len() > 14 {
-        format!("{}…{}", &k[..8], &k[k.len() - 4..])
-    } else {
-        k.to_owned()
-    }
 }

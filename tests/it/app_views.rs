@@ -63,7 +63,7 @@ async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {
     );
     let line = c.finish_task().await;
     assert!(
-        line.starts_with("rotated the data key of 1 secret files"),
+        line.starts_with("rotate 1 secret file: 1 changed"),
         "{line}"
     );
     c.until("the table to refresh", |s| {
@@ -177,4 +177,145 @@ async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {
     c.runner.cancel_all();
     fs.shutdown().await;
     gh.shutdown().await;
+}
+
+fn sops_opens(file: &std::path::Path, key: &std::path::Path) -> bool {
+    std::process::Command::new("sops")
+        .arg("decrypt")
+        .arg(file)
+        .env("SOPS_AGE_KEY_FILE", key)
+        .env_remove("SOPS_AGE_KEY")
+        .output()
+        .expect("sops is installed (.ci/run installs it)")
+        .status
+        .success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_view_adds_then_removes_a_recipient() {
+    let fs = FeishuSandbox::start(FeishuSandboxOpts::demo())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fs.write_demo_files(dir.path()).unwrap();
+    let endpoints = shipdeck::demo::Endpoints {
+        feishu_section: Some(fs.demo_inventory_section()),
+        ..Default::default()
+    };
+    let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
+    let inv = Inventory::load(&ws.inventory_path).unwrap();
+    let paths = Paths::under(&dir.path().join(".shipdeck"));
+    let mut state = State::new(&inv, "test", Keymap::default());
+    let (tx, rx) = unbounded_channel();
+    let services = Services::connect(&inv, &paths, &mut state, &tx).await;
+    let mut c = Cockpit {
+        state,
+        runner: Runner::new(tx, services),
+        rx,
+    };
+    // A new team member's key, made by the real age-keygen.
+    let newcomer = dir.path().join("newcomer.txt");
+    let out = std::process::Command::new("age-keygen")
+        .arg("-o")
+        .arg(&newcomer)
+        .output()
+        .expect("age-keygen is installed (.ci/run installs age)");
+    assert!(out.status.success());
+    let public = String::from_utf8_lossy(&out.stderr)
+        .trim()
+        .trim_start_matches("Public key: ")
+        .to_owned();
+    assert!(public.starts_with("age1"), "{public}");
+
+    c.apply(Action::Command(Command::Secrets));
+    c.until("the secrets table", |s| s.secrets.rows.is_some())
+        .await;
+    let files: Vec<_> = c
+        .state
+        .secrets
+        .rows
+        .clone()
+        .unwrap()
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
+    assert!(files.iter().all(|f| !sops_opens(f, &newcomer)));
+
+    // +: a typo is caught in the dialog, nothing starts.
+    c.apply(Action::Input('+'));
+    c.type_text("age1notakey");
+    c.apply(Action::Submit);
+    let Some(Overlay::Recipient {
+        error: Some(error), ..
+    }) = &c.state.overlay
+    else {
+        panic!("still asking: {:?}", c.state.overlay);
+    };
+    assert!(error.contains("not an age X25519 recipient"), "{error}");
+    assert!(c.state.tasks.all().is_empty());
+
+    // The real key: confirmed, every file opens with it, the chats are told.
+    for _ in 0.."age1notakey".len() {
+        c.apply(Action::Backspace);
+    }
+    c.type_text(&public);
+    c.apply(Action::Submit);
+    let Some(Overlay::Confirm { title, lines, .. }) = &c.state.overlay else {
+        panic!("a confirmation: {:?}", c.state.overlay);
+    };
+    assert_eq!(title, "Add an age recipient");
+    assert!(lines[1].contains("4 file(s)"), "{lines:?}");
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(
+        line.contains("add age1") && line.contains(": 4 changed"),
+        "{line}"
+    );
+    assert!(files.iter().all(|f| sops_opens(f, &newcomer)));
+    let demo_key = ws.dir.join("age/keys.txt");
+    assert!(files.iter().all(|f| sops_opens(f, &demo_key)));
+
+    // -: a unique part of the key is enough; it loses access, the demo key keeps it.
+    c.until("the table to show the new recipient", |s| {
+        s.secrets
+            .rows
+            .as_ref()
+            .is_some_and(|r| r.iter().all(|f| f.recipients.contains(&public)))
+    })
+    .await;
+    c.apply(Action::Input('-'));
+    c.type_text(&public[public.len() - 10..]);
+    c.apply(Action::Submit);
+    let Some(Overlay::Confirm { title, lines, .. }) = &c.state.overlay else {
+        panic!("a confirmation: {:?}", c.state.overlay);
+    };
+    assert_eq!(title, "Remove an age recipient");
+    assert_eq!(lines[0], public);
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(
+        line.contains("remove age1") && line.contains(": 4 changed"),
+        "{line}"
+    );
+    assert!(files.iter().all(|f| !sops_opens(f, &newcomer)));
+    assert!(files.iter().all(|f| sops_opens(f, &demo_key)));
+    // Both changes announced (the notifier delivers in the background).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let texts: Vec<String> = fs
+            .messages()
+            .into_iter()
+            .filter(|m| m.accepted && m.title.contains("Secrets rotated"))
+            .map(|m| m.text)
+            .collect();
+        if texts.iter().any(|t| t.contains("added age1"))
+            && texts.iter().any(|t| t.contains("removed age1"))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "cards: {texts:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    c.runner.cancel_all();
+    fs.shutdown().await;
 }

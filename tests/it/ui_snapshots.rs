@@ -294,6 +294,34 @@ fn views_and_dialogs() {
         s.overlay = Some(Overlay::Secrets);
         s
     });
+    snap("secrets_remove_recipient", || {
+        let mut s = demo_state();
+        let file = |p: &str, recipients: &[&str]| FileInfo {
+            path: s.secrets_base.clone().unwrap().join(p),
+            format: Some(Format::Yaml),
+            recipients: recipients.iter().map(|r| (*r).to_owned()).collect(),
+            lastmodified: Some("2026-11-02T10:00:00Z".into()),
+            age_days: Some(28),
+            stale: false,
+            can_decrypt: true,
+            rule: None,
+            mac_only_encrypted: false,
+            error: None,
+        };
+        let team = "age1shnpxq0v2l5kz9m0n7c3ytwhp5x0de6q4fj9rt6u8yk3a2c5plc";
+        let leaver = "age1q7r0wz4k9d2m8c5x3v6b1n0p4l7j2h5g8f3d6s9a0z2x5c8v1b4nq";
+        s.secrets.rows = Some(vec![
+            file("secrets/miker-web/prod/secret.enc.yaml", &[team, leaver]),
+            file("secrets/miker-web/stg/secret.enc.yaml", &[team, leaver]),
+            file("secrets/ci/registry.enc.json", &[team]),
+        ]);
+        s.overlay = Some(Overlay::Recipient {
+            add: false,
+            input: "v1b4nq".into(),
+            error: None,
+        });
+        s
+    });
     snap("tmp_view", || {
         let mut s = demo_state();
         let row = |idx, path: &str, size, days: u64, rule: &str, reason: &str| TmpRow {
