@@ -243,6 +243,37 @@ async fn abort_restores_stable_and_retry_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_and_promote_full_in_one_patch_end_fully_promoted() {
+    // A script (or a fast hand) sends promote-full right behind retry; the controller may see
+    // both at once, and promote-full must not be lost to the retry's restart at step 0.
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sim(dir.path()).await;
+    let c = client(&sb).await;
+    let ros = create_rollout(&c, "shop", "web", "v1").await;
+    wait_phase(&ros, "web", "Healthy", "").await;
+    set_image(&ros, "web", "v2").await;
+    wait_phase(&ros, "web", "Paused", "CanaryPauseStep").await;
+    ros.patch_status(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"status": {"abort": true}})),
+    )
+    .await
+    .unwrap();
+    wait_phase(&ros, "web", "Degraded", "RolloutAborted").await;
+    ros.patch_status(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"status": {"abort": false, "promoteFull": true}})),
+    )
+    .await
+    .unwrap();
+    let st = wait_phase(&ros, "web", "Healthy", "").await;
+    assert_eq!(st["stableRS"], st["currentPodHash"]);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_and_restart_patches() {
     let dir = tempfile::tempdir().unwrap();
     let sb = start_sim(dir.path()).await;

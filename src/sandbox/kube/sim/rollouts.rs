@@ -289,12 +289,6 @@ impl RolloutsSim {
             .and_then(Value::as_bool)
             .unwrap_or(false);
 
-        if status.get("promoteFull").and_then(Value::as_bool) == Some(true) {
-            status.remove("promoteFull");
-            status.remove("pauseConditions");
-            status.insert("controllerPause".to_owned(), json!(false));
-            idx = nsteps;
-        }
         // Retry: abort cleared on an aborted rollout that is not fully promoted.
         let mut aborted =
             status.get("abort").and_then(Value::as_bool) == Some(true) && !fully_promoted;
@@ -308,6 +302,13 @@ impl RolloutsSim {
                 c.remove("currentStepAnalysisRunStatus");
             }
             events.push(("Normal", "RolloutRetry", "Retry Rollout".to_owned()));
+        }
+        // After a retry seen in the same pass: a promote-full sent right behind a retry wins.
+        if status.get("promoteFull").and_then(Value::as_bool) == Some(true) {
+            status.remove("promoteFull");
+            status.remove("pauseConditions");
+            status.insert("controllerPause".to_owned(), json!(false));
+            idx = nsteps;
         }
 
         // Restart: recreate every pod once per requested restartAt.
