@@ -29,7 +29,9 @@ async fn promote_the_canary_then_roll_back_both_halves() {
     let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
     let inv = Inventory::load(&ws.inventory_path).unwrap();
     let mut opts = KubeSandboxOptions::new(dir.path().join("kube"));
-    opts.speed = 20.0;
+    // Slow enough that the promoted canary is still mid-way when `b` lands (its timed pauses
+    // are 10 s: 2 s each here), or the rollback would find nothing to abort.
+    opts.speed = 5.0;
     opts.inventory = Some(inv.clone());
     let kube = KubeSandbox::start(opts).await.unwrap();
 

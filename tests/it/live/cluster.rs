@@ -17,9 +17,14 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 const NS: &str = "shop";
 
 async fn start(dir: &Path) -> KubeSandbox {
+    start_at(dir, 40.0).await
+}
+
+/// `speed`: simulated seconds per real second (the canary's timed pauses are 10 s).
+async fn start_at(dir: &Path, speed: f64) -> KubeSandbox {
     let mut o = KubeSandboxOptions::new(dir);
     o.controllers = true;
-    o.speed = 40.0;
+    o.speed = speed;
     KubeSandbox::start(o).await.unwrap()
 }
 
@@ -125,7 +130,9 @@ fn web_ref(inv: &Inventory) -> RolloutRef {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_follows_the_canary_and_actions_move_it() {
     let dir = tempfile::tempdir().unwrap();
-    let sb = start(dir.path()).await;
+    // Slow enough that the canary is still between steps when the abort lands after a promote
+    // (at 40× the rest of the canary takes well under a second: a busy machine lost that race).
+    let sb = start_at(dir.path(), 8.0).await;
     let c = client(&sb).await;
     create_web(&c).await;
     let inv = inventory(dir.path(), sb.kubeconfig_path());
