@@ -49,6 +49,14 @@ fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) {
     );
 }
 
+fn kubectl_create(kubeconfig: &Path, manifest: &str) {
+    kubectl(
+        kubeconfig,
+        &["create", "--validate=false", "-f", "-"],
+        Some(manifest),
+    );
+}
+
 fn patch_status(kubeconfig: &Path, kind: &str, name: &str, status: &str) {
     kubectl(
         kubeconfig,
@@ -172,11 +180,7 @@ async fn legacy_runner_deployments_by_watch() {
     let sb = start(dir.path()).await;
     let kc = sb.kubeconfig_path().to_path_buf();
     tokio::task::block_in_place(|| {
-        kubectl(
-            &kc,
-            &["create", "--validate=false", "-f", "-"],
-            Some(LEGACY),
-        );
+        kubectl_create(&kc, LEGACY);
         patch_status(
             &kc,
             "runnerdeployment",
@@ -277,17 +281,10 @@ async fn named_deployments_only_and_scale_sets_kept_apart() {
     let sb = start(dir.path()).await;
     let kc = sb.kubeconfig_path().to_path_buf();
     tokio::task::block_in_place(|| {
-        kubectl(
+        kubectl_create(&kc, LEGACY);
+        kubectl_create(
             &kc,
-            &["create", "--validate=false", "-f", "-"],
-            Some(LEGACY),
-        );
-        kubectl(
-            &kc,
-            &["create", "--validate=false", "-f", "-"],
-            Some(
-                "apiVersion: actions.summerwind.dev/v1alpha1\nkind: RunnerDeployment\nmetadata: {name: x86, namespace: arc}\nspec:\n  replicas: 3\n  template: {spec: {repository: example-org/miker}}\n",
-            ),
+            "apiVersion: actions.summerwind.dev/v1alpha1\nkind: RunnerDeployment\nmetadata: {name: x86, namespace: arc}\nspec:\n  replicas: 3\n  template: {spec: {repository: example-org/miker}}\n",
         );
     });
     // Naming a scale set does not hide RunnerDeployments, and vice versa.

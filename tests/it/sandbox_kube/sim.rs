@@ -183,16 +183,12 @@ async fn bad_tag_fails_analysis_and_degrades() {
     sb.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn abort_restores_stable_and_retry_restarts() {
-    let dir = tempfile::tempdir().unwrap();
-    let sb = start_sim(dir.path()).await;
-    let c = client(&sb).await;
-    let ros = create_rollout(&c, "shop", "web", "v1").await;
-    let st = wait_phase(&ros, "web", "Healthy", "").await;
+/// `web` healthy on v1, then v2's canary paused and aborted: (the stable hash, the status).
+async fn aborted_canary(ros: &Api<DynamicObject>) -> (String, Value) {
+    let st = wait_phase(ros, "web", "Healthy", "").await;
     let stable = st["stableRS"].as_str().unwrap().to_owned();
-    set_image(&ros, "web", "v2").await;
-    wait_phase(&ros, "web", "Paused", "CanaryPauseStep").await;
+    set_image(ros, "web", "v2").await;
+    wait_phase(ros, "web", "Paused", "CanaryPauseStep").await;
     ros.patch_status(
         "web",
         &PatchParams::default(),
@@ -200,7 +196,17 @@ async fn abort_restores_stable_and_retry_restarts() {
     )
     .await
     .unwrap();
-    let st = wait_phase(&ros, "web", "Degraded", "RolloutAborted").await;
+    let st = wait_phase(ros, "web", "Degraded", "RolloutAborted").await;
+    (stable, st)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_restores_stable_and_retry_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sim(dir.path()).await;
+    let c = client(&sb).await;
+    let ros = create_rollout(&c, "shop", "web", "v1").await;
+    let (stable, st) = aborted_canary(&ros).await;
     assert_eq!(st["stableRS"], stable.as_str());
     assert_eq!(st["canary"]["weights"]["canary"]["weight"], 0);
     let rss = dynamic(&c, "shop", "apps", "ReplicaSet");
@@ -250,17 +256,7 @@ async fn retry_and_promote_full_in_one_patch_end_fully_promoted() {
     let sb = start_sim(dir.path()).await;
     let c = client(&sb).await;
     let ros = create_rollout(&c, "shop", "web", "v1").await;
-    wait_phase(&ros, "web", "Healthy", "").await;
-    set_image(&ros, "web", "v2").await;
-    wait_phase(&ros, "web", "Paused", "CanaryPauseStep").await;
-    ros.patch_status(
-        "web",
-        &PatchParams::default(),
-        &Patch::Merge(&json!({"status": {"abort": true}})),
-    )
-    .await
-    .unwrap();
-    wait_phase(&ros, "web", "Degraded", "RolloutAborted").await;
+    aborted_canary(&ros).await;
     ros.patch_status(
         "web",
         &PatchParams::default(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Clock, Marks, create, i, managed, owned_by, owner_ref, s, write};
+use super::{Clock, Marks, create, managed, owned_by, owner_ref, s, set_runner_pod_phase, write};
 use crate::sandbox::kube::resources::ids;
 use crate::sandbox::kube::store::{Store, StoreError, now_rfc3339};
 
@@ -345,22 +345,8 @@ impl ArcSim {
             new["status"] = st;
             write(&self.store, ids::ephemeralrunners(), new)?;
         }
-        if let Some(p) = pod_phase
-            && let Some(pod) = self.store.get(ids::pods(), &ns, &name)
-        {
-            let mut pod = pod.value();
-            let now = now_rfc3339();
-            let running = p == "Running";
-            pod["status"] = json!({
-                "phase": p, "qosClass": "BestEffort", "startTime": now,
-                "conditions": [{"type": "Ready", "status": if running { "True" } else { "False" }, "lastTransitionTime": now}],
-                "containerStatuses": [{
-                    "name": "runner", "image": s(&pod, "/spec/containers/0/image"), "imageID": "",
-                    "ready": running, "restartCount": i(&pod, "/status/containerStatuses/0/restartCount"), "started": running,
-                    "state": if running { json!({"running": {"startedAt": now}}) } else { json!({"terminated": {"exitCode": i64::from(p == "Failed"), "reason": if p == "Failed" { "Error" } else { "Completed" }, "finishedAt": now}}) },
-                }],
-            });
-            write(&self.store, ids::pods(), pod)?;
+        if let Some(p) = pod_phase {
+            set_runner_pod_phase(&self.store, &ns, &name, p)?;
         }
         Ok(())
     }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Clock, Marks, create, i, managed, owned_by, owner_ref, s, uid, write};
+use super::{
+    Clock, Marks, create, managed, owned_by, owner_ref, s, set_runner_pod_phase, uid, write,
+};
 use crate::sandbox::kube::resources::ids;
 use crate::sandbox::kube::store::{Store, StoreError, now_rfc3339};
 
@@ -265,21 +267,8 @@ impl LegacyArcSim {
             new["status"] = st;
             write(&self.store, ids::runners(), new)?;
         }
-        if let Some(p) = pod_phase
-            && let Some(pod) = self.store.get(ids::pods(), &ns, &name)
-        {
-            let mut pod = pod.value();
-            let now = now_rfc3339();
-            pod["status"] = json!({
-                "phase": p, "qosClass": "BestEffort", "startTime": now,
-                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now}],
-                "containerStatuses": [{
-                    "name": "runner", "image": s(&pod, "/spec/containers/0/image"), "imageID": "",
-                    "ready": true, "restartCount": i(&pod, "/status/containerStatuses/0/restartCount"), "started": true,
-                    "state": {"running": {"startedAt": now}},
-                }],
-            });
-            write(&self.store, ids::pods(), pod)?;
+        if let Some(p) = pod_phase {
+            set_runner_pod_phase(&self.store, &ns, &name, p)?;
         }
         Ok(())
     }

@@ -172,6 +172,38 @@ pub fn write(store: &Store, res: ResId, new: Value) -> Result<(), StoreError> {
         .map(|_| ())
 }
 
+/// Moves a runner pod (one container, `runner`) to `phase` as the kubelet reports it: ready
+/// while Running, terminated (exit 1 on Failed) after. No pod of that name: nothing to do.
+pub fn set_runner_pod_phase(
+    store: &Store,
+    ns: &str,
+    name: &str,
+    phase: &str,
+) -> Result<(), StoreError> {
+    let Some(pod) = store.get(super::resources::ids::pods(), ns, name) else {
+        return Ok(());
+    };
+    let mut pod = pod.value();
+    let now = now_rfc3339();
+    let running = phase == "Running";
+    let failed = phase == "Failed";
+    let state = if running {
+        json!({"running": {"startedAt": now}})
+    } else {
+        json!({"terminated": {"exitCode": i64::from(failed), "reason": if failed { "Error" } else { "Completed" }, "finishedAt": now}})
+    };
+    pod["status"] = json!({
+        "phase": phase, "qosClass": "BestEffort", "startTime": now,
+        "conditions": [{"type": "Ready", "status": if running { "True" } else { "False" }, "lastTransitionTime": now}],
+        "containerStatuses": [{
+            "name": "runner", "image": s(&pod, "/spec/containers/0/image"), "imageID": "",
+            "ready": running, "restartCount": i(&pod, "/status/containerStatuses/0/restartCount"), "started": running,
+            "state": state,
+        }],
+    });
+    write(store, super::resources::ids::pods(), pod)
+}
+
 /// Creates an object as a controller would.
 pub fn create(store: &Store, res: ResId, v: Value) -> Result<Value, StoreError> {
     store.create(res, v, WriteMode::Internal).map(|o| o.value())
