@@ -2,7 +2,9 @@
 //! environment (and per Argo CD location, and for the runners). Each task turns a burst of watch
 //! events into at most one derived snapshot per frame (33 ms) and sends it only if it changed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
@@ -221,15 +223,31 @@ pub struct EnvSpec {
 }
 
 /// Objects by the UID of their controller/owner, so each app's tree is a few lookups instead of
-/// a scan of every pod in the namespace.
-fn by_owner<K: Resource>(objs: &[Arc<K>]) -> HashMap<&str, Vec<&K>> {
-    let mut map: HashMap<&str, Vec<&K>> = HashMap::new();
+/// a scan. `keep` limits which owners are indexed (a busy namespace's pods mostly belong to apps
+/// nobody asked about). Fx hashing: the keys are UIDs from our own API server, and this runs on
+/// every snapshot.
+fn by_owner<K: Resource>(
+    objs: &[Arc<K>],
+    keep: impl Fn(&str) -> bool,
+) -> FxHashMap<&str, Vec<&K>> {
+    let mut map: FxHashMap<&str, Vec<&K>> = FxHashMap::default();
     for o in objs {
         for r in o.meta().owner_references.iter().flatten() {
-            map.entry(r.uid.as_str()).or_default().push(o.as_ref());
+            if keep(&r.uid) {
+                map.entry(r.uid.as_str()).or_default().push(o.as_ref());
+            }
         }
     }
     map
+}
+
+/// One watched app's objects, found before its pods are (pods are indexed only for these).
+struct Tree<'a> {
+    app: &'a str,
+    ro: &'a Rollout,
+    exps: Vec<&'a Experiment>,
+    rss: Vec<&'a ReplicaSet>,
+    runs: Vec<&'a AnalysisRun>,
 }
 
 /// Per app, the derived view of its Rollout from the stores.
@@ -246,39 +264,55 @@ pub fn derive_env(
     let pod_list = pods.state();
     let exp_list = exps.state();
     let run_list = ars.state();
-    let rs_by = by_owner(&replica_list);
-    let pods_by = by_owner(&pod_list);
-    let exps_by = by_owner(&exp_list);
-    let runs_by = by_owner(&run_list);
+    let ro_by_name: FxHashMap<&str, &Rollout> = ro_list
+        .iter()
+        .filter_map(|r| Some((r.metadata.name.as_deref()?, r.as_ref())))
+        .collect();
+    let rs_by = by_owner(&replica_list, |_| true);
+    let exps_by = by_owner(&exp_list, |_| true);
+    let runs_by = by_owner(&run_list, |_| true);
     let mut out = BTreeMap::new();
+    let mut trees = Vec::new();
     for (app, name) in apps {
-        let Some(ro) = ro_list
-            .iter()
-            .find(|r| r.metadata.name.as_deref() == Some(name.as_str()))
-        else {
+        let Some(ro) = ro_by_name.get(name.as_str()).copied() else {
             out.insert(app.clone(), None);
             continue;
         };
-        let uid = ro.metadata.uid.clone().unwrap_or_default();
-        let my_exps: Vec<&Experiment> = exps_by.get(uid.as_str()).cloned().unwrap_or_default();
-        let mut owners: Vec<&str> = vec![uid.as_str()];
-        owners.extend(my_exps.iter().filter_map(|e| e.metadata.uid.as_deref()));
-        let my_rs: Vec<&ReplicaSet> = owners
+        let uid = ro.metadata.uid.as_deref().unwrap_or_default();
+        let exps: Vec<&Experiment> = exps_by.get(uid).cloned().unwrap_or_default();
+        let mut owners: Vec<&str> = vec![uid];
+        owners.extend(exps.iter().filter_map(|e| e.metadata.uid.as_deref()));
+        let rss: Vec<&ReplicaSet> = owners
             .iter()
             .flat_map(|o| rs_by.get(o).cloned().unwrap_or_default())
             .collect();
-        let my_pods: Vec<&Pod> = my_rs
+        let runs: Vec<&AnalysisRun> = owners
+            .iter()
+            .flat_map(|o| runs_by.get(o).cloned().unwrap_or_default())
+            .collect();
+        trees.push(Tree {
+            app,
+            ro,
+            exps,
+            rss,
+            runs,
+        });
+    }
+    let wanted: FxHashSet<&str> = trees
+        .iter()
+        .flat_map(|t| t.rss.iter().filter_map(|r| r.metadata.uid.as_deref()))
+        .collect();
+    let pods_by = by_owner(&pod_list, |uid| wanted.contains(uid));
+    for t in trees {
+        let my_pods: Vec<&Pod> = t
+            .rss
             .iter()
             .filter_map(|r| r.metadata.uid.as_deref())
             .flat_map(|u| pods_by.get(u).cloned().unwrap_or_default())
             .collect();
-        let my_runs: Vec<&AnalysisRun> = owners
-            .iter()
-            .flat_map(|o| runs_by.get(o).cloned().unwrap_or_default())
-            .collect();
         out.insert(
-            app.clone(),
-            Some(info::rollout_info(ro, &my_rs, &my_pods, &my_exps, &my_runs)),
+            t.app.to_owned(),
+            Some(info::rollout_info(t.ro, &t.rss, &my_pods, &t.exps, &t.runs)),
         );
     }
     out
