@@ -226,10 +226,7 @@ pub struct EnvSpec {
 /// a scan. `keep` limits which owners are indexed (a busy namespace's pods mostly belong to apps
 /// nobody asked about). Fx hashing: the keys are UIDs from our own API server, and this runs on
 /// every snapshot.
-fn by_owner<K: Resource>(
-    objs: &[Arc<K>],
-    keep: impl Fn(&str) -> bool,
-) -> FxHashMap<&str, Vec<&K>> {
+fn by_owner<K: Resource>(objs: &[Arc<K>], keep: impl Fn(&str) -> bool) -> FxHashMap<&str, Vec<&K>> {
     let mut map: FxHashMap<&str, Vec<&K>> = FxHashMap::default();
     for o in objs {
         for r in o.meta().owner_references.iter().flatten() {
