@@ -312,6 +312,23 @@ async fn pause_and_restart_patches() {
     sb.shutdown().await;
 }
 
+/// The first object `api` lists that `pred` accepts, waiting up to 30 s for one.
+async fn first_listed(
+    api: &Api<DynamicObject>,
+    what: &str,
+    pred: impl Fn(&DynamicObject) -> bool,
+) -> DynamicObject {
+    eventually(30, what, || async {
+        api.list(&kube::api::ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|o| pred(o))
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arc_runners_cycle() {
     let dir = tempfile::tempdir().unwrap();
@@ -338,14 +355,8 @@ async fn arc_runners_cycle() {
     .unwrap();
     let runners = dynamic(&c, "arc-runners", "actions.github.com", "EphemeralRunner");
     let pods = dynamic(&c, "arc-runners", "", "Pod");
-    let with_job = eventually(30, "a runner running a job", || async {
-        let list = runners
-            .list(&kube::api::ListParams::default())
-            .await
-            .unwrap();
-        list.items
-            .into_iter()
-            .find(|r| status(r)["workflowRunId"].is_i64() && status(r)["phase"] == "Running")
+    let with_job = first_listed(&runners, "a runner running a job", |r| {
+        status(r)["workflowRunId"].is_i64() && status(r)["phase"] == "Running"
     })
     .await;
     let name = with_job.metadata.name.clone().unwrap();
@@ -415,14 +426,8 @@ async fn legacy_arc_runners_cycle() {
         .unwrap();
     let runners = dynamic(&c, "arc-runners", "actions.summerwind.dev", "Runner");
     let pods = dynamic(&c, "arc-runners", "", "Pod");
-    let busy = eventually(30, "a legacy runner serving a workflow run", || async {
-        let list = runners
-            .list(&kube::api::ListParams::default())
-            .await
-            .unwrap();
-        list.items
-            .into_iter()
-            .find(|r| status(r)["workflow"]["runID"].is_string() && status(r)["phase"] == "Running")
+    let busy = first_listed(&runners, "a legacy runner serving a workflow run", |r| {
+        status(r)["workflow"]["runID"].is_string() && status(r)["phase"] == "Running"
     })
     .await;
     let name = busy.metadata.name.clone().unwrap();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Clock, Marks, create, managed, owned_by, owner_ref, s, set_runner_pod_phase, write};
+use super::{Clock, Marks, create, managed, owned_by, owner_ref, s, settle_runner, write};
 use crate::sandbox::kube::resources::ids;
 use crate::sandbox::kube::store::{Store, StoreError, now_rfc3339};
 
@@ -340,15 +340,7 @@ impl ArcSim {
             "Failed" if age >= 10.0 => return self.remove(&ns, &name, &key),
             _ => {}
         }
-        if Some(&st) != r.get("status") {
-            let mut new = r.clone();
-            new["status"] = st;
-            write(&self.store, ids::ephemeralrunners(), new)?;
-        }
-        if let Some(p) = pod_phase {
-            set_runner_pod_phase(&self.store, &ns, &name, p)?;
-        }
-        Ok(())
+        settle_runner(&self.store, ids::ephemeralrunners(), r, st, pod_phase)
     }
 
     fn remove(&mut self, ns: &str, name: &str, key: &str) -> Result<(), StoreError> {

@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{
-    Clock, Marks, create, managed, owned_by, owner_ref, s, set_runner_pod_phase, uid, write,
-};
+use super::{Clock, Marks, create, managed, owned_by, owner_ref, s, settle_runner, uid, write};
 use crate::sandbox::kube::resources::ids;
 use crate::sandbox::kube::store::{Store, StoreError, now_rfc3339};
 
@@ -262,15 +260,7 @@ impl LegacyArcSim {
             }
             _ => {}
         }
-        if Some(&st) != r.get("status") {
-            let mut new = r.clone();
-            new["status"] = st;
-            write(&self.store, ids::runners(), new)?;
-        }
-        if let Some(p) = pod_phase {
-            set_runner_pod_phase(&self.store, &ns, &name, p)?;
-        }
-        Ok(())
+        settle_runner(&self.store, ids::runners(), r, st, pod_phase)
     }
 
     fn remove(&mut self, r: &Value) {

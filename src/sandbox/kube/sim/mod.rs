@@ -172,6 +172,31 @@ pub fn write(store: &Store, res: ResId, new: Value) -> Result<(), StoreError> {
         .map(|_| ())
 }
 
+/// The end of a runner's step, for both ARC simulators: its new status if it changed, and its
+/// pod moved along if the step says so.
+pub fn settle_runner(
+    store: &Store,
+    res: ResId,
+    runner: &Value,
+    status: Value,
+    pod_phase: Option<&str>,
+) -> Result<(), StoreError> {
+    if Some(&status) != runner.get("status") {
+        let mut new = runner.clone();
+        new["status"] = status;
+        write(store, res, new)?;
+    }
+    match pod_phase {
+        Some(p) => set_runner_pod_phase(
+            store,
+            s(runner, "/metadata/namespace"),
+            s(runner, "/metadata/name"),
+            p,
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Moves a runner pod (one container, `runner`) to `phase` as the kubelet reports it: ready
 /// while Running, terminated (exit 1 on Failed) after. No pod of that name: nothing to do.
 pub fn set_runner_pod_phase(
