@@ -3,13 +3,11 @@
 //! bare repository; GitHub is the sandbox on 127.0.0.1.
 
 use shipdeck::app::state::Feed;
-use shipdeck::app::{Action, Command, Keymap, Overlay, State};
-use shipdeck::driver::{Runner, Services};
+use shipdeck::app::{Action, Command, Overlay};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
 use shipdeck::sandbox::github::Scenario;
 use std::path::Path;
-use tokio::sync::mpsc::unbounded_channel;
 
 use crate::harness::Cockpit;
 
@@ -51,14 +49,7 @@ async fn release_promote_refuse_and_roll_back_from_the_keys() {
     std::fs::write(&ws.inventory_path, text).unwrap();
     let inv = Inventory::load(&ws.inventory_path).unwrap();
     let paths = Paths::under(&dir.path().join(".shipdeck"));
-    let mut state = State::new(&inv, "test", Keymap::default());
-    let (tx, rx) = unbounded_channel();
-    let services = Services::connect(&inv, &paths, &mut state, &tx).await;
-    let mut c = Cockpit {
-        state,
-        runner: Runner::new(tx, services),
-        rx,
-    };
+    let mut c = Cockpit::connect(&inv, &paths).await;
 
     // The seeded remote, as git has it.
     c.apply(Action::RefreshGit);

@@ -1,12 +1,10 @@
 //! The cockpit's Secrets (`s`) and Feishu (`f`) views without a terminal, against the demo's
 //! real files and sandbox servers: keys → update → runner → real services → actions back.
 
-use shipdeck::app::{Action, Command, Keymap, Overlay, State};
-use shipdeck::driver::{Runner, Services};
+use shipdeck::app::{Action, Command, Overlay};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
 use shipdeck::sandbox::feishu::{FeishuSandbox, FeishuSandboxOpts};
-use tokio::sync::mpsc::unbounded_channel;
 
 use crate::harness::Cockpit;
 
@@ -26,14 +24,7 @@ async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {
     let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
     let inv = Inventory::load(&ws.inventory_path).unwrap();
     let paths = Paths::under(&dir.path().join(".shipdeck"));
-    let mut state = State::new(&inv, "test", Keymap::default());
-    let (tx, rx) = unbounded_channel();
-    let services = Services::connect(&inv, &paths, &mut state, &tx).await;
-    let mut c = Cockpit {
-        state,
-        runner: Runner::new(tx, services),
-        rx,
-    };
+    let mut c = Cockpit::connect(&inv, &paths).await;
 
     // s: the demo's four files, one stale.
     c.apply(Action::Command(Command::Secrets));
@@ -205,14 +196,7 @@ async fn secrets_view_adds_then_removes_a_recipient() {
     let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
     let inv = Inventory::load(&ws.inventory_path).unwrap();
     let paths = Paths::under(&dir.path().join(".shipdeck"));
-    let mut state = State::new(&inv, "test", Keymap::default());
-    let (tx, rx) = unbounded_channel();
-    let services = Services::connect(&inv, &paths, &mut state, &tx).await;
-    let mut c = Cockpit {
-        state,
-        runner: Runner::new(tx, services),
-        rx,
-    };
+    let mut c = Cockpit::connect(&inv, &paths).await;
     // A new team member's key, made by the real age-keygen.
     let newcomer = dir.path().join("newcomer.txt");
     let out = std::process::Command::new("age-keygen")

@@ -18,6 +18,21 @@ pub struct Cockpit {
 }
 
 impl Cockpit {
+    /// A cockpit on `inv` as the TUI starts one: fresh state, services connected, a runner.
+    pub async fn connect(
+        inv: &shipdeck::inventory::Inventory,
+        paths: &shipdeck::paths::Paths,
+    ) -> Cockpit {
+        let mut state = State::new(inv, "test", shipdeck::app::Keymap::default());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let services = shipdeck::driver::Services::connect(inv, paths, &mut state, &tx).await;
+        Cockpit {
+            state,
+            runner: Runner::new(tx, services),
+            rx,
+        }
+    }
+
     /// Stamps the clock as the driver does, applies one action, and runs its effects. Scheduled
     /// refreshes are left out: tests ask for what they need, so the loop can go quiet.
     pub fn apply(&mut self, action: Action) {
