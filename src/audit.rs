@@ -11,6 +11,9 @@ pub struct Entry {
     /// RFC 3339 UTC.
     pub time: String,
     pub actor: String,
+    /// The Kubernetes username the cluster reported for this identity (SelfSubjectReview).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_user: Option<String>,
     /// `release`, `promote`, `rollback`, `rollout-abort`, `secrets-rotate`, `tmp-clean`, ...
     pub action: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,11 +35,10 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// A fresh entry stamped with now and the current actor.
+    /// A fresh entry stamped with now; the journal it is appended to names the actor.
     pub fn new(action: &str) -> Self {
         Entry {
             time: jiff::Timestamp::now().to_string(),
-            actor: actor(),
             action: action.to_owned(),
             ..Entry::default()
         }
@@ -47,11 +49,25 @@ impl Entry {
 #[derive(Debug, Clone)]
 pub struct Journal {
     path: PathBuf,
+    /// Who every line is written for; services build entries, the journal names the actor.
+    actor: crate::ops::Actor,
 }
 
 impl Journal {
+    /// A journal whose lines name the locally resolved actor (no Kubernetes username).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Journal { path: path.into() }
+        Journal {
+            path: path.into(),
+            actor: crate::ops::Actor::local(None),
+        }
+    }
+
+    /// A journal whose lines name `actor`.
+    pub fn for_actor(path: impl Into<PathBuf>, actor: crate::ops::Actor) -> Self {
+        Journal {
+            path: path.into(),
+            actor,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -64,7 +80,10 @@ impl Journal {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+        let mut entry = entry.clone();
+        entry.actor.clone_from(&self.actor.name);
+        entry.kube_user.clone_from(&self.actor.kube_user);
+        let mut line = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
         line.push(b'\n');
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -85,12 +104,4 @@ impl Journal {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect())
     }
-}
-
-/// Who is acting: `SHIPDECK_ACTOR`, else `USER`, else `unknown`.
-pub fn actor() -> String {
-    ["SHIPDECK_ACTOR", "USER", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -258,8 +258,9 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         Ok(())
     } else {
         let keymap = crate::entry::load_keymap(&ctx.paths);
-        let state = crate::app::State::new(&inventory, "demo", keymap);
-        crate::driver::run_tui(state, &inventory, &ws.paths)
+        let mut state = crate::app::State::new(&inventory, "demo", keymap);
+        state.read_only = crate::ops::read_only_reason(ctx.read_only, Some(&inventory));
+        crate::driver::run_tui(state, &inventory, &ws.paths, ctx.read_only)
             .await
             .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
     };

@@ -95,8 +95,8 @@ async fn cockpit(ctx: &Ctx) -> Outcome {
     let inventory = ctx.inventory()?;
     let label = inventory.source.display().to_string();
     let mut state = State::new(&inventory, label, load_keymap(&ctx.paths));
-    state.read_only |= ctx.read_only;
-    crate::driver::run_tui(state, &inventory, &ctx.paths)
+    state.read_only = crate::ops::read_only_reason(ctx.read_only, Some(&inventory));
+    crate::driver::run_tui(state, &inventory, &ctx.paths, ctx.read_only)
         .await
         .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
 }

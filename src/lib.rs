@@ -10,6 +10,7 @@ pub mod driver;
 pub mod headless;
 pub mod inventory;
 pub mod logging;
+pub mod ops;
 pub mod paths;
 pub mod sandbox;
 pub mod services;

@@ -6,148 +6,173 @@ use serde::Deserialize;
 use super::tasks::{TaskId, TaskOutcome};
 use crate::services::Progress;
 
-/// What a user can bind a key to. Names are the keymap's vocabulary (kebab-case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, PartialOrd, Ord)]
+/// What a user can bind a key to. Names are the keymap's vocabulary (kebab-case); the list,
+/// the names and the one-line descriptions all come from this one declaration.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumMessage,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Command {
-    /// Leave shipdeck (asks first while a task runs).
-    Quit,
-    /// Move focus to the next panel.
-    FocusNext,
-    /// Move focus to the previous panel.
-    FocusPrev,
-    /// Show the focused panel full-screen, or go back.
-    Zoom,
-    /// Show every key.
-    Help,
-    /// Fuzzy-find and run any action.
-    Palette,
-    /// Close the overlay, or cancel the newest running task.
-    Cancel,
-    /// Move the selection up.
-    Up,
-    /// Move the selection down.
-    Down,
-    /// Suspend to the shell (resume with `fg`).
-    Suspend,
     /// Set an environment's image tag.
+    #[strum(message = "release a tag to the selected env")]
     Release,
     /// Promote the previous environment's tag into the selected one; with the Rollout panel
     /// focused, promote the canary to its next step.
+    #[strum(message = "promote prev env's tag (Rollout panel: canary step)")]
     Promote,
     /// Skip the remaining canary steps.
+    #[strum(message = "canary: skip remaining steps")]
     PromoteFull,
     /// Abort the canary: traffic back on stable.
+    #[strum(message = "canary: abort, traffic to stable")]
     Abort,
     /// Retry an aborted rollout.
+    #[strum(message = "canary: retry an aborted rollout")]
     Retry,
     /// Pause the rollout.
+    #[strum(message = "canary: pause")]
     Pause,
     /// Restart the rollout's pods.
+    #[strum(message = "canary: restart pods")]
     Restart,
     /// Abort in the cluster and put the previous tag back in git.
+    #[strum(message = "abort + previous tag back in git")]
     Rollback,
     /// Secrets: SOPS files, recipients, rotation.
+    #[strum(message = "secrets (SOPS + age)")]
     Secrets,
     /// Tidy the tmp folder.
+    #[strum(message = "tidy tmp/")]
     Tmp,
     /// GitHub teams → Feishu chats.
+    #[strum(message = "GitHub teams → Feishu chats")]
     Feishu,
     /// Open the selected item's link.
+    #[strum(message = "open the selected link")]
     OpenLink,
     /// Show the next app.
+    #[strum(message = "show the next app")]
     NextApp,
     /// Show the previous app.
+    #[strum(message = "show the previous app")]
     PrevApp,
+    /// Move focus to the next panel.
+    #[strum(message = "focus the next panel")]
+    FocusNext,
+    /// Move focus to the previous panel.
+    #[strum(message = "focus the previous panel")]
+    FocusPrev,
+    /// Show the focused panel full-screen, or go back.
+    #[strum(message = "zoom the focused panel / back")]
+    Zoom,
+    /// Move the selection up.
+    #[strum(message = "selection up")]
+    Up,
+    /// Move the selection down.
+    #[strum(message = "selection down")]
+    Down,
+    /// Show every key.
+    #[strum(message = "this help")]
+    Help,
+    /// Fuzzy-find and run any action.
+    #[strum(message = "command palette")]
+    Palette,
+    /// Close the overlay, or cancel the newest running task.
+    #[strum(message = "close overlay / cancel newest task")]
+    Cancel,
+    /// Suspend to the shell (resume with `fg`).
+    #[strum(message = "suspend to the shell")]
+    Suspend,
+    /// Leave shipdeck (asks first while a task runs).
+    #[strum(message = "quit (asks while a task runs)")]
+    Quit,
+    /// Secrets view: rotate the selected file's data key.
+    #[strum(message = "secrets view: rotate the selected file")]
+    Rotate,
+    /// Secrets view: rotate every file past its rotation age.
+    #[strum(message = "secrets view: rotate every stale file")]
+    RotateStale,
+    /// Secrets view: rotate every listed file.
+    #[strum(message = "secrets view: rotate every listed file")]
+    RotateAll,
+    /// Secrets view: give an age recipient access to every listed file.
+    #[strum(message = "secrets view: give an age recipient access")]
+    AddRecipient,
+    /// Secrets view: take an age recipient out (and rotate its files' data keys).
+    #[strum(message = "secrets view: take an age recipient out")]
+    RemoveRecipient,
+    /// A view: change the order of its rows.
+    #[strum(message = "view: change the order")]
+    Order,
+    /// Tmp view: keep the selected entry, or remove it again.
+    #[strum(message = "tmp view: keep / remove the entry")]
+    Toggle,
+    /// A view: apply what it shows (tmp clean, Feishu member sync); asks first.
+    #[strum(message = "view: apply (tmp clean, Feishu sync; asks first)")]
+    Apply,
 }
 
 impl Command {
     /// Every command, in the order help and the palette list them.
-    pub const ALL: [Command; 24] = [
-        Command::Release,
-        Command::Promote,
-        Command::PromoteFull,
-        Command::Abort,
-        Command::Retry,
-        Command::Pause,
-        Command::Restart,
-        Command::Rollback,
-        Command::Secrets,
-        Command::Tmp,
-        Command::Feishu,
-        Command::OpenLink,
-        Command::NextApp,
-        Command::PrevApp,
-        Command::FocusNext,
-        Command::FocusPrev,
-        Command::Zoom,
-        Command::Up,
-        Command::Down,
-        Command::Help,
-        Command::Palette,
-        Command::Cancel,
-        Command::Suspend,
-        Command::Quit,
-    ];
+    pub const ALL: &'static [Command] = <Command as strum::VariantArray>::VARIANTS;
 
     /// The keymap name.
     pub fn name(self) -> &'static str {
-        match self {
-            Command::Quit => "quit",
-            Command::FocusNext => "focus-next",
-            Command::FocusPrev => "focus-prev",
-            Command::Zoom => "zoom",
-            Command::Help => "help",
-            Command::Palette => "palette",
-            Command::Cancel => "cancel",
-            Command::Up => "up",
-            Command::Down => "down",
-            Command::Suspend => "suspend",
-            Command::Release => "release",
-            Command::Promote => "promote",
-            Command::PromoteFull => "promote-full",
-            Command::Abort => "abort",
-            Command::Retry => "retry",
-            Command::Pause => "pause",
-            Command::Restart => "restart",
-            Command::Rollback => "rollback",
-            Command::Secrets => "secrets",
-            Command::Tmp => "tmp",
-            Command::Feishu => "feishu",
-            Command::OpenLink => "open-link",
-            Command::NextApp => "next-app",
-            Command::PrevApp => "prev-app",
-        }
+        self.into()
     }
 
     /// One line for help and the palette.
     pub fn describe(self) -> &'static str {
-        match self {
-            Command::Quit => "quit (asks while a task runs)",
-            Command::FocusNext => "focus the next panel",
-            Command::FocusPrev => "focus the previous panel",
-            Command::Zoom => "zoom the focused panel / back",
-            Command::Help => "this help",
-            Command::Palette => "command palette",
-            Command::Cancel => "close overlay / cancel newest task",
-            Command::Up => "selection up",
-            Command::Down => "selection down",
-            Command::Suspend => "suspend to the shell",
-            Command::Release => "release a tag to the selected env",
-            Command::Promote => "promote prev env's tag (Rollout panel: canary step)",
-            Command::PromoteFull => "canary: skip remaining steps",
-            Command::Abort => "canary: abort, traffic to stable",
-            Command::Retry => "canary: retry an aborted rollout",
-            Command::Pause => "canary: pause",
-            Command::Restart => "canary: restart pods",
-            Command::Rollback => "abort + previous tag back in git",
-            Command::Secrets => "secrets (SOPS + age)",
-            Command::Tmp => "tidy tmp/",
-            Command::Feishu => "GitHub teams → Feishu chats",
-            Command::OpenLink => "open the selected link",
-            Command::NextApp => "show the next app",
-            Command::PrevApp => "show the previous app",
-        }
+        strum::EnumMessage::get_message(&self).unwrap_or("")
+    }
+
+    /// Bound only inside a view's section of the keymap (meaningless on the main screen).
+    pub fn view_only(self) -> bool {
+        matches!(
+            self,
+            Command::Rotate
+                | Command::RotateStale
+                | Command::RotateAll
+                | Command::AddRecipient
+                | Command::RemoveRecipient
+                | Command::Order
+                | Command::Toggle
+                | Command::Apply
+        )
+    }
+
+    /// Whether the command changes something outside (git, the cluster, files, chats): those
+    /// are refused while writes are off.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Command::Release
+                | Command::Promote
+                | Command::PromoteFull
+                | Command::Abort
+                | Command::Retry
+                | Command::Pause
+                | Command::Restart
+                | Command::Rollback
+                | Command::Rotate
+                | Command::RotateStale
+                | Command::RotateAll
+                | Command::AddRecipient
+                | Command::RemoveRecipient
+                | Command::Apply
+        )
     }
 }
 
@@ -162,8 +187,10 @@ pub enum Action {
     Backspace,
     /// Enter in an overlay: accept.
     Submit,
-    /// A left click at a terminal cell.
+    /// A left click at a terminal cell (the driver turns it into `Focus` by the layout).
     Click { column: u16, row: u16 },
+    /// Focus this panel (a click on it).
+    Focus(super::state::Panel),
     /// The terminal changed size.
     Resize { width: u16, height: u16 },
     /// A second passed while something time-dependent is on screen.
@@ -277,7 +304,7 @@ pub enum Effect {
     SecretsBatch {
         task: TaskId,
         files: Vec<std::path::PathBuf>,
-        op: super::state::SecretsOp,
+        op: crate::ops::secrets::SecretsChange,
     },
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {
@@ -285,8 +312,22 @@ pub enum Effect {
         tag: String,
         required: Vec<String>,
     },
-    /// Feed an action back after a delay (scheduled refreshes).
-    After { delay_ms: u64, action: Box<Action> },
+    /// Feed an action back after a delay. Scheduling a key again replaces its timer, so a
+    /// refresh can never stack up behind itself.
+    Schedule {
+        key: TimerKey,
+        after_ms: u64,
+        action: Box<Action>,
+    },
     /// Start or stop the 1 Hz tick (only while something on screen depends on time).
     SetTicking(bool),
+}
+
+/// The identity of a scheduled action: one timer per key at most.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimerKey {
+    /// Ask git again (a remote cannot be watched).
+    GitRefresh,
+    /// Ask GitHub again for the gates of an env's commit.
+    Gates { env: String },
 }

@@ -149,6 +149,15 @@ impl Key {
     }
 }
 
+/// A full-screen view with keys of its own (a section of the keymap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum View {
+    Secrets,
+    Tmp,
+    Feishu,
+}
+
 /// How keys are read right now: bound commands, or typing into a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputMode {
@@ -158,12 +167,23 @@ pub enum InputMode {
     Text,
     /// A modal without a text field (help, yes/no): esc/q close, enter/y accept.
     Modal,
+    /// A view: its section of the keymap first, then the modal keys.
+    View(View),
 }
 
-/// The bindings.
+/// The bindings: the main screen's, and each view's own.
 #[derive(Debug, Clone)]
 pub struct Keymap {
     bindings: BTreeMap<Key, Command>,
+    views: BTreeMap<View, BTreeMap<Key, Command>>,
+}
+
+/// One line of a keymap file: `key: action`, or `view: { key: action, … }`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Bind(Command),
+    Section(BTreeMap<String, Command>),
 }
 
 impl Default for Keymap {
@@ -172,20 +192,37 @@ impl Default for Keymap {
         // quit with ctrl-c via the text-mode fallbacks below.
         Keymap::from_yaml(DEFAULT_KEYMAP).unwrap_or(Keymap {
             bindings: BTreeMap::new(),
+            views: BTreeMap::new(),
         })
     }
 }
 
 impl Keymap {
-    /// Parses a `key: action` mapping.
+    /// Parses `key: action` lines and `view: { key: action }` sections.
     pub fn from_yaml(text: &str) -> Result<Keymap, KeymapError> {
-        let raw: BTreeMap<String, Command> =
+        let raw: BTreeMap<String, Line> =
             serde_saphyr::from_str(text).map_err(|e| KeymapError::Yaml(e.to_string()))?;
         let mut bindings = BTreeMap::new();
-        for (k, cmd) in raw {
-            bindings.insert(Key::parse(&k)?, cmd);
+        let mut views: BTreeMap<View, BTreeMap<Key, Command>> = BTreeMap::new();
+        for (k, line) in raw {
+            match line {
+                Line::Bind(cmd) => {
+                    bindings.insert(Key::parse(&k)?, cmd);
+                }
+                Line::Section(keys) => {
+                    let view: View = serde_saphyr::from_str(&k).map_err(|_| {
+                        KeymapError::Yaml(format!(
+                            "`{k}` is neither a key nor a view (secrets, tmp, feishu)"
+                        ))
+                    })?;
+                    let section = views.entry(view).or_default();
+                    for (key, cmd) in keys {
+                        section.insert(Key::parse(&key)?, cmd);
+                    }
+                }
+            }
         }
-        Ok(Keymap { bindings })
+        Ok(Keymap { bindings, views })
     }
 
     /// The default overlaid by the user's bindings.
@@ -193,6 +230,9 @@ impl Keymap {
         let mut base = Keymap::default();
         let user = Keymap::from_yaml(text)?;
         base.bindings.extend(user.bindings);
+        for (view, keys) in user.views {
+            base.views.entry(view).or_default().extend(keys);
+        }
         Ok(base)
     }
 
@@ -208,6 +248,14 @@ impl Keymap {
             .filter(|(_, c)| **c == cmd)
             .map(|(k, _)| *k)
             .collect()
+    }
+
+    /// A view's bindings, in key order, for its hint line.
+    pub fn view_keys(&self, view: View) -> Vec<(Key, Command)> {
+        self.views
+            .get(&view)
+            .map(|m| m.iter().map(|(k, c)| (*k, *c)).collect())
+            .unwrap_or_default()
     }
 
     /// Turns a terminal event into an Action, given how input is read right now.
@@ -245,18 +293,25 @@ impl Keymap {
                 KeyName::Char(c) if !key.ctrl && !key.alt => Some(Action::Input(c)),
                 _ => None,
             },
-            InputMode::Modal => match key.code {
-                KeyName::Esc | KeyName::Char('q' | 'n' | '?') => {
-                    Some(Action::Command(Command::Cancel))
+            InputMode::View(view) => {
+                if let Some(cmd) = self.views.get(&view).and_then(|m| m.get(&key)) {
+                    return Some(Action::Command(*cmd));
                 }
-                KeyName::Char('c') if key.ctrl => Some(Action::Command(Command::Cancel)),
-                KeyName::Enter | KeyName::Char('y') => Some(Action::Submit),
-                KeyName::Up | KeyName::Char('k') => Some(Action::Command(Command::Up)),
-                KeyName::Down | KeyName::Char('j') => Some(Action::Command(Command::Down)),
-                // Views on top (secrets, tmp) have keys of their own.
-                KeyName::Char(c) if !key.ctrl && !key.alt => Some(Action::Input(c)),
-                _ => None,
-            },
+                Self::modal(key)
+            }
+            InputMode::Modal => Self::modal(key),
+        }
+    }
+
+    /// Keys of a modal without a text field: esc/q/n close, enter/y accept, j/k move.
+    fn modal(key: Key) -> Option<Action> {
+        match key.code {
+            KeyName::Esc | KeyName::Char('q' | 'n' | '?') => Some(Action::Command(Command::Cancel)),
+            KeyName::Char('c') if key.ctrl => Some(Action::Command(Command::Cancel)),
+            KeyName::Enter | KeyName::Char('y') => Some(Action::Submit),
+            KeyName::Up | KeyName::Char('k') => Some(Action::Command(Command::Up)),
+            KeyName::Down | KeyName::Char('j') => Some(Action::Command(Command::Down)),
+            _ => None,
         }
     }
 }

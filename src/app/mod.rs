@@ -7,7 +7,7 @@ pub mod state;
 pub mod tasks;
 pub mod update;
 
-pub use action::{Action, Command, Effect};
+pub use action::{Action, Command, Effect, TimerKey};
 pub use keymap::Keymap;
 pub use state::{Overlay, Panel, State};
 pub use update::{key_blocked, update};

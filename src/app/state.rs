@@ -1,12 +1,12 @@
 //! Everything the screen shows, as plain data.
 
 use super::action::Command;
-use super::keymap::{InputMode, Keymap};
+use super::keymap::{InputMode, Keymap, View};
 use super::tasks::Tasks;
 use crate::inventory::Inventory;
 
-/// The panels of the main screen, in focus order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The panels of the main screen, in focus order (the declaration is the order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray, strum::IntoStaticStr)]
 pub enum Panel {
     Environments,
     Rollout,
@@ -16,22 +16,11 @@ pub enum Panel {
 }
 
 impl Panel {
-    pub const ALL: [Panel; 5] = [
-        Panel::Environments,
-        Panel::Rollout,
-        Panel::Gates,
-        Panel::Runners,
-        Panel::Activity,
-    ];
+    pub const ALL: &'static [Panel] = <Panel as strum::VariantArray>::VARIANTS;
 
+    /// Its name, as its border shows it.
     pub fn title(self) -> &'static str {
-        match self {
-            Panel::Environments => "Environments",
-            Panel::Rollout => "Rollout",
-            Panel::Gates => "Gates",
-            Panel::Runners => "Runners",
-            Panel::Activity => "Activity",
-        }
+        self.into()
     }
 
     #[must_use]
@@ -117,29 +106,6 @@ pub struct CandidateGates {
     pub result: Result<crate::services::github::GateReport, String>,
 }
 
-/// What a batch over SOPS files does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretsOp {
-    /// A new data key, values re-encrypted.
-    Rotate,
-    /// Give this age recipient access (the data key is unchanged).
-    AddRecipient(String),
-    /// Take this age recipient out and rotate the data key, so its old copy opens nothing new.
-    RemoveRecipient(String),
-}
-
-impl SecretsOp {
-    /// `rotate 3 secret files`, for the task list and Activity.
-    pub fn title(&self, files: usize) -> String {
-        let n = format!("{files} secret file{}", if files == 1 { "" } else { "s" });
-        match self {
-            SecretsOp::Rotate => format!("rotate {n}"),
-            SecretsOp::AddRecipient(r) => format!("add {} to {n}", short_recipient(r)),
-            SecretsOp::RemoveRecipient(r) => format!("remove {} from {n}", short_recipient(r)),
-        }
-    }
-}
-
 /// `age1qy…7k3d`: enough of a recipient to tell it apart on one line.
 pub fn short_recipient(r: &str) -> String {
     let chars: Vec<char> = r.chars().collect();
@@ -159,7 +125,7 @@ pub enum Confirmed {
     /// A batch over these SOPS files: a new data key, or a recipient added or removed.
     Secrets {
         files: Vec<std::path::PathBuf>,
-        op: SecretsOp,
+        op: crate::ops::secrets::SecretsChange,
     },
     /// Apply the planned GitHub → Feishu member changes.
     FeishuApply,
@@ -183,6 +149,45 @@ pub struct TmpRow {
     pub age_secs: u64,
     pub rule: String,
     pub reason: String,
+}
+
+impl TmpRow {
+    /// The preview rows and summary lines of a tmp plan.
+    pub fn of_plan(plan: &crate::services::tmpclean::Plan) -> (Vec<TmpRow>, Vec<String>) {
+        use crate::services::tmpclean::format_bytes;
+        let rows = plan
+            .candidates
+            .iter()
+            .enumerate()
+            .map(|(idx, c)| TmpRow {
+                idx,
+                path: c.path.display().to_string(),
+                size: c.size,
+                age_secs: c.age_secs,
+                rule: c.rule.clone(),
+                reason: c.reason.clone(),
+            })
+            .collect();
+        let mode = match plan.mode {
+            crate::services::tmpclean::CleanMode::Trash => "to the trash",
+            crate::services::tmpclean::CleanMode::Delete => "deleted",
+        };
+        let mut summary = vec![format!(
+            "{}: {} entries, {} ({mode})",
+            plan.root.display(),
+            plan.total_files,
+            format_bytes(plan.total_bytes),
+        )];
+        summary.extend(plan.totals.iter().map(|t| {
+            format!(
+                "  {:<28} {:>6} files {:>10}",
+                t.rule,
+                t.files,
+                format_bytes(t.bytes)
+            )
+        }));
+        (rows, summary)
+    }
 }
 
 /// How the tmp preview is ordered.
@@ -340,7 +345,8 @@ pub struct State {
     pub activity: Vec<ActivityLine>,
     /// A one-line message under the panels (why a key did nothing, a result).
     pub status: Option<String>,
-    pub read_only: bool,
+    /// Why writes are off (`--read-only`, or the inventory's `read_only`); `None`: they are on.
+    pub read_only: Option<String>,
     pub keymap: Keymap,
     pub clock: Clock,
     /// Terminal size, for click hit-testing.
@@ -397,7 +403,7 @@ impl State {
             tasks: Tasks::default(),
             activity: Vec::new(),
             status: None,
-            read_only: inv.read_only,
+            read_only: crate::ops::read_only_reason(false, Some(inv)),
             keymap,
             clock: Clock::default(),
             size: (0, 0),
@@ -443,11 +449,11 @@ impl State {
                 Overlay::Help { .. }
                 | Overlay::ConfirmQuit
                 | Overlay::Rollback { .. }
-                | Overlay::Secrets
-                | Overlay::Feishu
-                | Overlay::Tmp
                 | Overlay::Confirm { typed: None, .. },
             ) => InputMode::Modal,
+            Some(Overlay::Secrets) => InputMode::View(View::Secrets),
+            Some(Overlay::Feishu) => InputMode::View(View::Feishu),
+            Some(Overlay::Tmp) => InputMode::View(View::Tmp),
         }
     }
 

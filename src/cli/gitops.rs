@@ -32,9 +32,13 @@ pub struct RollbackArgs {
     pub app: String,
     #[arg(long)]
     pub env: String,
-    /// Tag to go back to (default: the previous distinct tag in the env's history).
+    /// Tag to go back to (default: the tag that ran before the current one; a second run after
+    /// a rollback changes nothing).
     #[arg(long)]
     pub to: Option<String>,
+    /// Print what would happen (git target, canary abort) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

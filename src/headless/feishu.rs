@@ -1,19 +1,14 @@
 //! `shipdeck feishu notify|sync` (issue 8).
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::mpsc;
 
-use super::{Ctx, Exit, Failure, Outcome};
+use super::{Ctx, Exit, Failure, OpSession, Outcome};
 use crate::cli::feishu::{FeishuArgs, FeishuCommand};
 use crate::inventory::Inventory;
 use crate::services::TaskCtl;
-use crate::services::feishu::{
-    Credentials, Delivery, FeishuConfig, FeishuError, MemberSync, Notification, Notifier,
-    NotifierPolicy, PlannedMember, SyncPlan, SyncSummary, targets_from_config,
-};
+use crate::services::feishu::{Credentials, FeishuError, MemberSync, SyncPlan, SyncSummary};
 
 pub async fn run(ctx: &Ctx, args: FeishuArgs) -> Outcome {
     let inv = ctx.inventory()?;
@@ -22,100 +17,31 @@ pub async fn run(ctx: &Ctx, args: FeishuArgs) -> Outcome {
         .as_ref()
         .ok_or_else(|| Failure::bad_input("the inventory has no `feishu:` section"))?;
     let creds = Credentials::from_env(cfg, inv.base_dir()).map_err(|e| failure(&e))?;
-    match args.command {
+    let session = OpSession::open(ctx, inv.clone(), false).await;
+    let result = match args.command {
         FeishuCommand::Notify { chat, text } => {
-            notify(ctx, cfg, &creds, &chat, &text, inv.read_only).await
+            match crate::ops::feishu::notify_text(&session.ops, &chat, &text).await {
+                Ok(report) => {
+                    ctx.emit(&report, ToString::to_string);
+                    match &report.error {
+                        Some(e) if !report.delivered => {
+                            Err(Failure::new(Exit::Remote, e.clone()).after_output())
+                        }
+                        _ => Ok(()),
+                    }
+                }
+                Err(e) => Err(Failure::from(e)),
+            }
         }
-        FeishuCommand::Sync { apply, .. } => sync(ctx, &inv, &creds, apply).await,
-    }
+        FeishuCommand::Sync { apply, .. } => sync(ctx, &session.ops, &inv, &creds, apply).await,
+    };
+    session.close().await;
+    result
 }
 
 /// Maps a service error to the headless exit codes.
 pub fn failure(e: &FeishuError) -> Failure {
-    let exit = if e.is_bad_input() {
-        Exit::BadInput
-    } else if matches!(e, FeishuError::Cancelled) {
-        Exit::Failed
-    } else {
-        Exit::Remote
-    };
-    Failure::new(exit, e.to_string())
-}
-
-#[derive(Debug, Serialize)]
-struct NotifyReport {
-    chat: String,
-    delivered: bool,
-    attempts: u32,
-    error: Option<String>,
-}
-
-async fn notify(
-    ctx: &Ctx,
-    cfg: &FeishuConfig,
-    creds: &Credentials,
-    chat: &str,
-    text: &str,
-    cfg_read_only: bool,
-) -> Outcome {
-    let conf = cfg
-        .chats
-        .get(chat)
-        .ok_or_else(|| failure(&FeishuError::UnknownChat(chat.to_owned())))?;
-    if conf.webhook_env.is_none() {
-        return Err(Failure::bad_input(format!(
-            "feishu.chats.{chat} has no webhook_env: name the variable holding its bot webhook URL"
-        )));
-    }
-    if ctx.read_only || cfg_read_only {
-        return Err(Failure::refused("read-only: writes are disabled"));
-    }
-    let (targets, errors) = targets_from_config(cfg, creds);
-    let Some(target) = targets.into_iter().find(|t| t.chat == chat) else {
-        let e = errors.first().map_or_else(
-            || format!("chat `{chat}` has no usable webhook"),
-            ToString::to_string,
-        );
-        return Err(Failure::bad_input(e));
-    };
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let notifier =
-        Notifier::start(vec![target], tx, NotifierPolicy::default()).map_err(|e| failure(&e))?;
-    let actor = std::env::var("USER").unwrap_or_else(|_| "shipdeck".to_owned());
-    notifier
-        .notify_chat(chat, &Notification::text(text, &actor))
-        .map_err(|e| failure(&e))?;
-    notifier.close(Duration::from_secs(300)).await;
-    let mut report = NotifyReport {
-        chat: chat.to_owned(),
-        delivered: false,
-        attempts: 0,
-        error: Some("no answer from the notifier".to_owned()),
-    };
-    while let Some(o) = rx.recv().await {
-        report.attempts = o.attempt;
-        match o.delivery {
-            Delivery::Delivered => {
-                report.delivered = true;
-                report.error = None;
-            }
-            Delivery::Retrying { error, .. } | Delivery::Failed { error } => {
-                report.error = Some(error);
-            }
-        }
-    }
-    ctx.emit(&report, |r| {
-        if r.delivered {
-            format!("sent to {} (attempt {})", r.chat, r.attempts)
-        } else {
-            format!("not sent to {}", r.chat)
-        }
-    });
-    if report.delivered {
-        Ok(())
-    } else {
-        Err(Failure::new(Exit::Remote, report.error.unwrap_or_default()).after_output())
-    }
+    Failure::from(crate::ops::feishu::feishu_error(e))
 }
 
 #[derive(Debug, Serialize)]
@@ -125,46 +51,51 @@ struct SyncReport<'a> {
     summary: Option<&'a SyncSummary>,
 }
 
-async fn sync(ctx: &Ctx, inv: &Inventory, creds: &Credentials, apply: bool) -> Outcome {
+async fn sync(
+    ctx: &Ctx,
+    ops: &crate::ops::OpCtx,
+    inv: &Inventory,
+    creds: &Credentials,
+    apply: bool,
+) -> Outcome {
     let service = MemberSync::for_inventory(inv, creds)
         .await
         .map_err(|e| failure(&e))?;
-    let ctl = TaskCtl::detached();
-    let plan = service.plan(&ctl).await.map_err(|e| failure(&e))?;
+    let plan = service
+        .plan(&TaskCtl::detached())
+        .await
+        .map_err(|e| failure(&e))?;
     if !apply || plan.is_noop() {
         let report = SyncReport {
             mode: if apply { "apply" } else { "dry-run" },
             plan: &plan,
             summary: None,
         };
-        ctx.emit(&report, |r| human_plan(r.plan));
+        ctx.emit(&report, |r| crate::ops::feishu::plan_text(r.plan));
         return Ok(());
     }
-    if inv.read_only {
-        return Err(Failure::refused(
-            "the inventory is read-only (read_only: true): sync --dry-run shows the plan",
-        ));
-    }
+    ops.check_writable("feishu-sync", None, None)?;
     ctx.confirm(
         &format!(
             "{}\nApply: {} adds, {} removes in {} calls?",
-            human_plan(&plan),
+            crate::ops::feishu::plan_text(&plan),
             plan.adds(),
             plan.removes(),
             plan.writes()
         ),
         None,
     )?;
-    let summary = service.apply(&plan, &ctl).await.map_err(|e| failure(&e))?;
+    let applied = crate::ops::feishu::apply_sync(ops, &service, &plan, TaskCtl::detached()).await?;
+    let summary = &applied.0;
     let report = SyncReport {
         mode: "apply",
         plan: &plan,
-        summary: Some(&summary),
+        summary: Some(summary),
     };
     ctx.emit(&report, |r| {
-        let mut s = human_plan(r.plan);
+        let mut s = crate::ops::feishu::plan_text(r.plan);
         s.push('\n');
-        s.push_str(&human_summary(&summary));
+        s.push_str(&human_summary(summary));
         s
     });
     if summary.failed() {
@@ -176,71 +107,6 @@ async fn sync(ctx: &Ctx, inv: &Inventory, creds: &Credentials, apply: bool) -> O
         return Err(Failure::new(Exit::Remote, failed.join("; ")).after_output());
     }
     Ok(())
-}
-
-fn who(m: &PlannedMember) -> String {
-    match (&m.login, &m.name) {
-        (Some(l), Some(n)) => format!("{l} ({n})"),
-        (Some(l), None) => l.clone(),
-        (None, Some(n)) => format!("{n} [{}]", m.open_id),
-        (None, None) => m.open_id.clone(),
-    }
-}
-
-/// The plan as people read it (also usable by the TUI's plan view).
-pub fn human_plan(p: &SyncPlan) -> String {
-    let mut s = format!(
-        "GitHub {} ({}): {} members, {} matched{}\n",
-        p.org,
-        p.membership.as_str(),
-        p.github_members,
-        p.matched,
-        if p.prune { ", prune on" } else { ", prune off" }
-    );
-    for c in &p.chats {
-        let _ = writeln!(
-            s,
-            "chat {} ({}) ← {}: {} now, {} wanted",
-            c.chat,
-            c.chat_id,
-            c.teams.join(", "),
-            c.current,
-            c.desired
-        );
-        for m in &c.add {
-            let _ = writeln!(s, "  + {}", who(m));
-        }
-        for m in &c.remove {
-            let _ = writeln!(s, "  - {}", who(m));
-        }
-        for m in &c.stale {
-            let _ = writeln!(s, "  ~ {} (left the teams; kept, prune is off)", who(m));
-        }
-        for m in &c.protected {
-            let _ = writeln!(s, "  = {} (protected)", who(m));
-        }
-        if c.unmanaged > 0 {
-            let _ = writeln!(
-                s,
-                "  {} member(s) not managed by the sync, left alone",
-                c.unmanaged
-            );
-        }
-    }
-    if !p.unmatched.is_empty() {
-        let _ = writeln!(s, "unmatched ({}):", p.unmatched.len());
-        for u in &p.unmatched {
-            let _ = writeln!(s, "  ? {} [{}]: {}", u.login, u.teams.join(", "), u.reason);
-        }
-    }
-    let _ = write!(
-        s,
-        "plan: {} adds, {} removes in {} calls",
-        p.adds(),
-        p.removes(),
-        p.writes()
-    );
-    s
 }
 
 fn human_summary(r: &SyncSummary) -> String {

@@ -79,6 +79,20 @@ impl Failure {
     }
 }
 
+impl From<crate::ops::OpError> for Failure {
+    fn from(e: crate::ops::OpError) -> Self {
+        use crate::ops::Fault;
+        let exit = match e.fault {
+            Fault::BadInput => Exit::BadInput,
+            Fault::Conflict => Exit::Conflict,
+            Fault::Remote => Exit::Remote,
+            Fault::Refused | Fault::Forbidden => Exit::Refused,
+            Fault::Cancelled | Fault::Failed => Exit::Failed,
+        };
+        Failure::new(exit, e.message)
+    }
+}
+
 impl From<InventoryError> for Failure {
     fn from(e: InventoryError) -> Self {
         Failure::bad_input(e.to_string())
@@ -122,12 +136,10 @@ impl Ctx {
         let _ = writeln!(out, "{}", text.trim_end());
     }
 
-    /// Whether a write may go ahead: read-only refuses; a protected environment needs its
-    /// name, typed at the prompt or given as `--confirm-env`; `--yes` skips the prompt otherwise.
+    /// Whether a write may go ahead: a protected environment needs its name, typed at the
+    /// prompt or given as `--confirm-env`; `--yes` skips the prompt otherwise. (Whether writes
+    /// are on at all is the op's to say: `OpCtx::check_writable` before asking.)
     pub fn confirm(&self, question: &str, protected_env: Option<&str>) -> Outcome {
-        if self.read_only {
-            return Err(Failure::refused("read-only: writes are disabled"));
-        }
         if let Some(env) = protected_env {
             if self.confirm_env.as_deref() == Some(env) {
                 return Ok(());
@@ -189,29 +201,63 @@ fn prompt(text: &str) -> String {
     line
 }
 
-/// Sends the chat messages and waits (bounded) for them to go out: a notification never
-/// fails the action, but a script's process should not exit before it is sent.
-pub(crate) async fn notify(inv: &Inventory, cards: &[crate::services::feishu::Notification]) {
-    if cards.is_empty() {
-        return;
-    }
-    let (started, problems) = crate::services::feishu::notifier_for_inventory(inv);
-    for p in problems {
-        eprintln!("shipdeck: feishu: {p}");
-    }
-    let Some((notifier, mut outcomes)) = started else {
-        return;
-    };
-    for c in cards {
-        notifier.notify(c);
-    }
-    let drain = tokio::spawn(async move {
-        while let Some(o) = outcomes.recv().await {
-            if let crate::services::feishu::Delivery::Failed { error } = &o.delivery {
-                eprintln!("shipdeck: feishu {}: {error}", o.chat);
-            }
+/// The ops context of one headless command, with the chat notifier it owns: closing the
+/// session waits (bounded) for queued cards, so a script's process does not exit before they
+/// are sent.
+pub(crate) struct OpSession {
+    pub ops: crate::ops::OpCtx,
+    notifier: Option<(
+        std::sync::Arc<crate::services::feishu::Notifier>,
+        tokio::task::JoinHandle<()>,
+    )>,
+}
+
+impl OpSession {
+    /// The context for `inv`; with `gates`, a GitHub client for the promotion guard.
+    pub async fn open(ctx: &Ctx, inv: Inventory, gates: bool) -> OpSession {
+        let inv = std::sync::Arc::new(inv);
+        let (started, problems) = crate::services::feishu::notifier_for_inventory(&inv);
+        for p in problems {
+            eprintln!("shipdeck: feishu: {p}");
         }
-    });
-    notifier.close(std::time::Duration::from_secs(20)).await;
-    let _ = drain.await;
+        let notifier = started.map(|(n, mut outcomes)| {
+            let drain = tokio::spawn(async move {
+                while let Some(o) = outcomes.recv().await {
+                    if let crate::services::feishu::Delivery::Failed { error } = &o.delivery {
+                        eprintln!("shipdeck: feishu {}: {error}", o.chat);
+                    }
+                }
+            });
+            (std::sync::Arc::new(n), drain)
+        });
+        let gates = if gates {
+            crate::ops::gitops::gates_service(&inv).await
+        } else {
+            None
+        };
+        let ops = crate::ops::OpCtx::new(inv, ctx.paths.clone(), ctx.read_only)
+            .with_notifier(notifier.as_ref().map(|(n, _)| n.clone()))
+            .with_gates(gates);
+        OpSession { ops, notifier }
+    }
+
+    /// A context without an inventory (secrets commands on explicit files): no chats.
+    pub fn without_inventory(ctx: &Ctx) -> OpSession {
+        OpSession {
+            ops: crate::ops::OpCtx::without_inventory(ctx.paths.clone(), ctx.read_only),
+            notifier: None,
+        }
+    }
+
+    /// Waits for the cards the op queued.
+    pub async fn close(self) {
+        let OpSession { ops, notifier } = self;
+        drop(ops);
+        if let Some((n, drain)) = notifier
+            && let Ok(n) = std::sync::Arc::try_unwrap(n)
+        {
+            n.close(std::time::Duration::from_secs(20)).await;
+            let _ = drain.await;
+        }
+    }
 }

@@ -6,10 +6,10 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc::unbounded_channel;
 
-use super::{Ctx, Exit, Failure, Outcome};
+use super::{Ctx, Exit, Failure, OpSession, Outcome};
 use crate::cli::rollout::{RolloutArgs, RolloutCommand, Target};
 use crate::inventory::Inventory;
-use crate::services::kube::actions::{self, RolloutAction, RolloutRef};
+use crate::services::kube::actions::{RolloutAction, RolloutRef};
 use crate::services::kube::client::Target as KubeTarget;
 use crate::services::kube::watch::{EnvSpec, run_env};
 use crate::services::kube::{Conn, KubeError, LiveEvent, RolloutInfo, print};
@@ -136,11 +136,7 @@ pub fn doc(app: &str, env: &str, r: &RolloutInfo) -> RolloutDoc {
 }
 
 fn kube_failure(e: &KubeError) -> Failure {
-    match e {
-        KubeError::Forbidden(_) => Failure::refused(e.to_string()),
-        KubeError::Refused(_) => Failure::new(Exit::Conflict, e.to_string()),
-        _ => Failure::new(Exit::Remote, e.to_string()),
-    }
+    Failure::from(crate::ops::rollout::kube_error(e))
 }
 
 async fn get(ctx: &Ctx, inv: &Inventory, t: &Target, watch: bool) -> Outcome {
@@ -221,54 +217,35 @@ async fn get(ctx: &Ctx, inv: &Inventory, t: &Target, watch: bool) -> Outcome {
 }
 
 async fn act(ctx: &Ctx, inv: &Inventory, t: &Target, action: RolloutAction) -> Outcome {
-    let env = inv.env(&t.env)?;
+    let env = inv.env(&t.env)?.clone();
     inv.app(&t.app)?;
-    if ctx.read_only || inv.read_only {
-        return Err(Failure::refused("read-only: writes are disabled"));
-    }
     let r = RolloutRef::from_inventory(inv, &t.app, &t.env).map_err(|e| kube_failure(&e))?;
-    ctx.confirm(
-        &format!(
-            "{} rollout {}/{} ({} in {})?",
-            action.name(),
-            r.namespace,
-            r.rollout,
-            t.app,
-            t.env
-        ),
-        env.protected.then_some(t.env.as_str()),
-    )?;
-    let started = std::time::Instant::now();
-    let done = actions::execute(&r, action)
-        .await
-        .map_err(|e| kube_failure(&e))?;
-    let mut entry = crate::audit::Entry::new(&format!("rollout {}", action.name()));
-    entry.app = Some(t.app.clone());
-    entry.env = Some(t.env.clone());
-    entry.result = "ok".into();
-    entry.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    entry.detail = serde_json::to_value(&done.sent).unwrap_or_default();
-    // The journal is a record, not a gate: the patch is already applied.
-    if let Err(e) = crate::audit::Journal::new(ctx.paths.audit_journal()).append(&entry) {
-        tracing::warn!("audit journal: {e}");
-    }
-    if action == RolloutAction::Abort {
-        let card = crate::services::release::abort_card(&t.app, &t.env, &done);
-        super::notify(inv, &[card]).await;
-    }
-    ctx.emit(&done, |d| {
-        let sent: Vec<String> = d
-            .sent
-            .iter()
-            .map(|(sub, body)| format!("  {sub}: {body}"))
-            .collect();
-        format!(
-            "{} {}/{}: done\n{}",
-            d.action.name(),
-            d.namespace,
-            d.rollout,
-            sent.join("\n")
-        )
-    });
+    let session = OpSession::open(ctx, inv.clone(), false).await;
+    let name = format!("rollout-{}", action.name());
+    let result = match session
+        .ops
+        .check_writable(&name, Some(&t.app), Some(&t.env))
+    {
+        Err(e) => Err(Failure::from(e)),
+        Ok(()) => match ctx.confirm(
+            &format!(
+                "{} rollout {}/{} ({} in {})?",
+                action.name(),
+                r.namespace,
+                r.rollout,
+                t.app,
+                t.env
+            ),
+            env.protected.then_some(t.env.as_str()),
+        ) {
+            Err(f) => Err(f),
+            Ok(()) => crate::ops::rollout::act(&session.ops, &t.app, &t.env, action)
+                .await
+                .map_err(Failure::from),
+        },
+    };
+    session.close().await;
+    let report = result?;
+    ctx.emit(&report, |r| format!("{r}\n{}", r.requests()));
     Ok(())
 }

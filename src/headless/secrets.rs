@@ -3,34 +3,20 @@
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use super::{Ctx, Exit, Failure, Outcome};
+use super::{Ctx, Exit, Failure, OpSession, Outcome};
 use crate::cli::secrets::{KeygenArgs, SecretsArgs, SecretsCommand};
+use crate::ops::secrets::SecretsChange;
 use crate::services::TaskCtl;
-use crate::services::release::{recipient_added_card, rotation_card};
-use crate::services::secrets::SecretsError;
 use crate::services::secrets::keys::{self, Identities, IdentitySources};
 use crate::services::secrets::ops::{self, BatchReport, FileInfo, Status};
 
-impl From<SecretsError> for Failure {
-    fn from(e: SecretsError) -> Self {
-        let exit = match &e {
-            SecretsError::Config(_) | SecretsError::Unsupported(_) => Exit::BadInput,
-            SecretsError::InFile { source, .. }
-                if matches!(
-                    **source,
-                    SecretsError::Config(_) | SecretsError::Unsupported(_)
-                ) =>
-            {
-                Exit::BadInput
-            }
-            _ => Exit::Failed,
-        };
-        Failure::new(exit, e.to_string())
+impl From<crate::services::secrets::SecretsError> for Failure {
+    fn from(e: crate::services::secrets::SecretsError) -> Self {
+        Failure::from(crate::ops::secrets::secrets_error(&e))
     }
 }
 
@@ -76,8 +62,6 @@ fn scope(ctx: &Ctx, files: &[PathBuf]) -> Result<Scope, Failure> {
     })
 }
 
-// Async like every headless entry point (dispatch awaits them); the work itself is sync.
-#[allow(clippy::unused_async)]
 pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
     match args.command {
         SecretsCommand::List { files } => list(ctx, &files),
@@ -85,32 +69,26 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             file,
             key_path,
             value_stdin,
-        } => set(ctx, &file, &key_path, value_stdin),
+        } => set(ctx, &file, &key_path, value_stdin).await,
         SecretsCommand::Rotate { files } => {
-            let s = scope(ctx, &files)?;
-            confirm_batch(ctx, &s, "Rotate the data keys of")?;
-            let changed = finish(ctx, || {
-                ops::rotate(&s.files, &s.ids, &[], &[], &TaskCtl::detached())
-            })?;
-            announce(ctx, changed, rotation_card(changed, None)).await;
-            Ok(())
+            batch(
+                ctx,
+                &files,
+                SecretsChange::Rotate,
+                "Rotate the data keys of",
+            )
+            .await
         }
         SecretsCommand::AddRecipient { recipient, files } => {
             keys::parse_recipient(&recipient)?;
-            let s = scope(ctx, &files)?;
-            confirm_batch(ctx, &s, &format!("Give {recipient} access to"))?;
-            let changed = finish(ctx, || {
-                ops::add_recipient(&s.files, &recipient, &s.ids, &TaskCtl::detached())
-            })?;
-            announce(ctx, changed, recipient_added_card(changed, &recipient)).await;
-            Ok(())
+            let what = format!("Give {recipient} access to");
+            batch(ctx, &files, SecretsChange::AddRecipient(recipient), &what).await
         }
         SecretsCommand::RemoveRecipient {
             recipient,
             files,
             no_rotate,
         } => {
-            let s = scope(ctx, &files)?;
             if no_rotate {
                 eprintln!("warning: {}", ops::removal_warning(&recipient));
             }
@@ -119,30 +97,46 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             } else {
                 format!("Remove {recipient} and rotate the data keys of")
             };
-            confirm_batch(ctx, &s, &what)?;
-            let changed = finish(ctx, || {
-                ops::remove_recipient(
-                    &s.files,
-                    &recipient,
-                    &s.ids,
-                    !no_rotate,
-                    &TaskCtl::detached(),
-                )
-            })?;
-            if !no_rotate {
-                announce(ctx, changed, rotation_card(changed, Some(&recipient))).await;
-            }
-            Ok(())
+            let change = SecretsChange::RemoveRecipient {
+                recipient,
+                rotate: !no_rotate,
+            };
+            batch(ctx, &files, change, &what).await
         }
         SecretsCommand::Updatekeys { files, rotate } => {
-            let s = scope(ctx, &files)?;
-            confirm_batch(ctx, &s, "Apply .sops.yaml recipients to")?;
-            finish(ctx, || {
-                ops::updatekeys(&s.files, &s.ids, rotate, &TaskCtl::detached())
-            })
-            .map(drop)
+            let what = "Apply .sops.yaml recipients to";
+            batch(ctx, &files, SecretsChange::Updatekeys { rotate }, what).await
         }
     }
+}
+
+/// The ops context for secrets: the inventory's when there is one (its chats, its read-only),
+/// else a bare one for explicit files.
+async fn session(ctx: &Ctx, files: &[PathBuf]) -> Result<OpSession, Failure> {
+    match ctx.inventory() {
+        Ok(inv) => Ok(OpSession::open(ctx, inv, false).await),
+        Err(e) if files.is_empty() => Err(e),
+        Err(_) => Ok(OpSession::without_inventory(ctx)),
+    }
+}
+
+/// Asks, runs one batch through the op, prints its report; failed files make the exit code 1.
+async fn batch(ctx: &Ctx, files: &[PathBuf], change: SecretsChange, what: &str) -> Outcome {
+    let s = scope(ctx, files)?;
+    let session = session(ctx, files).await?;
+    let result = match session.ops.check_writable("secrets", None, None) {
+        Err(e) => Err(Failure::from(e)),
+        Ok(()) => match confirm_batch(ctx, &s, what) {
+            Err(f) => Err(f),
+            Ok(()) => {
+                crate::ops::secrets::apply(&session.ops, s.files, change, TaskCtl::detached())
+                    .await
+                    .map_err(Failure::from)
+            }
+        },
+    };
+    session.close().await;
+    finish(ctx, &result?.batch)
 }
 
 fn confirm_batch(ctx: &Ctx, s: &Scope, what: &str) -> Outcome {
@@ -194,28 +188,9 @@ fn render_list(rows: &[FileInfo]) -> String {
     out
 }
 
-/// Runs a batch, writes its audit line, prints it; failed files make the exit code 1.
-/// Tells the inventory's chats what a batch changed; nothing without an inventory or when no
-/// file changed.
-async fn announce(ctx: &Ctx, changed: usize, card: crate::services::feishu::Notification) {
-    if changed == 0 {
-        return;
-    }
-    if let Ok(inv) = ctx.inventory() {
-        super::notify(&inv, &[card]).await;
-    }
-}
-
-/// Runs a batch, journals and prints it; `Ok` carries how many files changed.
-fn finish(ctx: &Ctx, run: impl FnOnce() -> BatchReport) -> Result<usize, Failure> {
-    let started = Instant::now();
-    let report = run();
-    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let journal = crate::audit::Journal::new(ctx.paths.audit_journal());
-    if let Err(e) = journal.append(&report.audit_entry(ms)) {
-        tracing::warn!(error = %e, "cannot write the audit journal");
-    }
-    ctx.emit(&report, render_report);
+/// Prints a batch's report; failed files make the exit code 1.
+fn finish(ctx: &Ctx, report: &BatchReport) -> Outcome {
+    ctx.emit(report, render_report);
     if report.failed > 0 {
         return Err(Failure::new(
             Exit::Failed,
@@ -226,7 +201,7 @@ fn finish(ctx: &Ctx, run: impl FnOnce() -> BatchReport) -> Result<usize, Failure
             ),
         ));
     }
-    Ok(report.changed)
+    Ok(())
 }
 
 fn render_report(r: &BatchReport) -> String {
@@ -259,28 +234,45 @@ fn render_report(r: &BatchReport) -> String {
     out
 }
 
-fn set(ctx: &Ctx, file: &Path, key_path: &str, value_stdin: bool) -> Outcome {
+async fn set(ctx: &Ctx, file: &Path, key_path: &str, value_stdin: bool) -> Outcome {
     let steps = ops::parse_key_path(key_path)?;
-    let s = scope(ctx, &[file.to_path_buf()])?;
-    if ctx.read_only {
-        return Err(Failure::refused("read-only: writes are disabled"));
+    if !file.exists() {
+        return Err(Failure::bad_input(format!(
+            "{}: no such file",
+            file.display()
+        )));
     }
-    let value = if value_stdin {
+    let session = session(ctx, &[file.to_path_buf()]).await?;
+    let result = match session.ops.check_writable("secrets-set", None, None) {
+        Err(e) => Err(Failure::from(e)),
+        Ok(()) => match read_value(key_path, value_stdin) {
+            Err(f) => Err(f),
+            Ok(value) => match ctx.confirm(&format!("Set {key_path} in {}?", file.display()), None)
+            {
+                Err(f) => Err(f),
+                Ok(()) => crate::ops::secrets::set(&session.ops, file, steps, value)
+                    .await
+                    .map_err(Failure::from),
+            },
+        },
+    };
+    session.close().await;
+    finish(ctx, &result?)
+}
+
+/// The new value: from stdin (one trailing newline dropped), else a hidden prompt.
+fn read_value(key_path: &str, value_stdin: bool) -> Result<SecretString, Failure> {
+    if value_stdin {
         let mut buf = Zeroizing::new(String::new());
         std::io::stdin()
             .read_to_string(&mut buf)
             .map_err(|e| Failure::bad_input(format!("cannot read the value from stdin: {e}")))?;
         let v = buf.strip_suffix('\n').unwrap_or(&buf);
         let v = v.strip_suffix('\r').unwrap_or(v);
-        SecretString::from(v.to_owned())
+        Ok(SecretString::from(v.to_owned()))
     } else {
-        hidden_prompt(&format!("New value for {key_path}: "))?
-    };
-    ctx.confirm(&format!("Set {key_path} in {}?", file.display()), None)?;
-    finish(ctx, || {
-        ops::set_value(file, &steps, &value, &s.ids).unwrap_or_else(|e| ops::set_failed(file, &e))
-    })
-    .map(drop)
+        hidden_prompt(&format!("New value for {key_path}: "))
+    }
 }
 
 /// Reads a line without echoing it (the terminal in raw mode; nothing is printed back).
@@ -334,10 +326,13 @@ pub async fn keygen(ctx: &Ctx, args: KeygenArgs) -> Outcome {
     let now = jiff::Timestamp::now();
     if let Some(path) = args.out.or(args.file) {
         {
-            if ctx.read_only {
-                return Err(Failure::refused("read-only: writes are disabled"));
-            }
-            let info = keys::keygen_to_file(&path, now)?;
+            let session = match ctx.inventory() {
+                Ok(inv) => OpSession::open(ctx, inv, false).await,
+                Err(_) => OpSession::without_inventory(ctx),
+            };
+            let info = crate::ops::secrets::keygen(&session.ops, &path, now);
+            session.close().await;
+            let info = info?;
             ctx.emit(&info, |i| format!("Public key: {}", i.public_key));
             Ok(())
         }

@@ -4,30 +4,35 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Ctx, Exit, Failure, Outcome};
-use crate::audit::Journal;
+use super::{Ctx, Exit, Failure, OpSession, Outcome};
 use crate::cli::tmp::{TmpArgs, TmpCommand};
 use crate::services::TaskCtl;
 use crate::services::tmpclean::{
-    self, ApplyReport, CleanMode, Plan, PlanOptions, TmpError, format_age, format_bytes,
+    self, ApplyReport, CleanMode, Plan, PlanOptions, format_age, format_bytes,
 };
 
 pub async fn run(ctx: &Ctx, args: TmpArgs) -> Outcome {
     let inv = ctx.inventory()?;
     let opts = PlanOptions::default();
     // The walk is blocking filesystem work: keep it off the async workers.
-    let planned = tokio::task::spawn_blocking(move || {
-        tmpclean::plan(&inv, &opts, &TaskCtl::detached()).map(|p| (p, inv.read_only))
-    })
-    .await
-    .map_err(|e| Failure::new(Exit::Failed, format!("tmp plan task failed: {e}")))?;
-    let (plan, inventory_read_only) = planned.map_err(|e| failure(&e))?;
+    let planned = {
+        let inv = inv.clone();
+        tokio::task::spawn_blocking(move || tmpclean::plan(&inv, &opts, &TaskCtl::detached()))
+            .await
+            .map_err(|e| Failure::new(Exit::Failed, format!("tmp plan task failed: {e}")))?
+    };
+    let plan = planned.map_err(|e| Failure::from(crate::ops::tmp::tmp_error(&e)))?;
     match args.command {
         TmpCommand::Plan | TmpCommand::Clean { dry_run: true } => {
             ctx.emit(&plan, render_plan);
             Ok(())
         }
-        TmpCommand::Clean { dry_run: false } => clean(ctx, plan, inventory_read_only).await,
+        TmpCommand::Clean { dry_run: false } => {
+            let session = OpSession::open(ctx, inv, false).await;
+            let result = clean(ctx, &session.ops, plan).await;
+            session.close().await;
+            result
+        }
     }
 }
 
@@ -39,16 +44,9 @@ struct CleanOutput<'a> {
     applied: Option<&'a ApplyReport>,
 }
 
-async fn clean(ctx: &Ctx, plan: Plan, inventory_read_only: bool) -> Outcome {
-    if inventory_read_only {
-        return Err(Failure::refused(
-            "read-only: the inventory sets `read_only: true`",
-        ));
-    }
+async fn clean(ctx: &Ctx, ops: &crate::ops::OpCtx, plan: Plan) -> Outcome {
+    ops.check_writable("tmp-clean", None, None)?;
     if plan.is_empty() {
-        if ctx.read_only {
-            return Err(Failure::refused("read-only: writes are disabled"));
-        }
         let out = CleanOutput {
             ok: true,
             plan: &plan,
@@ -73,14 +71,7 @@ async fn clean(ctx: &Ctx, plan: Plan, inventory_read_only: bool) -> Outcome {
         ),
         None,
     )?;
-    let journal = Journal::new(ctx.paths.audit_journal());
-    let (plan, report) = tokio::task::spawn_blocking(move || {
-        let r = tmpclean::apply(&plan, &journal, &TaskCtl::detached());
-        (plan, r)
-    })
-    .await
-    .map_err(|e| Failure::new(Exit::Failed, format!("tmp clean task failed: {e}")))?;
-    let report = report.map_err(|e| failure(&e))?;
+    let report = crate::ops::tmp::clean(ops, plan.clone(), TaskCtl::detached()).await?;
     let out = CleanOutput {
         ok: report.is_clean(),
         plan: &plan,
@@ -103,21 +94,6 @@ async fn clean(ctx: &Ctx, plan: Plan, inventory_read_only: bool) -> Outcome {
                 report.planned_files
             ),
         ))
-    }
-}
-
-fn failure(e: &TmpError) -> Failure {
-    match e {
-        TmpError::DangerousRoot { .. } | TmpError::TrashUnsafe { .. } => {
-            Failure::refused(e.to_string())
-        }
-        TmpError::RootChanged(_) => Failure::new(Exit::Conflict, e.to_string()),
-        TmpError::NotConfigured
-        | TmpError::RootMissing(_)
-        | TmpError::RootNotDir(_)
-        | TmpError::Pattern { .. }
-        | TmpError::RuleWithoutRetention(_) => Failure::bad_input(e.to_string()),
-        TmpError::Io { .. } | TmpError::Cancelled => Failure::new(Exit::Failed, e.to_string()),
     }
 }
 

@@ -4,7 +4,6 @@ pub mod feishu;
 pub mod github;
 pub mod gitops;
 pub mod kube;
-pub mod release;
 pub mod secrets;
 pub mod tmpclean;
 

@@ -38,7 +38,11 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     let (body, _) = sheet(
         frame,
         title,
-        "enter: apply (asks first) · ↑↓ scroll · esc close · the schedule lives in cron or Actions",
+        super::footer::view_hints(
+            state,
+            crate::app::keymap::View::Feishu,
+            "↑↓ scroll · esc close · the schedule lives in cron or Actions",
+        ),
     );
     frame.render_widget(Paragraph::new(lines).scroll((view.scroll, 0)), body);
 }

@@ -71,7 +71,7 @@ pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
         ));
         spans.push(Span::raw(format!(" {label} ")));
     }
-    if state.read_only {
+    if state.read_only.is_some() {
         spans.push(Span::styled(
             " [read-only]",
             Style::default().fg(Color::Yellow),
@@ -91,4 +91,29 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, state: &State) {
             area,
         );
     }
+}
+
+/// A view's hint line from its keymap section: one entry per command (its keys joined), a
+/// write that would be refused now greyed out, then `tail`.
+pub fn view_hints(state: &State, view: crate::app::keymap::View, tail: &str) -> Line<'static> {
+    let mut by_cmd: Vec<(Command, Vec<String>)> = Vec::new();
+    for (key, cmd) in state.keymap.view_keys(view) {
+        match by_cmd.iter_mut().find(|(c, _)| *c == cmd) {
+            Some((_, keys)) => keys.push(key.to_string()),
+            None => by_cmd.push((cmd, vec![key.to_string()])),
+        }
+    }
+    by_cmd.sort_by_key(|(cmd, _)| *cmd);
+    let mut spans = Vec::new();
+    for (cmd, keys) in by_cmd {
+        let keys = keys.join("/");
+        if crate::app::key_blocked(state, cmd).is_some() {
+            spans.push(Span::styled(format!("{keys} {} · ", cmd.name()), greyed()));
+        } else {
+            spans.push(Span::styled(keys, Style::default().fg(Color::Cyan)));
+            spans.push(Span::raw(format!(" {} · ", cmd.name())));
+        }
+    }
+    spans.push(Span::styled(tail.to_owned(), dim()));
+    Line::from(spans)
 }

@@ -20,17 +20,26 @@ use ratatui::Frame;
 
 use crate::app::{Panel, State};
 
+/// How a panel draws itself: its area, the state, whether it has focus.
+type RenderPanel = fn(&mut Frame<'_>, ratatui::layout::Rect, &State, bool);
+
+/// Every panel and the file that draws it. A new panel is a line here, a `Panel` variant and
+/// its file.
+const PANELS: [(Panel, RenderPanel); 5] = [
+    (Panel::Environments, environments::render),
+    (Panel::Rollout, rollout::render),
+    (Panel::Gates, gates::render),
+    (Panel::Runners, runners::render),
+    (Panel::Activity, activity::render),
+];
+
 /// Draws the whole screen.
 pub fn render(frame: &mut Frame<'_>, state: &State) {
     let areas = layout::areas(frame.area(), state);
     for (panel, rect) in &areas.panels {
         let focused = state.focus == *panel;
-        match panel {
-            Panel::Environments => environments::render(frame, *rect, state, focused),
-            Panel::Rollout => rollout::render(frame, *rect, state, focused),
-            Panel::Gates => gates::render(frame, *rect, state, focused),
-            Panel::Runners => runners::render(frame, *rect, state, focused),
-            Panel::Activity => activity::render(frame, *rect, state, focused),
+        if let Some((_, draw)) = PANELS.iter().find(|(p, _)| p == panel) {
+            draw(frame, *rect, state, focused);
         }
     }
     if let Some(rect) = areas.status {

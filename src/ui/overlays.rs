@@ -9,10 +9,6 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::style::{block, dim};
 use crate::app::{Command, Overlay, State};
 
-/// One line per command, the mouse hint, and the borders (22 commands: no truncation).
-#[allow(clippy::cast_possible_truncation)]
-const HELP_HEIGHT: u16 = Command::ALL.len() as u16 + 4;
-
 pub fn render(frame: &mut Frame<'_>, state: &State) {
     match &state.overlay {
         None => {}
@@ -58,30 +54,48 @@ fn keys_label(state: &State, cmd: Command) -> String {
     }
 }
 
+fn help_line(keys: &str, cmd: Command) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{keys:>14}  "), Style::default().fg(Color::Cyan)),
+        Span::styled(format!("{:<16}", cmd.name()), Style::default()),
+        Span::styled(cmd.describe(), dim()),
+    ])
+}
+
 fn help(frame: &mut Frame<'_>, state: &State, scroll: u16) {
-    let area = centered(frame.area(), 64, HELP_HEIGHT);
+    use crate::app::keymap::View;
     let mut lines: Vec<Line> = Command::ALL
         .iter()
-        .map(|cmd| {
-            Line::from(vec![
-                Span::styled(
-                    format!("{:>14}  ", keys_label(state, *cmd)),
-                    Style::default().fg(Color::Cyan),
-                ),
-                Span::styled(format!("{:<13}", cmd.name()), Style::default()),
-                Span::styled(cmd.describe(), dim()),
-            ])
-        })
+        .filter(|c| !c.view_only())
+        .map(|cmd| help_line(&keys_label(state, *cmd), *cmd))
         .collect();
+    for (view, name) in [
+        (View::Secrets, "secrets"),
+        (View::Tmp, "tmp"),
+        (View::Feishu, "feishu"),
+    ] {
+        lines.push(Line::styled(format!("  in the {name} view:"), dim()));
+        for (key, cmd) in state.keymap.view_keys(view) {
+            lines.push(help_line(&key.to_string(), cmd));
+        }
+    }
     lines.push(Line::styled(
         "  mouse: click a panel to focus it · esc closes",
         dim(),
     ));
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let area = centered(frame.area(), 72, height);
+    let hidden = height.saturating_sub(area.height);
+    let title = if hidden > 0 {
+        format!("Help: keys (↑↓ scroll, {}/{hidden})", scroll.min(hidden))
+    } else {
+        "Help: keys".to_owned()
+    };
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)
-            .scroll((scroll, 0))
-            .block(block("Help: keys".to_owned(), true)),
+            .scroll((scroll.min(hidden), 0))
+            .block(block(title, true)),
         area,
     );
 }

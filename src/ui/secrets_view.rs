@@ -19,7 +19,11 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     let (body, _) = sheet(
         frame,
         format!("Secrets ({order})"),
-        "↑↓ select · r rotate · R rotate stale · a rotate all · +/- add/remove recipient · o order · esc close",
+        super::footer::view_hints(
+            state,
+            crate::app::keymap::View::Secrets,
+            "↑↓ select · esc close",
+        ),
     );
     let Some(rows) = &view.rows else {
         let msg = view

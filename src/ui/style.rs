@@ -30,7 +30,7 @@ pub fn block(title: impl Into<String>, focused: bool) -> Block<'static> {
 }
 
 /// A full-screen view over the panels: its inner body and a one-line key hint at the bottom.
-pub fn sheet(frame: &mut ratatui::Frame<'_>, title: String, hint: &'static str) -> (Rect, Rect) {
+pub fn sheet(frame: &mut ratatui::Frame<'_>, title: String, hint: Line<'static>) -> (Rect, Rect) {
     let full = frame.area();
     let area = Rect {
         x: full.x + 2,
@@ -51,10 +51,7 @@ pub fn sheet(frame: &mut ratatui::Frame<'_>, title: String, hint: &'static str) 
         height: 1.min(inner.height),
         ..inner
     };
-    frame.render_widget(
-        ratatui::widgets::Paragraph::new(Line::styled(hint, dim())),
-        foot,
-    );
+    frame.render_widget(ratatui::widgets::Paragraph::new(hint), foot);
     (body, foot)
 }
 

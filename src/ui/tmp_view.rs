@@ -21,7 +21,11 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     let (body, _) = sheet(
         frame,
         format!("Tidy tmp ({order})"),
-        "↑↓ select · space keep/remove · s order · enter clean (asks first) · esc close",
+        super::footer::view_hints(
+            state,
+            crate::app::keymap::View::Tmp,
+            "↑↓ select · esc close",
+        ),
     );
     let Some(rows) = &view.rows else {
         let msg = view

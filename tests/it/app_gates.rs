@@ -53,7 +53,7 @@ async fn env_tags_bring_their_gates_and_o_opens_a_gate_link() {
     let mut state = State::new(&inv, "test", Keymap::default());
     let paths = shipdeck::paths::Paths::under(&dir.path().join(".shipdeck"));
     let (tx, mut rx) = unbounded_channel();
-    let services = Services::connect(&inv, &paths, &mut state, &tx).await;
+    let services = Services::connect(&inv, &paths, false, &mut state, &tx).await;
     assert_eq!(state.github, Feed::Connecting);
     let mut runner = Runner::new(tx, services);
 

@@ -38,7 +38,7 @@ async fn promote_the_canary_then_roll_back_both_halves() {
     let paths = Paths::under(&dir.path().join(".shipdeck"));
     let mut state = State::new(&inv, "test", Keymap::default());
     let (tx, rx) = unbounded_channel();
-    let services = Services::connect(&inv, &paths, &mut state, &tx).await;
+    let services = Services::connect(&inv, &paths, false, &mut state, &tx).await;
     let (live_tx, mut live_rx) = unbounded_channel();
     let watches = shipdeck::services::kube::spawn_watches(&inv, live_tx).expect("watches start");
     let forward = {

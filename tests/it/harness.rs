@@ -23,9 +23,28 @@ impl Cockpit {
         inv: &shipdeck::inventory::Inventory,
         paths: &shipdeck::paths::Paths,
     ) -> Cockpit {
+        Self::connect_with(inv, paths, false).await
+    }
+
+    /// As `shipdeck --read-only` starts the cockpit.
+    #[allow(dead_code)]
+    pub async fn connect_read_only(
+        inv: &shipdeck::inventory::Inventory,
+        paths: &shipdeck::paths::Paths,
+    ) -> Cockpit {
+        Self::connect_with(inv, paths, true).await
+    }
+
+    async fn connect_with(
+        inv: &shipdeck::inventory::Inventory,
+        paths: &shipdeck::paths::Paths,
+        read_only: bool,
+    ) -> Cockpit {
         let mut state = State::new(inv, "test", shipdeck::app::Keymap::default());
+        state.read_only = shipdeck::ops::read_only_reason(read_only, Some(inv));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let services = shipdeck::driver::Services::connect(inv, paths, &mut state, &tx).await;
+        let services =
+            shipdeck::driver::Services::connect(inv, paths, read_only, &mut state, &tx).await;
         Cockpit {
             state,
             runner: Runner::new(tx, services),
@@ -38,8 +57,9 @@ impl Cockpit {
     pub fn apply(&mut self, action: Action) {
         self.state.clock.now_ms =
             u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
+        let action = shipdeck::driver::resolve_click(&self.state, action);
         for e in update(&mut self.state, action) {
-            if !matches!(e, Effect::After { .. }) {
+            if !matches!(e, Effect::Schedule { .. }) {
                 self.runner.run(e);
             }
         }
@@ -47,6 +67,15 @@ impl Cockpit {
 
     pub fn press(&mut self, cmd: shipdeck::app::Command) {
         self.apply(Action::Command(cmd));
+    }
+
+    /// A key as the terminal sends it, through the keymap in the mode the screen is in.
+    pub fn key(&mut self, c: char) {
+        use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+        let ev = Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        if let Some(a) = self.state.keymap.resolve(&ev, self.state.input_mode()) {
+            self.apply(a);
+        }
     }
 
     pub fn type_text(&mut self, text: &str) {

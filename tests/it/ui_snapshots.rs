@@ -71,7 +71,7 @@ fn stale_and_connecting_feeds() {
 
 #[test]
 fn zoomed_panel_fills_the_screen() {
-    for panel in Panel::ALL {
+    for panel in Panel::ALL.iter().copied() {
         snap(&format!("zoomed_{}", panel.title().to_lowercase()), || {
             let mut s = demo_state();
             while s.focus != panel {
@@ -160,7 +160,7 @@ fn activity_with_running_tasks_and_results() {
 fn status_line_after_a_refused_key() {
     snap("status_line", || {
         let mut s = demo_state();
-        s.read_only = true;
+        s.read_only = shipdeck::ops::read_only_reason(true, None);
         cmd(&mut s, Command::Abort);
         s
     });

@@ -18,6 +18,10 @@ pub enum EventKind {
     Abort,
     GateOverride,
     SecretRotation,
+    /// An age recipient was given access to SOPS files.
+    RecipientAdded,
+    /// An age recipient was taken out of SOPS files (their data keys rotated).
+    RecipientRemoved,
     /// A plain text message (`shipdeck feishu notify`).
     Text,
 }
@@ -29,7 +33,9 @@ impl EventKind {
             EventKind::ReleaseFailed | EventKind::Rollback | EventKind::Abort => "red",
             EventKind::ReleaseSucceeded => "green",
             EventKind::GateOverride => "orange",
-            EventKind::SecretRotation => "purple",
+            EventKind::SecretRotation | EventKind::RecipientAdded | EventKind::RecipientRemoved => {
+                "purple"
+            }
             EventKind::ReleaseStarted | EventKind::Promote | EventKind::Text => "blue",
         }
     }
@@ -44,6 +50,8 @@ impl EventKind {
             EventKind::Abort => "Canary aborted",
             EventKind::GateOverride => "Gates overridden",
             EventKind::SecretRotation => "Secrets rotated",
+            EventKind::RecipientAdded => "Secret recipient added",
+            EventKind::RecipientRemoved => "Secret recipient removed",
             EventKind::Text => "Message",
         }
     }
@@ -149,6 +157,14 @@ impl Notification {
     pub fn secret_rotation(env: Option<&str>, what: &str, actor: &str) -> Self {
         let mut n = Self::new(EventKind::SecretRotation, actor);
         n.env = env.map(str::to_owned);
+        n.detail = Some(what.to_owned());
+        n
+    }
+
+    /// An age recipient's access changed (`kind` is `RecipientAdded` or `RecipientRemoved`);
+    /// `what` names the recipient and the files.
+    pub fn recipients(kind: EventKind, what: &str, actor: &str) -> Self {
+        let mut n = Self::new(kind, actor);
         n.detail = Some(what.to_owned());
         n
     }

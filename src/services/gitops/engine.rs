@@ -15,7 +15,6 @@ use super::tag::validate_tag;
 use super::{
     Action, ChangeOutcome, ChangeRequest, EnvTag, GitopsError, KnownTag, Result, TagChange,
 };
-use crate::audit::{Entry, Journal};
 use crate::inventory::{Inventory, Layout};
 use crate::paths::Paths;
 use crate::services::TaskCtl;
@@ -33,10 +32,27 @@ pub struct GitopsEngine {
     clone_dir: PathBuf,
     lock_path: PathBuf,
     auth: Auth,
-    journal: Journal,
 }
 
-/// What was learned while applying, for the audit line even when it fails.
+/// What was learnt while applying, for the audit line even when it fails.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// The env's tag when the change was tried.
+    pub from: Option<String>,
+    /// The tag it was to set.
+    pub to: Option<String>,
+    pub attempts: u32,
+}
+
+/// A change not made: where it would go.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Preview {
+    /// The file in the GitOps repo.
+    pub file: String,
+    pub from: String,
+    pub to: String,
+}
+
 #[derive(Default)]
 struct Progress {
     from: Option<String>,
@@ -81,7 +97,6 @@ impl GitopsEngine {
                 inv.gitops.token_env.as_deref(),
                 inv.gitops.ssh_key_file.as_deref(),
             ),
-            journal: Journal::new(paths.audit_journal()),
             url,
             clone_dir,
             lock_path,
@@ -201,43 +216,50 @@ impl GitopsEngine {
     }
 
     /// Releases, promotes or rolls back: one commit changing one line, pushed without force,
-    /// retried on a moving remote, stopped on a conflicting change. Appends one audit line.
+    /// retried on a moving remote, stopped on a conflicting change. Journaling is the caller's
+    /// (`ops::gitops`), which also records refusals that never reach git.
     pub fn apply(&self, req: &ChangeRequest, ctl: &TaskCtl) -> Result<ChangeOutcome> {
+        self.apply_traced(req, ctl).0
+    }
+
+    /// [`GitopsEngine::apply`], with what was learnt on the way (the tags seen, the attempts)
+    /// for the journal line of a change that failed.
+    pub fn apply_traced(
+        &self,
+        req: &ChangeRequest,
+        ctl: &TaskCtl,
+    ) -> (Result<ChangeOutcome>, Trace) {
         let started = Instant::now();
         let mut progress = Progress::default();
         let result = self.apply_inner(req, ctl, started, &mut progress);
-        let mut entry = Entry::new(req.action.as_str());
-        entry.actor.clone_from(&req.actor);
-        entry.app = Some(req.app.clone());
-        entry.env = Some(req.env.clone());
-        entry.duration_ms = elapsed_ms(started);
-        entry.detail = serde_json::json!({
-            "attempts": progress.attempts,
-            "remote": self.url,
-            "gates": req.gates,
-            "reason": req.reason,
-        });
-        match &result {
-            Ok(o) => {
-                entry.from.clone_from(&o.from);
-                entry.to = Some(o.to.clone());
-                entry.commit.clone_from(&o.commit);
-                entry.result = String::from(if o.pushed { "ok" } else { "ok: no change" });
-            }
-            Err(e) => {
-                entry.from = progress.from;
-                entry.to = progress.to;
-                entry.result = match e.kind() {
-                    super::ErrorKind::Conflict => format!("conflict: {e}"),
-                    super::ErrorKind::Refused => format!("refused: {e}"),
-                    _ => format!("error: {e}"),
-                };
-            }
-        }
-        if let Err(e) = self.journal.append(&entry) {
-            tracing::warn!(journal = %self.journal.path().display(), "audit append failed: {e}");
-        }
-        result
+        let trace = Trace {
+            from: progress.from,
+            to: progress.to,
+            attempts: progress.attempts,
+        };
+        (result, trace)
+    }
+
+    /// What a change would do, without writing: the tag now, the tag it would set, the file.
+    pub fn preview(&self, req: &ChangeRequest, ctl: &TaskCtl) -> Result<Preview> {
+        let target = self.target(&req.app, &req.env)?;
+        let source_env = match req.action {
+            Action::Promote => Some(self.promote_source(req)?),
+            _ => None,
+        };
+        let (_lock, repo, tip) = self.session(ctl)?;
+        let text =
+            repo::read_file(&repo, tip, &target.path)?.ok_or_else(|| GitopsError::NotFound {
+                file: target.path.clone(),
+                what: format!("no such file on branch `{}`", self.branch),
+            })?;
+        let now = read_tag(&text, target.spot, &target.path)?;
+        let to = self.resolve_to(req, &repo, tip, &target, &now, source_env.as_deref())?;
+        Ok(Preview {
+            file: target.path.clone(),
+            from: now,
+            to,
+        })
     }
 
     fn apply_inner(
@@ -425,6 +447,14 @@ impl GitopsEngine {
                 })?
                 .pop()
                 .unwrap_or_default();
+                // The newest change already was a rollback: its target is where a rollback of
+                // the bad tag goes, so running it again (a retried script) changes nothing.
+                if changes
+                    .first()
+                    .is_some_and(|c| c.tag == now && c.action.as_deref() == Some("rollback"))
+                {
+                    return Ok(now.to_owned());
+                }
                 previous_good(&changes, now)
                     .or_else(|| changes.first().and_then(|c| c.previous.clone()))
                     .ok_or_else(|| {

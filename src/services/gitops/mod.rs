@@ -19,7 +19,7 @@ mod repo;
 mod tag;
 
 pub use edit::{TagSpot, read_tag, set_tag};
-pub use engine::GitopsEngine;
+pub use engine::{GitopsEngine, Preview, Trace};
 pub use error::{ErrorKind, GitopsError, Result};
 pub use tag::{needs_quotes, validate_tag};
 
@@ -125,7 +125,8 @@ pub struct ChangeRequest {
 }
 
 impl ChangeRequest {
-    /// A request with only the essentials filled; the actor is `audit::actor()`.
+    /// A request with only the essentials filled; the actor is the local one (`ops` sets the
+    /// resolved actor).
     pub fn new(action: Action, app: &str, env: &str, tag: Option<&str>) -> Self {
         ChangeRequest {
             action,
@@ -134,7 +135,7 @@ impl ChangeRequest {
             tag: tag.map(str::to_owned),
             source_env: None,
             expected_from: None,
-            actor: crate::audit::actor(),
+            actor: crate::ops::Actor::local(None).name,
             gates: None,
             reason: None,
         }
@@ -157,4 +158,18 @@ pub struct ChangeOutcome {
     pub duration_ms: u64,
     /// A one-line result for the Activity panel.
     pub message: String,
+}
+
+/// The folder of the working clone an inventory's GitOps remote uses (`GITOPS_REPO_DIR`, else
+/// under the data dir), whether or not it exists yet.
+pub fn working_dir(
+    inv: &crate::inventory::Inventory,
+    paths: &crate::paths::Paths,
+) -> std::path::PathBuf {
+    std::env::var_os("GITOPS_REPO_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || repo::clone_dir_for(&paths.data_dir, &inv.gitops_url()),
+            std::path::PathBuf::from,
+        )
 }

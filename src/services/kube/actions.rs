@@ -6,12 +6,12 @@ use jiff::Timestamp;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::Patch;
 use kube::{Api, Client};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::client::{Target, client, describe};
+use super::client::{Target, client, describe, patch_params, post_params};
 use super::info::{current_canary_step, is_fully_promoted};
 use super::model::Rollout;
 use super::{KubeError, LiveState, Result, RolloutInfo};
@@ -290,7 +290,7 @@ pub async fn can_patch(client: &Client, namespace: &str, status: bool) -> Result
         ..SelfSubjectAccessReview::default()
     };
     let answer = api
-        .create(&PostParams::default(), &review)
+        .create(&post_params(), &review)
         .await
         .map_err(|e| describe(&e))?;
     Ok(answer.status.is_some_and(|s| s.allowed))
@@ -338,7 +338,7 @@ pub async fn execute_with(client: &Client, r: &RolloutRef, action: RolloutAction
             "SelfSubjectAccessReview denied patch on rollouts",
         ));
     }
-    let pp = PatchParams::default();
+    let pp = patch_params();
     let mut sent = Vec::new();
     let mut spec = p.spec.clone();
     if let Some(body) = &p.status {
@@ -373,6 +373,11 @@ pub async fn execute_with(client: &Client, r: &RolloutRef, action: RolloutAction
 /// `a` key it does not refuse an already-aborted rollout, so the rollback's git half still runs.
 pub async fn abort_for_rollback(r: &RolloutRef) -> Result<Done> {
     let client = client(&r.target).await?;
+    abort_for_rollback_with(&client, r).await
+}
+
+/// [`abort_for_rollback`] with a client already built.
+pub async fn abort_for_rollback_with(client: &Client, r: &RolloutRef) -> Result<Done> {
     let api: Api<Rollout> = Api::namespaced(client.clone(), &r.namespace);
     let ro = api.get(&r.rollout).await.map_err(|e| describe(&e))?;
     if ro.status.abort {
@@ -390,5 +395,26 @@ pub async fn abort_for_rollback(r: &RolloutRef) -> Result<Done> {
             r.namespace, r.rollout
         )));
     }
-    execute_with(&client, r, RolloutAction::Abort).await
+    execute_with(client, r, RolloutAction::Abort).await
+}
+
+/// Whether a rollback would send an abort now: `Some(what is in flight)`, or `None`.
+pub async fn abort_needed(r: &RolloutRef) -> Result<Option<String>> {
+    let client = client(&r.target).await?;
+    let api: Api<Rollout> = Api::namespaced(client, &r.namespace);
+    let ro = api.get(&r.rollout).await.map_err(|e| describe(&e))?;
+    if ro.status.abort || is_fully_promoted(&ro) {
+        return Ok(None);
+    }
+    let info = super::info::rollout_info(&ro, &[], &[], &[], &[]);
+    let step = info
+        .step_index
+        .map(|i| format!("step {i}/{}", info.steps.len()))
+        .unwrap_or_default();
+    let image = desired_image(&ro).unwrap_or_default();
+    Ok(Some(
+        format!("canary {image} in flight {step}")
+            .trim_end()
+            .to_owned(),
+    ))
 }

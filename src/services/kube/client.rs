@@ -33,6 +33,45 @@ impl Target {
     }
 }
 
+/// What every request to an API server says we are.
+pub const USER_AGENT: &str = concat!("shipdeck/", env!("CARGO_PKG_VERSION"));
+
+/// The field manager every write names, so managedFields say who owns what we set.
+pub const FIELD_MANAGER: &str = "shipdeck";
+
+/// Patch parameters for our writes: the field manager set.
+pub fn patch_params() -> kube::api::PatchParams {
+    kube::api::PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..kube::api::PatchParams::default()
+    }
+}
+
+/// Create parameters for our writes (reviews included): the field manager set.
+pub fn post_params() -> kube::api::PostParams {
+    kube::api::PostParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..kube::api::PostParams::default()
+    }
+}
+
+/// The username the API server authenticates our credentials as (a SelfSubjectReview,
+/// authentication.k8s.io/v1); servers before 1.28 do not answer it.
+pub async fn whoami(client: &Client) -> Result<String> {
+    use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+    let api: kube::Api<SelfSubjectReview> = kube::Api::all(client.clone());
+    let review = api
+        .create(&post_params(), &SelfSubjectReview::default())
+        .await
+        .map_err(|e| describe(&e))?;
+    review
+        .status
+        .and_then(|s| s.user_info)
+        .and_then(|u| u.username)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| KubeError::Api("the SelfSubjectReview named no user".to_owned()))
+}
+
 /// Builds a client for a target (no request is made yet).
 pub async fn client(target: &Target) -> Result<Client> {
     let kc = match &target.kubeconfig {
@@ -44,12 +83,17 @@ pub async fn client(target: &Target) -> Result<Client> {
         context: target.context.clone(),
         ..KubeConfigOptions::default()
     };
-    let config = Config::from_custom_kubeconfig(kc, &opts)
+    let mut config = Config::from_custom_kubeconfig(kc, &opts)
         .await
         .map_err(|e| KubeError::Client {
             context: target.label(),
             message: e.to_string(),
         })?;
+    // API server audit logs and managedFields name the client by its User-Agent.
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
     Client::try_from(config).map_err(|e| KubeError::Client {
         context: target.label(),
         message: e.to_string(),

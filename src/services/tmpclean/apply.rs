@@ -37,6 +37,19 @@ pub struct Failed {
     pub error: String,
 }
 
+impl std::fmt::Display for ApplyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "tmp: removed {} files, {} freed; {} changed since the preview kept; {} failed",
+            self.removed_files,
+            super::format_bytes(self.removed_bytes),
+            self.changed.len(),
+            self.failed.len()
+        )
+    }
+}
+
 /// What an apply did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApplyReport {

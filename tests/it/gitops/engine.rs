@@ -115,14 +115,12 @@ fn release_changes_one_line_commits_with_trailers_and_audits() {
     // Only one file changed in the commit.
     let files = git(w.bare(), &["diff", "--name-only", "main~1", "main"]);
     assert_eq!(files.trim(), path);
+    // The engine only writes git: the journal line is the op's (tests/it/ops.rs).
     let journal = Journal::new(w.paths("a").audit_journal())
         .read_all()
         .unwrap();
-    assert_eq!(journal.len(), 1);
-    assert_eq!(journal[0].action, "release");
-    assert_eq!(journal[0].result, "ok");
-    assert_eq!(journal[0].to.as_deref(), Some("abc1234"));
-    assert_eq!(journal[0].commit, out.commit);
+    assert!(journal.is_empty(), "{journal:?}");
+    assert!(out.commit.is_some());
 }
 
 #[test]
@@ -147,7 +145,7 @@ fn same_tag_makes_no_commit() {
 }
 
 #[test]
-fn promote_then_rollback_twice_walks_back() {
+fn promote_then_rollback_twice_is_one_rollback() {
     let w = World::new();
     let e = w.engine("a");
     let ctl = TaskCtl::detached();
@@ -164,14 +162,25 @@ fn promote_then_rollback_twice_walks_back() {
         .apply(&req(Action::Rollback, "miker-web", "prod", None), &ctl)
         .unwrap();
     assert_eq!(r1.to, "71be0e3");
-    // A second rollback does not bounce back to the bad tag: it goes further back.
+    // A second rollback (a retried script) targets the same tag that ran before the bad one:
+    // it changes nothing, and does not walk further back.
+    let head = remote_main(w.bare());
     let r2 = e
         .apply(&req(Action::Rollback, "miker-web", "prod", None), &ctl)
         .unwrap();
-    assert_eq!(r2.to, "5d2e8a1");
+    assert_eq!((r2.to.as_str(), r2.commit.as_deref()), ("71be0e3", None));
+    assert_eq!(remote_main(w.bare()), head);
     let h = e.history("miker-web", "prod").unwrap();
     assert_eq!(h[0].action.as_deref(), Some("rollback"));
-    assert_eq!(h[0].tag, "5d2e8a1");
+    assert_eq!(h[0].tag, "71be0e3");
+    // Further back is an explicit choice.
+    let r2 = e
+        .apply(
+            &req(Action::Rollback, "miker-web", "prod", Some("5d2e8a1")),
+            &ctl,
+        )
+        .unwrap();
+    assert_eq!(r2.to, "5d2e8a1");
     // Rolling back to a tag the env never ran is refused.
     let err = e
         .apply(
@@ -286,14 +295,6 @@ fn a_stale_expected_tag_is_a_conflict_not_an_overwrite() {
         "stg was changed by Carol Díaz at 2026-11-28T10:18:00Z to 9f1c2ab; review and retry"
     );
     assert_eq!(remote_main(w.bare()), head);
-    let journal = Journal::new(w.paths("a").audit_journal())
-        .read_all()
-        .unwrap();
-    assert!(
-        journal[0].result.starts_with("conflict:"),
-        "{:?}",
-        journal[0]
-    );
 }
 
 #[test]

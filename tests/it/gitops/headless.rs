@@ -130,13 +130,15 @@ fn release_json_and_exit_codes() {
             "json",
         ],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(json(&o)["to"], "71be0e3");
+    // This world has no cluster: the git half is written, the abort cannot be, and a rollback
+    // that could not check for a canary in flight is not a success (exit 4, the reason said).
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("cluster: abort failed: kubeconfig"), "{err}");
+    let doc = json(&o);
+    assert_eq!(doc["to"], "71be0e3");
+    assert_eq!(doc["pushed"], true);
+    assert_eq!(doc["cluster"]["failed"], true);
     assert!(
         remote_file(w.bare(), "apps/miker-web/overlays/prod/kustomization.yaml")
             .contains("newTag: 71be0e3 #")

@@ -516,9 +516,9 @@ async fn headless_get_and_actions_with_exit_codes() {
         cards.iter().all(|m| m.text.contains("v2")),
         "the card names the aborted tag: {cards:#?}"
     );
-    // Aborting again makes no sense: conflict (3). Retry does.
+    // Aborting again makes no sense: refused by rule (5), as the README's codes say. Retry does.
     let (code, _, err) = shipdeck(&inv, &home, &["--yes", "abort", "web", "--env", "stg"]).await;
-    assert_eq!(code, 3, "{err}");
+    assert_eq!(code, 5, "{err}");
     assert!(err.contains("already aborted"), "{err}");
     let (code, _, err) = shipdeck(&inv, &home, &["--yes", "retry", "web", "--env", "stg"]).await;
     assert_eq!(code, 0, "{err}");

@@ -204,7 +204,7 @@ fn key_bar_greys_what_would_be_refused() {
     let why = shipdeck::app::key_blocked(&s, shipdeck::app::Command::Abort).unwrap();
     assert!(why.contains("forbidden"), "{why}");
     // Read-only greys every write, including release.
-    s.read_only = true;
+    s.read_only = shipdeck::ops::read_only_reason(true, None);
     assert_eq!(key_style(&s, "release").fg, Some(Color::DarkGray));
     assert_ne!(key_style(&s, "secrets").fg, Some(Color::DarkGray));
 }

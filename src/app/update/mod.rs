@@ -1,0 +1,247 @@
+//! `update(&mut State, Action) -> Vec<Effect>`: the only place state changes. Pure: no IO,
+//! no clock reads, no awaits. One file per feature, as `ui/` has one per panel.
+
+mod feishu;
+mod gates;
+mod git;
+mod input;
+mod palette;
+mod rollout;
+mod secrets;
+mod tmp;
+
+pub use palette::fuzzy;
+
+use super::action::{Action, Command, Effect};
+use super::state::{ActivityLine, Feed, Overlay, State};
+use super::tasks::TaskOutcome;
+
+/// Applies one action; returns what the driver must do.
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    // A tick only matters while something on screen depends on time.
+    let redraw = !matches!(action, Action::Tick) || state.tasks.any_running();
+    match action {
+        Action::Command(cmd) => command(state, cmd, &mut effects),
+        Action::Input(c) => input::typed(state, c),
+        Action::Backspace => input::backspace(state),
+        Action::Submit => input::submit(state, &mut effects),
+        // The driver resolves clicks against the layout; the core only sees `Focus`.
+        Action::Click { .. } | Action::Tick | Action::Resumed => {}
+        Action::Focus(panel) => {
+            if state.overlay.is_none() {
+                state.focus = panel;
+            }
+        }
+        Action::Resize { width, height } => state.size = (width, height),
+        Action::TaskProgress { id, progress } => state.tasks.progress(id, progress),
+        Action::TaskFinished { id, outcome } => task_finished(state, id, outcome),
+        Action::Live(event) => {
+            state.live.apply(event);
+            if matches!(state.cluster, Feed::Connecting | Feed::NotConnected(_)) {
+                state.cluster = Feed::Live;
+            }
+            git::settle_releases(state, &mut effects);
+        }
+        Action::Pushed {
+            app,
+            env,
+            from,
+            to,
+            actor,
+        } => {
+            state.in_flight.insert((app, env), (from, to, actor));
+        }
+        Action::RefreshGit => effects.push(Effect::RefreshGit),
+        Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
+        Action::Notified { line, failed } => log(state, line, failed),
+        Action::CandidateGates(c) => state.candidate = Some(c),
+        Action::GateRefused { change, message } => {
+            state.overlay = Some(Overlay::Reason {
+                change,
+                message,
+                input: String::new(),
+            });
+        }
+        Action::TmpPlanned(result) => tmp::planned(state, result),
+        Action::FeishuPlanned(result) => feishu::planned(state, result),
+        Action::SecretsLoaded(result) => secrets::loaded(state, result),
+        Action::GitSnapshot(result) => git::snapshot(state, result, &mut effects),
+        Action::KnownTags { app, result } => git::known_tags(state, &app, result),
+        Action::History { app, env, result } => git::history(state, &app, &env, result),
+        Action::GitTags(tags) => {
+            for (env, tag) in tags {
+                git::set_git_tag(state, &env, tag, &mut effects);
+            }
+        }
+        Action::GatesLoaded { env, tag, result } => {
+            gates::loaded(state, env, &tag, result, &mut effects);
+        }
+        Action::RefreshGates { env } => gates::refresh(state, &env, &mut effects),
+        Action::Terminate => effects.push(Effect::Quit),
+    }
+    let want_tick = state.tasks.any_running();
+    if want_tick != state.ticking {
+        state.ticking = want_tick;
+        effects.push(Effect::SetTicking(want_tick));
+    }
+    if redraw {
+        state.dirty = true;
+    }
+    effects
+}
+
+fn task_finished(state: &mut State, id: super::tasks::TaskId, outcome: TaskOutcome) {
+    let now = state.clock.now_ms;
+    if let Some(task) = state.tasks.finish(id, outcome.clone(), now) {
+        let title = task.title.clone();
+        let secs = task.ended_ms.unwrap_or(now).saturating_sub(task.started_ms);
+        let (text, failed) = match outcome {
+            TaskOutcome::Done(line) => (line, false),
+            TaskOutcome::Failed(err) => (format!("{title}: failed: {err}"), true),
+            TaskOutcome::Cancelled => (format!("{title}: cancelled"), true),
+        };
+        log(state, format!("{text} ({})", took(secs)), failed);
+    }
+}
+
+fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
+    // A write that would only be refused says why instead (the op refuses it regardless).
+    if cmd.writes()
+        && let Some(why) = key_blocked(state, cmd)
+    {
+        state.status = Some(why);
+        return;
+    }
+    match cmd {
+        Command::Quit => {
+            if state.tasks.any_running() {
+                state.overlay = Some(Overlay::ConfirmQuit);
+            } else {
+                effects.push(Effect::Quit);
+            }
+        }
+        Command::FocusNext => state.focus = state.focus.next(),
+        Command::FocusPrev => state.focus = state.focus.prev(),
+        Command::Zoom => state.zoomed = !state.zoomed,
+        Command::Help => state.overlay = Some(Overlay::Help { scroll: 0 }),
+        Command::Palette => {
+            state.overlay = Some(Overlay::Palette {
+                query: String::new(),
+                selected: 0,
+            });
+        }
+        Command::Cancel => input::cancel(state, effects),
+        Command::Up => input::move_selection(state, -1),
+        Command::Down => input::move_selection(state, 1),
+        Command::Suspend => effects.push(Effect::Suspend),
+        Command::NextApp | Command::PrevApp => {
+            let n = state.apps.len();
+            if n > 1 {
+                state.selected_app = if cmd == Command::NextApp {
+                    (state.selected_app + 1) % n
+                } else {
+                    (state.selected_app + n - 1) % n
+                };
+                git::sync_rows(state, effects);
+            }
+        }
+        Command::Promote if state.focus == super::state::Panel::Rollout => {
+            rollout::ask(state, cmd);
+        }
+        Command::Release | Command::Rollback | Command::Promote => {
+            git::command(state, cmd, effects);
+        }
+        Command::PromoteFull
+        | Command::Abort
+        | Command::Retry
+        | Command::Pause
+        | Command::Restart => rollout::ask(state, cmd),
+        Command::Secrets => {
+            state.overlay = Some(Overlay::Secrets);
+            effects.push(Effect::LoadSecrets);
+        }
+        Command::Tmp => {
+            state.tmp = super::state::TmpView::default();
+            state.overlay = Some(Overlay::Tmp);
+            effects.push(Effect::PlanTmp);
+        }
+        Command::Feishu => {
+            state.feishu = super::state::FeishuView::default();
+            state.overlay = Some(Overlay::Feishu);
+            effects.push(Effect::PlanFeishu);
+        }
+        Command::OpenLink => gates::open_link(state, effects),
+        Command::Rotate
+        | Command::RotateStale
+        | Command::RotateAll
+        | Command::AddRecipient
+        | Command::RemoveRecipient => secrets::command(state, cmd),
+        Command::Order => match state.overlay {
+            Some(Overlay::Secrets) => secrets::toggle_order(state),
+            Some(Overlay::Tmp) => tmp::next_order(state),
+            _ => {}
+        },
+        Command::Toggle => tmp::toggle(state),
+        Command::Apply => match state.overlay {
+            Some(Overlay::Tmp) => tmp::ask_clean(state),
+            Some(Overlay::Feishu) => feishu::ask_apply(state),
+            _ => {}
+        },
+    }
+}
+
+/// Why a key would be refused right now, for the key bar and the views to grey it out:
+/// writes are off (read-only), or a rollout action Argo CD's rules or RBAC rule out.
+/// `None`: the key is live.
+pub fn key_blocked(state: &State, cmd: Command) -> Option<String> {
+    if cmd.writes()
+        && let Some(why) = &state.read_only
+    {
+        return Some(format!("{}: {why}", cmd.name()));
+    }
+    rollout::blocked(state, cmd)
+}
+
+/// `850 ms`, `2.5 s`, `3m05s`.
+fn took(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..60_000 => format!("{}.{} s", ms / 1000, ms % 1000 / 100),
+        _ => format!("{}m{:02}s", ms / 60_000, ms % 60_000 / 1000),
+    }
+}
+
+/// `just now`, `5m ago`, `3h ago`, `2d ago`.
+pub fn ago(now_unix: i64, then_unix: i64) -> String {
+    let s = now_unix.saturating_sub(then_unix).max(0);
+    match s {
+        0..60 => "just now".to_owned(),
+        60..3_600 => format!("{}m ago", s / 60),
+        3_600..86_400 => format!("{}h ago", s / 3_600),
+        _ => format!("{}d ago", s / 86_400),
+    }
+}
+
+fn log(state: &mut State, text: String, failed: bool) {
+    state.activity.push(ActivityLine {
+        time: state.clock.hhmm.clone(),
+        text,
+        failed,
+    });
+    // The log is for the session at hand; the audit journal keeps history.
+    let excess = state.activity.len().saturating_sub(500);
+    state.activity.drain(..excess);
+}
+
+/// Moves an index one step within `len` rows.
+fn step(current: usize, delta: i32, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    if delta < 0 {
+        current.saturating_sub(1)
+    } else {
+        (current + 1).min(len - 1)
+    }
+}

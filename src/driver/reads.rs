@@ -1,0 +1,201 @@
+//! Effects that only read: git snapshots, tags, history, gates, secrets, tmp and Feishu plans.
+//! Each answer comes back as an Action; nothing here changes anything outside.
+
+use super::Runner;
+use crate::app::Action;
+use crate::app::state::{CandidateGates, TmpRow};
+use crate::services::TaskCtl;
+use crate::services::gitops::GitopsEngine;
+
+impl Runner {
+    pub(super) fn fetch_gates(&self, env: String, tag: String, required: Vec<String>) {
+        let Some(svc) = self.services.gates.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = svc
+                .report_for_tag(&tag, &required)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Action::GatesLoaded { env, tag, result });
+        });
+    }
+
+    pub(super) fn fetch_candidate_gates(&self, env: String, tag: String) {
+        let (Some(svc), inv, tx) = (
+            self.services.gates.clone(),
+            self.services.inventory.clone(),
+            self.tx.clone(),
+        ) else {
+            return;
+        };
+        tokio::spawn(async move {
+            let required = inv
+                .environments
+                .get(&env)
+                .map(|e| e.required_checks.clone())
+                .unwrap_or_default();
+            let result = match svc.sha_for_tag(&tag) {
+                Ok(sha) => svc.fresh_report(&sha, &required).await,
+                Err(e) => Err(e),
+            }
+            .map_err(|e| e.to_string());
+            let _ = tx.send(Action::CandidateGates(CandidateGates { env, tag, result }));
+        });
+    }
+
+    fn git(&self) -> Result<crate::ops::gitops::GitopsHandle, String> {
+        self.services
+            .ops
+            .gitops()
+            .cloned()
+            .map_err(|e| e.to_string())
+    }
+
+    pub(super) fn refresh_git(&self) {
+        let (git, tx) = (self.git(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = match git {
+                Ok(g) => g
+                    .with(GitopsEngine::snapshot)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(Action::GitSnapshot(result));
+        });
+    }
+
+    pub(super) fn load_known_tags(&self, app: String) {
+        let (git, tx) = (self.git(), self.tx.clone());
+        tokio::spawn(async move {
+            let a = app.clone();
+            let result = match git {
+                Ok(g) => g
+                    .with(move |e| e.known_tags(&a))
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(Action::KnownTags { app, result });
+        });
+    }
+
+    pub(super) fn load_history(&self, app: String, env: String) {
+        let (git, tx) = (self.git(), self.tx.clone());
+        tokio::spawn(async move {
+            let (a, e) = (app.clone(), env.clone());
+            let result = match git {
+                Ok(g) => g
+                    .with(move |g| g.history(&a, &e))
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(Action::History { app, env, result });
+        });
+    }
+
+    pub(super) fn load_secrets(&self) {
+        let (ops, inv, tx) = (
+            self.services.ops.clone(),
+            self.services.inventory.clone(),
+            self.tx.clone(),
+        );
+        tokio::spawn(async move {
+            let result = tokio::task::spawn_blocking(move || {
+                let Some(cfg) = &inv.secrets else {
+                    return Err("no `secrets:` section in the inventory".to_owned());
+                };
+                let roots: Vec<std::path::PathBuf> =
+                    cfg.paths.iter().map(|p| inv.resolve(p)).collect();
+                let ids = crate::ops::secrets::identities(&ops).map_err(|e| e.to_string())?;
+                let files = crate::services::secrets::ops::discover(&roots);
+                Ok(crate::services::secrets::ops::list(
+                    &files,
+                    &ids,
+                    cfg.rotation_days,
+                    jiff::Timestamp::now(),
+                ))
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+            let _ = tx.send(Action::SecretsLoaded(result));
+        });
+    }
+
+    pub(super) fn plan_tmp(&self) {
+        let (inv, tx, slot) = (
+            self.services.inventory.clone(),
+            self.tx.clone(),
+            self.tmp_plan.clone(),
+        );
+        tokio::spawn(async move {
+            let planned = tokio::task::spawn_blocking(move || {
+                crate::services::tmpclean::plan(
+                    &inv,
+                    &crate::services::tmpclean::PlanOptions::default(),
+                    &TaskCtl::detached(),
+                )
+            })
+            .await;
+            let result = match planned {
+                Ok(Ok(plan)) => {
+                    let view = TmpRow::of_plan(&plan);
+                    *slot
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(plan);
+                    Ok(view)
+                }
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Action::TmpPlanned(result));
+        });
+    }
+
+    pub(super) fn plan_feishu(&self) {
+        let (inv, tx, slot) = (
+            self.services.inventory.clone(),
+            self.tx.clone(),
+            self.feishu_plan.clone(),
+        );
+        tokio::spawn(async move {
+            let result = match member_sync(&inv).await {
+                Err(e) => Err(e),
+                Ok(sync) => match sync.plan(&TaskCtl::detached()).await {
+                    Err(e) => Err(e.to_string()),
+                    Ok(plan) => {
+                        let lines = crate::ops::feishu::plan_text(&plan)
+                            .lines()
+                            .map(str::to_owned)
+                            .collect();
+                        let writes = plan.writes();
+                        *slot
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some((sync, plan));
+                        Ok((lines, writes))
+                    }
+                },
+            };
+            let _ = tx.send(Action::FeishuPlanned(result));
+        });
+    }
+}
+
+async fn member_sync(
+    inv: &crate::inventory::Inventory,
+) -> Result<crate::services::feishu::MemberSync, String> {
+    let cfg = inv
+        .feishu
+        .as_ref()
+        .ok_or("no `feishu:` section in the inventory")?;
+    let creds = crate::services::feishu::Credentials::from_env(cfg, inv.base_dir())
+        .map_err(|e| e.to_string())?;
+    crate::services::feishu::MemberSync::for_inventory(inv, &creds)
+        .await
+        .map_err(|e| e.to_string())
+}

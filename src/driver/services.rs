@@ -1,0 +1,113 @@
+//! The clients effects run with, built once from the inventory, and the feeds they mark.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::state::Feed;
+use crate::app::{Action, State};
+use crate::inventory::Inventory;
+use crate::ops::OpCtx;
+use crate::paths::Paths;
+
+/// What the runner needs: the ops context (inventory, actor, read-only, notifier, gates, the
+/// GitOps engine) and the gates client for reads.
+pub struct Services {
+    pub ops: OpCtx,
+    pub gates: Option<crate::services::github::GatesService>,
+    pub inventory: Arc<Inventory>,
+}
+
+impl Services {
+    /// Builds every client the inventory configures and marks the state's feeds accordingly.
+    pub async fn connect(
+        inventory: &Inventory,
+        paths: &Paths,
+        read_only_flag: bool,
+        state: &mut State,
+        tx: &UnboundedSender<Action>,
+    ) -> Services {
+        let gates = match &inventory.github {
+            None => {
+                state.github = Feed::not_connected("no `github:` section in the inventory");
+                None
+            }
+            Some(cfg) => {
+                let api = cfg.api_url.as_deref().unwrap_or("https://api.github.com");
+                let token =
+                    crate::services::github::resolve_token(cfg.token_env.as_deref(), api).await;
+                match crate::services::github::GithubSettings::from_config(cfg, token)
+                    .and_then(crate::services::github::GatesService::new)
+                {
+                    Ok(svc) => {
+                        state.github = Feed::Connecting;
+                        Some(svc)
+                    }
+                    Err(e) => {
+                        state.github = Feed::not_connected(e.to_string());
+                        None
+                    }
+                }
+            }
+        };
+        let notifier = start_notifier(inventory, state, tx);
+        let inventory = Arc::new(inventory.clone());
+        state.gitops = Feed::Connecting;
+        let ops = OpCtx::new(inventory.clone(), paths.clone(), read_only_flag)
+            .with_notifier(notifier)
+            .with_gates(gates.clone());
+        learn_kube_user(&ops, &inventory);
+        Services {
+            ops,
+            gates,
+            inventory,
+        }
+    }
+}
+
+/// Asks the first environment's cluster who we are, in the background, so journal lines and
+/// cards carry the Kubernetes username from the first action on.
+fn learn_kube_user(ops: &OpCtx, inv: &Inventory) {
+    let Some(env) = inv.environments.values().next() else {
+        return;
+    };
+    let target =
+        crate::services::kube::client::Target::from_inventory(inv, env.kube_context.as_deref());
+    let ops = ops.clone();
+    tokio::spawn(async move {
+        if let Ok(client) = crate::services::kube::client::client(&target).await {
+            ops.learn_kube_user(&client).await;
+        }
+    });
+}
+
+/// Starts the Feishu notifier; its outcomes reach the Activity log as `Action::Notified`.
+fn start_notifier(
+    inventory: &Inventory,
+    state: &mut State,
+    tx: &UnboundedSender<Action>,
+) -> Option<Arc<crate::services::feishu::Notifier>> {
+    use crate::services::feishu::Delivery;
+    let (started, problems) = crate::services::feishu::notifier_for_inventory(inventory);
+    if let Some(p) = problems.first() {
+        state.status = Some(format!("feishu: {p}"));
+    }
+    let (notifier, mut orx) = started?;
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        while let Some(o) = orx.recv().await {
+            let (line, failed) = match &o.delivery {
+                Delivery::Delivered => (format!("Feishu ✔ {} → {}", o.title, o.chat), false),
+                // Retries are the notifier's business; only the end result is news.
+                Delivery::Retrying { .. } => continue,
+                Delivery::Failed { error } => {
+                    (format!("Feishu ✘ {} → {}: {error}", o.title, o.chat), true)
+                }
+            };
+            if tx.send(Action::Notified { line, failed }).is_err() {
+                break;
+            }
+        }
+    });
+    Some(Arc::new(notifier))
+}

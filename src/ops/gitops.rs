@@ -1,0 +1,502 @@
+//! Release, promote and rollback: a change to the GitOps repo behind its gates. A rollback is
+//! two moves under GitOps: abort the canary in the cluster (traffic back on stable now) and
+//! write the last good tag to git (so Argo CD does not re-apply the bad one). Rollbacks skip
+//! the gates: going back to a tag that ran is the way out of an incident, not a way in.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::{Fault, OpCtx, OpError};
+use crate::audit::Entry;
+use crate::inventory::Inventory;
+use crate::paths::Paths;
+use crate::services::TaskCtl;
+use crate::services::feishu::Notification;
+use crate::services::github::{GithubError, GuardPass, guard};
+use crate::services::gitops::{
+    Action, ChangeOutcome, ChangeRequest, ErrorKind, GitopsEngine, GitopsError, Preview, Trace,
+};
+use crate::services::kube::KubeError;
+use crate::services::kube::actions::{self, RolloutRef};
+
+/// The GitOps engine, opened (a clone or fetch: blocking, maybe slow) on first use, off the
+/// async workers.
+#[derive(Clone)]
+pub struct GitopsHandle {
+    inventory: Arc<Inventory>,
+    paths: Paths,
+    cell: Arc<tokio::sync::OnceCell<Result<Arc<GitopsEngine>, OpError>>>,
+}
+
+impl GitopsHandle {
+    pub fn new(inventory: Arc<Inventory>, paths: Paths) -> Self {
+        GitopsHandle {
+            inventory,
+            paths,
+            cell: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
+    /// The engine, opening it once.
+    pub async fn engine(&self) -> Result<Arc<GitopsEngine>, OpError> {
+        self.cell
+            .get_or_init(|| async {
+                let (inv, paths) = (self.inventory.clone(), self.paths.clone());
+                match tokio::task::spawn_blocking(move || GitopsEngine::open(&inv, &paths)).await {
+                    Ok(r) => r.map(Arc::new).map_err(|e| git_error(&e)),
+                    Err(e) => Err(OpError::failed(format!("background task failed: {e}"))),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// Runs a blocking engine call off the async workers.
+    pub async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&GitopsEngine) -> Result<T, GitopsError> + Send + 'static,
+    ) -> Result<T, OpError> {
+        let engine = self.engine().await?;
+        tokio::task::spawn_blocking(move || f(&engine).map_err(|e| git_error(&e)))
+            .await
+            .map_err(|e| OpError::failed(format!("background task failed: {e}")))?
+    }
+}
+
+/// An engine error as an op failure.
+pub fn git_error(e: &GitopsError) -> OpError {
+    let fault = match e.kind() {
+        ErrorKind::BadInput => Fault::BadInput,
+        ErrorKind::Conflict => Fault::Conflict,
+        ErrorKind::Remote => Fault::Remote,
+        ErrorKind::Refused => Fault::Refused,
+        ErrorKind::Failed if matches!(e, GitopsError::Cancelled) => Fault::Cancelled,
+        ErrorKind::Failed => Fault::Failed,
+    };
+    OpError::new(fault, e.to_string())
+}
+
+/// What a person asked to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSpec {
+    pub action: Action,
+    pub app: String,
+    pub env: String,
+    /// Release: the tag. Rollback: the tag to go back to (`None`: the tag that ran before the
+    /// bad one). Promote: `None` (the source env's tag).
+    pub tag: Option<String>,
+    /// Promote only: the source env (default: the target's `promote_from`).
+    pub source_env: Option<String>,
+    /// The tag the person saw in `env` when deciding; git having moved on is a conflict.
+    pub expected_from: Option<String>,
+    /// Go in although gates are red (where the env allows it), for this reason.
+    pub override_reason: Option<String>,
+    /// Why (an incident link); lands in the trailer.
+    pub reason: Option<String>,
+}
+
+impl ChangeSpec {
+    pub fn new(action: Action, app: &str, env: &str, tag: Option<&str>) -> Self {
+        ChangeSpec {
+            action,
+            app: app.to_owned(),
+            env: env.to_owned(),
+            tag: tag.map(str::to_owned),
+            source_env: None,
+            expected_from: None,
+            override_reason: None,
+            reason: None,
+        }
+    }
+}
+
+/// The cluster half of a rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterHalf {
+    /// An abort patch was sent (false: nothing was in flight, or it was already aborted).
+    pub aborted: bool,
+    /// The abort could not be done (the git half still ran).
+    pub failed: bool,
+    pub note: String,
+    pub duration_ms: u64,
+}
+
+/// What a change did (also the headless `--output json` body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeReport {
+    #[serde(flatten)]
+    pub outcome: ChangeOutcome,
+    /// How the gates were judged (`None`: not gated).
+    pub gates: Option<String>,
+    pub gates_overridden: bool,
+    /// Rollback only.
+    pub cluster: Option<ClusterHalf>,
+    /// Who acted.
+    pub actor: String,
+}
+
+impl std::fmt::Display for ChangeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.outcome.message)?;
+        if let Some(c) = &self.cluster {
+            write!(f, "; cluster: {}", c.note)?;
+            if self.outcome.pushed {
+                write!(f, "; git {} ms", self.outcome.duration_ms)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ChangeReport {
+    /// Whether every part of the change went through.
+    pub fn complete(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| !c.failed)
+    }
+}
+
+/// Releases, promotes or rolls back, behind the gates where the env requires them.
+pub async fn change(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<ChangeReport, OpError> {
+    let inv = ctx.inventory()?.clone();
+    inv.app(&spec.app)
+        .map_err(|e| OpError::bad_input(e.to_string()))?;
+    inv.env(&spec.env)
+        .map_err(|e| OpError::bad_input(e.to_string()))?;
+    if let Some(src) = &spec.source_env {
+        inv.env(src)
+            .map_err(|e| OpError::bad_input(e.to_string()))?;
+    }
+    let action = spec.action.as_str();
+    ctx.check_writable(action, Some(&spec.app), Some(&spec.env))?;
+    let started = Instant::now();
+    let abort = (spec.action == Action::Rollback).then(|| {
+        let (ctx, inv, app, env) = (ctx.clone(), inv.clone(), spec.app.clone(), spec.env.clone());
+        tokio::spawn(async move { abort_half(&ctx, &inv, &app, &env).await })
+    });
+    // Who we are to the env's cluster, asked beside the git work so it costs no time.
+    let learn = {
+        let (ctx, env) = (ctx.clone(), spec.env.clone());
+        tokio::spawn(async move { ctx.learn_kube_user_for(&env).await })
+    };
+    let mut req = ChangeRequest::new(spec.action, &spec.app, &spec.env, spec.tag.as_deref());
+    req.source_env.clone_from(&spec.source_env);
+    req.expected_from.clone_from(&spec.expected_from);
+    req.reason.clone_from(&spec.reason);
+    // The trailer names the person; the journal line adds the cluster's name once learnt.
+    req.actor = ctx.actor().name;
+    let (result, trace, pass) = guarded(ctx, &inv, req.clone(), &spec, task).await;
+    let _ = learn.await;
+    let cluster = match abort {
+        None => None,
+        Some(h) => Some(h.await.unwrap_or_else(|e| ClusterHalf {
+            aborted: false,
+            failed: true,
+            note: format!("abort task failed: {e}"),
+            duration_ms: 0,
+        })),
+    };
+    let mut entry = Entry::new(action);
+    entry.app = Some(spec.app.clone());
+    entry.env = Some(spec.env.clone());
+    entry.from = trace.from.clone().or_else(|| spec.expected_from.clone());
+    entry.to = trace.to.clone().or_else(|| spec.tag.clone());
+    entry.detail = serde_json::json!({
+        "attempts": trace.attempts,
+        "remote": ctx.gitops().ok().map(|_| inv.gitops_url()),
+        "gates": pass.as_ref().map(|p| p.trailer.clone()),
+        "reason": pass.as_ref().and_then(|p| p.reason.clone()).or_else(|| spec.reason.clone()),
+        "cluster": cluster,
+    });
+    let result = result.map(|outcome| {
+        if let Some(commit) = &outcome.commit {
+            entry.commit = Some(commit.clone());
+        }
+        entry.from.clone_from(&outcome.from);
+        entry.to = Some(outcome.to.clone());
+        if !outcome.pushed {
+            "ok: no change".clone_into(&mut entry.result);
+        }
+        if cluster.as_ref().is_some_and(|c| c.failed) {
+            "partial: git written, cluster abort failed".clone_into(&mut entry.result);
+        }
+        ChangeReport {
+            outcome: noop_message(outcome, &spec),
+            gates: pass.as_ref().map(|p| p.summary.clone()),
+            gates_overridden: pass.as_ref().is_some_and(|p| p.overridden),
+            cluster: cluster.clone(),
+            actor: req.actor.clone(),
+        }
+    });
+    ctx.record(entry, started, &result);
+    if let Ok(report) = &result {
+        for card in cards(&inv, &spec, report, pass.as_ref()) {
+            ctx.announce(&card);
+        }
+    }
+    result
+}
+
+/// The gates (release and promote into an env that requires checks), then the git write.
+async fn guarded(
+    ctx: &OpCtx,
+    inv: &Inventory,
+    mut req: ChangeRequest,
+    spec: &ChangeSpec,
+    task: TaskCtl,
+) -> (Result<ChangeOutcome, OpError>, Trace, Option<GuardPass>) {
+    let engine = match ctx.gitops() {
+        Ok(g) => g.engine().await,
+        Err(e) => Err(e),
+    };
+    let engine = match engine {
+        Ok(e) => e,
+        Err(e) => return (Err(e), Trace::default(), None),
+    };
+    let env = match inv.env(&req.env) {
+        Ok(env) => env.clone(),
+        Err(e) => {
+            return (
+                Err(OpError::bad_input(e.to_string())),
+                Trace::default(),
+                None,
+            );
+        }
+    };
+    let mut pass = None;
+    if req.action != Action::Rollback && !env.required_checks.is_empty() {
+        let tag = {
+            let (engine, r) = (engine.clone(), req.clone());
+            tokio::task::spawn_blocking(move || {
+                engine.preview(&r, &TaskCtl::detached()).map(|p| p.to)
+            })
+            .await
+        };
+        let tag = match tag {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => return (Err(git_error(&e)), Trace::default(), None),
+            Err(e) => return (Err(OpError::failed(e.to_string())), Trace::default(), None),
+        };
+        task.report(0, Some(2), "checking gates");
+        match check_gates(ctx, &env, &req.env, &tag, spec.override_reason.as_deref()).await {
+            Ok(p) => {
+                req.gates = Some(p.trailer.clone());
+                if p.overridden {
+                    req.reason.clone_from(&p.reason);
+                }
+                pass = Some(p);
+            }
+            Err(e) => {
+                let trace = Trace {
+                    from: spec.expected_from.clone(),
+                    to: Some(tag),
+                    attempts: 0,
+                };
+                return (Err(e), trace, None);
+            }
+        }
+    }
+    task.report(1, Some(2), "writing and pushing");
+    let done = tokio::task::spawn_blocking(move || engine.apply_traced(&req, &task)).await;
+    match done {
+        Ok((r, trace)) => (r.map_err(|e| git_error(&e)), trace, pass),
+        Err(e) => (
+            Err(OpError::failed(format!("background task failed: {e}"))),
+            Trace::default(),
+            pass,
+        ),
+    }
+}
+
+async fn check_gates(
+    ctx: &OpCtx,
+    env: &crate::inventory::Environment,
+    env_name: &str,
+    tag: &str,
+    override_reason: Option<&str>,
+) -> Result<GuardPass, OpError> {
+    let unavailable =
+        |e: GithubError| OpError::remote(format!("cannot check the gates of {env_name}: {e}"));
+    let Some(svc) = ctx.gates() else {
+        return Err(unavailable(GithubError::NotConfigured));
+    };
+    let sha = svc.sha_for_tag(tag).map_err(unavailable)?;
+    let report = svc
+        .fresh_report(&sha, &env.required_checks)
+        .await
+        .map_err(unavailable)?;
+    guard(env, &report, override_reason).map_err(|r| OpError {
+        fault: Fault::Refused,
+        message: r.message.clone(),
+        overridable: r.override_allowed,
+    })
+}
+
+/// The abort half of a rollback: traffic back on stable now, if a canary is in flight.
+async fn abort_half(ctx: &OpCtx, inv: &Inventory, app: &str, env: &str) -> ClusterHalf {
+    let t = Instant::now();
+    let ms = |t: Instant| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let r = match RolloutRef::from_inventory(inv, app, env) {
+        Ok(r) => r,
+        Err(e) => {
+            return ClusterHalf {
+                aborted: false,
+                failed: true,
+                note: format!("abort failed: {e}"),
+                duration_ms: ms(t),
+            };
+        }
+    };
+    let result = match crate::services::kube::client::client(&r.target).await {
+        Ok(client) => {
+            let done = actions::abort_for_rollback_with(&client, &r).await;
+            ctx.learn_kube_user(&client).await;
+            done
+        }
+        Err(e) => Err(e),
+    };
+    let (aborted, failed, note) = match result {
+        Ok(done) if done.sent.is_empty() => (false, false, "already aborted".to_owned()),
+        Ok(_) => (
+            true,
+            false,
+            format!("aborted, traffic on stable ({} ms)", ms(t)),
+        ),
+        Err(KubeError::Refused(why)) => (false, false, format!("nothing to abort ({why})")),
+        Err(e) => (false, true, format!("abort failed: {e}")),
+    };
+    ClusterHalf {
+        aborted,
+        failed,
+        note,
+        duration_ms: ms(t),
+    }
+}
+
+/// A change that wrote nothing says why in words that fit it.
+fn noop_message(mut outcome: ChangeOutcome, spec: &ChangeSpec) -> ChangeOutcome {
+    if outcome.commit.is_none() && spec.action == Action::Rollback && spec.tag.is_none() {
+        outcome.message = format!(
+            "{} {} already rolled back to {}: nothing to do (pass --to TAG to go further back)",
+            outcome.app, outcome.env, outcome.to
+        );
+    }
+    outcome
+}
+
+/// The cards of a change that went through: the action's, and an override card when gates
+/// were overridden. A change that wrote nothing, or failed before the push, tells nobody: the
+/// journal has it, and the person who tried sees why.
+fn cards(
+    inv: &Inventory,
+    spec: &ChangeSpec,
+    report: &ChangeReport,
+    pass: Option<&GuardPass>,
+) -> Vec<Notification> {
+    let done = &report.outcome;
+    if done.commit.is_none() {
+        return Vec::new();
+    }
+    let (app, env, actor) = (spec.app.as_str(), spec.env.as_str(), report.actor.as_str());
+    let from = done.from.clone().unwrap_or_else(|| "-".into());
+    let card = match spec.action {
+        Action::Release => Notification::release_started(app, env, &from, &done.to, actor),
+        Action::Promote => {
+            let source = spec
+                .source_env
+                .clone()
+                .or_else(|| inv.env(env).ok()?.promote_from().map(str::to_owned))
+                .unwrap_or_else(|| "-".into());
+            Notification::promote(app, &source, env, &done.to, actor)
+        }
+        Action::Rollback => Notification::rollback(app, env, &from, &done.to, actor),
+    };
+    let card = card.with_detail(report.to_string());
+    let mut out = vec![match pass {
+        Some(p) => card.with_gates(p.summary.clone()),
+        None => card,
+    }];
+    if let Some(p) = pass.filter(|p| p.overridden) {
+        out.push(Notification::gate_override(
+            app,
+            env,
+            &from,
+            &done.to,
+            actor,
+            p.reason.as_deref().unwrap_or("-"),
+        ));
+    }
+    out
+}
+
+/// What a rollback would do, without doing it (`rollback --dry-run`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RollbackPlan {
+    pub app: String,
+    pub env: String,
+    #[serde(flatten)]
+    pub git: Preview,
+    /// What would happen in the cluster.
+    pub cluster: String,
+}
+
+impl std::fmt::Display for RollbackPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.git.from == self.git.to {
+            write!(
+                f,
+                "git: {} {} stays at {} (nothing to write)",
+                self.app, self.env, self.git.to
+            )?;
+        } else {
+            write!(
+                f,
+                "git: {} {} {} → {} in {}",
+                self.app, self.env, self.git.from, self.git.to, self.git.file
+            )?;
+        }
+        write!(f, "\ncluster: {}", self.cluster)
+    }
+}
+
+/// The plan of a rollback: the git target as the op would choose it, and whether a canary
+/// would be aborted. Writes nothing.
+pub async fn plan_rollback(ctx: &OpCtx, spec: &ChangeSpec) -> Result<RollbackPlan, OpError> {
+    let inv = ctx.inventory()?.clone();
+    inv.app(&spec.app)
+        .map_err(|e| OpError::bad_input(e.to_string()))?;
+    inv.env(&spec.env)
+        .map_err(|e| OpError::bad_input(e.to_string()))?;
+    let req = ChangeRequest::new(Action::Rollback, &spec.app, &spec.env, spec.tag.as_deref());
+    let git = ctx
+        .gitops()?
+        .with(move |e| e.preview(&req, &TaskCtl::detached()))
+        .await?;
+    let r = RolloutRef::from_inventory(&inv, &spec.app, &spec.env)
+        .map_err(|e| OpError::bad_input(e.to_string()))?;
+    let cluster = match actions::abort_needed(&r).await {
+        Ok(Some(why)) => format!("would abort {}/{}: {why}", r.namespace, r.rollout),
+        Ok(None) => format!(
+            "nothing to abort in {}/{} (no canary in flight)",
+            r.namespace, r.rollout
+        ),
+        Err(e) => format!("cannot tell ({e})"),
+    };
+    Ok(RollbackPlan {
+        app: spec.app.clone(),
+        env: spec.env.clone(),
+        git,
+        cluster,
+    })
+}
+
+/// The gates client when the inventory has a `github:` section that builds one.
+pub async fn gates_service(inv: &Inventory) -> Option<crate::services::github::GatesService> {
+    let cfg = inv.github.as_ref()?;
+    let api = cfg.api_url.as_deref().unwrap_or("https://api.github.com");
+    let token = crate::services::github::resolve_token(cfg.token_env.as_deref(), api).await;
+    crate::services::github::GithubSettings::from_config(cfg, token)
+        .and_then(crate::services::github::GatesService::new)
+        .ok()
+}

@@ -1,0 +1,229 @@
+//! Secrets: rotate data keys, add or remove an age recipient, apply `.sops.yaml`, set a value.
+//! Files are replaced atomically by the service; plaintext never touches the disk.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use secrecy::SecretString;
+
+use super::{OpCtx, OpError};
+use crate::services::TaskCtl;
+use crate::services::feishu::{EventKind, Notification};
+use crate::services::secrets::SecretsError;
+use crate::services::secrets::keys::{Identities, IdentitySources};
+use crate::services::secrets::ops::{self as batch, BatchReport, Step};
+
+/// What a batch did: per file, and in one line for people.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SecretsReport {
+    #[serde(skip)]
+    pub change: SecretsChange,
+    #[serde(flatten)]
+    pub batch: BatchReport,
+}
+
+impl std::fmt::Display for SecretsReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let b = &self.batch;
+        write!(
+            f,
+            "{}: {} changed, {} unchanged, {} failed",
+            self.change.title(b.files.len()),
+            b.changed,
+            b.unchanged,
+            b.failed
+        )?;
+        let problems: Vec<&str> = b
+            .files
+            .iter()
+            .filter(|f| f.status == batch::Status::Failed)
+            .filter_map(|f| f.message.as_deref())
+            .collect();
+        if !problems.is_empty() {
+            write!(f, " (left as they were): {}", problems.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A batch over SOPS files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretsChange {
+    /// A new data key, values re-encrypted.
+    Rotate,
+    /// Give this age recipient access (the data key is unchanged).
+    AddRecipient(String),
+    /// Take this recipient out; with `rotate`, also a new data key so its old copy opens nothing
+    /// new.
+    RemoveRecipient { recipient: String, rotate: bool },
+    /// Make each file's recipients match its `.sops.yaml` creation rule.
+    Updatekeys { rotate: bool },
+}
+
+impl SecretsChange {
+    /// `rotate 3 secret files`, `add age1qy…7k3d to 4 secret files`.
+    pub fn title(&self, files: usize) -> String {
+        use crate::app::state::short_recipient;
+        let n = format!("{files} secret file{}", if files == 1 { "" } else { "s" });
+        match self {
+            SecretsChange::Rotate => format!("rotate {n}"),
+            SecretsChange::AddRecipient(r) => format!("add {} to {n}", short_recipient(r)),
+            SecretsChange::RemoveRecipient { recipient, .. } => {
+                format!("remove {} from {n}", short_recipient(recipient))
+            }
+            SecretsChange::Updatekeys { .. } => format!("update the recipients of {n}"),
+        }
+    }
+
+    fn journal_action(&self) -> &'static str {
+        match self {
+            SecretsChange::Rotate => "secrets-rotate",
+            SecretsChange::AddRecipient(_) => "secrets-add-recipient",
+            SecretsChange::RemoveRecipient { .. } => "secrets-remove-recipient",
+            SecretsChange::Updatekeys { .. } => "secrets-updatekeys",
+        }
+    }
+}
+
+/// A secrets error as an op failure: a file or config that cannot work is bad input.
+pub fn secrets_error(e: &SecretsError) -> OpError {
+    let bad = match e {
+        SecretsError::Config(_) | SecretsError::Unsupported(_) => true,
+        SecretsError::InFile { source, .. } => matches!(
+            **source,
+            SecretsError::Config(_) | SecretsError::Unsupported(_)
+        ),
+        _ => false,
+    };
+    if bad {
+        OpError::bad_input(e.to_string())
+    } else {
+        OpError::failed(e.to_string())
+    }
+}
+
+/// The identities that open the inventory's files: its `secrets.age_key_file`, then the usual
+/// places (`SOPS_AGE_KEY_FILE`, `~/.config/sops/age/keys.txt`).
+pub fn identities(ctx: &OpCtx) -> Result<Identities, OpError> {
+    let extra = ctx.inventory().ok().and_then(|inv| {
+        inv.secrets
+            .as_ref()
+            .and_then(|s| s.age_key_file.as_deref())
+            .map(|f| inv.resolve(f))
+    });
+    IdentitySources::from_env(extra)
+        .load()
+        .map_err(|e| secrets_error(&e))
+}
+
+/// Runs one batch: journaled (paths and counts, never a value) and announced when a file
+/// changed. A batch in which some files failed still returns its report: those files were
+/// left as they were.
+pub async fn apply(
+    ctx: &OpCtx,
+    files: Vec<PathBuf>,
+    change: SecretsChange,
+    task: TaskCtl,
+) -> Result<SecretsReport, OpError> {
+    ctx.check_writable(change.journal_action(), None, None)?;
+    if files.is_empty() {
+        return Err(OpError::bad_input("no SOPS files found"));
+    }
+    let ids = identities(ctx)?;
+    let started = Instant::now();
+    let work = change.clone();
+    let report = tokio::task::spawn_blocking(move || match &work {
+        SecretsChange::Rotate => batch::rotate(&files, &ids, &[], &[], &task),
+        SecretsChange::AddRecipient(r) => batch::add_recipient(&files, r, &ids, &task),
+        SecretsChange::RemoveRecipient { recipient, rotate } => {
+            batch::remove_recipient(&files, recipient, &ids, *rotate, &task)
+        }
+        SecretsChange::Updatekeys { rotate } => batch::updatekeys(&files, &ids, *rotate, &task),
+    })
+    .await
+    .map_err(|e| OpError::failed(format!("background task failed: {e}")))?;
+    journal(ctx, &report, started);
+    if report.changed > 0 {
+        ctx.announce(&card(&change, report.changed, &ctx.actor().to_string()));
+    }
+    Ok(SecretsReport {
+        change,
+        batch: report,
+    })
+}
+
+/// Sets one value in one file (read from the caller; never logged or journaled).
+pub async fn set(
+    ctx: &OpCtx,
+    file: &Path,
+    key_path: Vec<Step>,
+    value: SecretString,
+) -> Result<BatchReport, OpError> {
+    ctx.check_writable("secrets-set", None, None)?;
+    let ids = identities(ctx)?;
+    let started = Instant::now();
+    let path = file.to_path_buf();
+    let report = tokio::task::spawn_blocking(move || {
+        batch::set_value(&path, &key_path, &value, &ids)
+            .unwrap_or_else(|e| batch::set_failed(&path, &e))
+    })
+    .await
+    .map_err(|e| OpError::failed(format!("background task failed: {e}")))?;
+    journal(ctx, &report, started);
+    Ok(report)
+}
+
+fn journal(ctx: &OpCtx, report: &BatchReport, started: Instant) {
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if let Err(e) = ctx.journal().append(&report.audit_entry(ms)) {
+        tracing::warn!(error = %e, "audit journal not written");
+    }
+}
+
+/// The card for a batch that changed `files` files.
+fn card(change: &SecretsChange, files: usize, actor: &str) -> Notification {
+    let n = format!("{files} file{}", if files == 1 { "" } else { "s" });
+    match change {
+        SecretsChange::Rotate => {
+            Notification::secret_rotation(None, &format!("data keys of {n}"), actor)
+        }
+        SecretsChange::AddRecipient(r) => Notification::recipients(
+            EventKind::RecipientAdded,
+            &format!("{r} can now open {n}"),
+            actor,
+        ),
+        SecretsChange::RemoveRecipient { recipient, rotate } => Notification::recipients(
+            EventKind::RecipientRemoved,
+            &if *rotate {
+                format!("{recipient} taken out of {n}; their data keys rotated")
+            } else {
+                format!("{recipient} taken out of {n} (data keys not rotated)")
+            },
+            actor,
+        ),
+        SecretsChange::Updatekeys { .. } => Notification::secret_rotation(
+            None,
+            &format!("recipients of {n} updated from .sops.yaml"),
+            actor,
+        ),
+    }
+}
+
+/// Writes a new age identity to `path` (never overwriting); the journal keeps its public key.
+pub fn keygen(
+    ctx: &OpCtx,
+    path: &Path,
+    now: jiff::Timestamp,
+) -> Result<crate::services::secrets::keys::Keygen, OpError> {
+    ctx.check_writable("keygen", None, None)?;
+    let started = Instant::now();
+    let result =
+        crate::services::secrets::keys::keygen_to_file(path, now).map_err(|e| secrets_error(&e));
+    let mut entry = crate::audit::Entry::new("keygen");
+    entry.detail = serde_json::json!({
+        "file": path.display().to_string(),
+        "public_key": result.as_ref().ok().map(|k| k.public_key.clone()),
+    });
+    ctx.record(entry, started, &result);
+    result
+}
