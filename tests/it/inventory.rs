@@ -160,3 +160,41 @@ fn demo_inventory_is_valid_for_the_same_loader() {
     assert!(inv.env("dev").unwrap().auto_release);
     assert!(inv.env("dev").unwrap().required_checks.is_empty());
 }
+
+#[test]
+fn bare_image_names_are_completed_from_the_registry() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory.example.yaml");
+    let inv = Inventory::load(&path).unwrap();
+    assert_eq!(
+        inv.app("miker-api").unwrap().image,
+        "harbor.example.com/miker/miker-api",
+        "`image: miker-api` + registry harbor.example.com/miker"
+    );
+    assert_eq!(
+        inv.app("miker-web").unwrap().image,
+        "harbor.example.com/miker/miker-web",
+        "a full image stays as written"
+    );
+
+    let text = |registry: &str| {
+        format!(
+            "{registry}gitops: {{url: gitops.git}}\n\
+             apps:\n  web: {{image: miker-web, layout: {{kind: kustomize, path: k.yaml}}}}\n  \
+             ext: {{image: docker.io/library/nginx, layout: {{kind: kustomize, path: n.yaml}}}}\n\
+             environments:\n  dev: {{namespace: d}}\n"
+        )
+    };
+    let at = Path::new("/inv/inventory.yaml");
+    let ghcr = Inventory::from_str_at(
+        &text("registry: {endpoint: ghcr.io/, project: miker-org}\n"),
+        at,
+    )
+    .unwrap();
+    assert_eq!(ghcr.apps["web"].image, "ghcr.io/miker-org/miker-web");
+    assert_eq!(ghcr.apps["ext"].image, "docker.io/library/nginx");
+    let none = Inventory::from_str_at(&text(""), at).unwrap();
+    assert_eq!(
+        none.apps["web"].image, "miker-web",
+        "no registry: as written"
+    );
+}
