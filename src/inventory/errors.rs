@@ -54,6 +54,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError
     let mut inv: Inventory = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| from_yaml(&e, path, text))?;
     inv.source = path.to_path_buf();
+    inv.complete_images();
     validate(&inv, path)?;
     Ok(inv)
 }

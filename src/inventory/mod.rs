@@ -23,6 +23,7 @@ pub struct Inventory {
     /// Where it was loaded from; relative paths inside resolve against its folder.
     #[serde(skip)]
     pub source: PathBuf,
+    /// Completes bare app image names (see [`App::image`]).
     #[serde(default)]
     pub registry: Option<Registry>,
     #[serde(default)]
@@ -45,12 +46,27 @@ pub struct Inventory {
     pub read_only: bool,
 }
 
-/// The container registry images are pushed to.
+/// The container registry images are pushed to: `<endpoint>/<project>/<name>`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Registry {
+    /// Registry host (and port), e.g. `harbor.example.com` or `ghcr.io`.
     pub endpoint: String,
+    /// Namespace of the images in it (Harbor project, GHCR organisation), e.g. `miker`.
     pub project: String,
+}
+
+impl Registry {
+    /// The image repository of a bare image name in this registry.
+    pub fn image(&self, name: &str) -> String {
+        let endpoint = self.endpoint.trim().trim_end_matches('/');
+        let project = self.project.trim().trim_matches('/');
+        if project.is_empty() {
+            format!("{endpoint}/{name}")
+        } else {
+            format!("{endpoint}/{project}/{name}")
+        }
+    }
 }
 
 /// Where the CI gates live.
@@ -114,7 +130,9 @@ pub struct KubeConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct App {
-    /// Image repository without tag, e.g. `harbor.example.com/miker/miker-web`.
+    /// Image repository without tag, e.g. `harbor.example.com/miker/miker-web`. A bare name
+    /// (no `/`, e.g. `miker-web`) is completed at load time from the inventory's `registry:`
+    /// to `<endpoint>/<project>/miker-web`; without a `registry:` it stays as written.
     pub image: String,
     /// Name of the Argo Rollout (default: the app's name).
     #[serde(default)]
@@ -246,6 +264,20 @@ impl Inventory {
             source,
         })?;
         Self::from_str_at(&text, path)
+    }
+
+    /// Completes bare app image names from `registry:` (done once, at load time, so every
+    /// reader of [`App::image`] sees the full repository).
+    fn complete_images(&mut self) {
+        let Some(registry) = &self.registry else {
+            return;
+        };
+        for app in self.apps.values_mut() {
+            let name = app.image.trim();
+            if !name.is_empty() && !name.contains('/') {
+                app.image = registry.image(name);
+            }
+        }
     }
 
     /// The folder relative paths resolve against.

@@ -1,6 +1,6 @@
-//! CI gates against the sandbox GitHub over real HTTP: octocrab for the payload shapes and
-//! GraphQL, shipdeck's gates service (reqwest) for paging, ETags, rate limits and the guard,
-//! and the real binary for `shipdeck gates`.
+//! CI gates against the sandbox GitHub over real HTTP: octocrab's typed calls for the payload
+//! shapes and GraphQL, shipdeck's gates service (octocrab's raw requests) for paging, ETags,
+//! rate limits and the guard, and the real binary for `shipdeck gates`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

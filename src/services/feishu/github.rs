@@ -1,13 +1,17 @@
-//! Team members from GitHub's GraphQL API, page by page (≤ 100 per page, as GitHub requires).
+//! Team members from GitHub's GraphQL API, page by page (≤ 100 per page, as GitHub requires),
+//! through the same octocrab client as the gates (raw POSTs: the answer's status and
+//! rate-limit headers decide whether to wait and ask again).
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use http::HeaderMap;
+use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
 use super::config::Membership;
-use super::{FeishuError, Result, check_url, http_client};
+use super::{FeishuError, Result, check_url};
+use crate::services::github::client::{ClientError, GithubClient};
 
 /// One member of a team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,9 +40,8 @@ query TeamMembers($org: String!, $slug: String!, $after: String, $membership: Te
 /// A GraphQL reader for one organisation's teams.
 #[derive(Debug, Clone)]
 pub struct GithubTeams {
-    http: reqwest::Client,
+    client: GithubClient,
     endpoint: String,
-    token: Option<SecretString>,
     org: String,
 }
 
@@ -56,10 +59,10 @@ impl GithubTeams {
             Some(host) => format!("{host}/api/graphql"),
             None => format!("{base}/graphql"),
         };
+        let client = GithubClient::new(&endpoint, token).map_err(|e| client_error(&e))?;
         Ok(GithubTeams {
-            http: http_client()?,
+            client,
             endpoint,
-            token,
             org: org.to_owned(),
         })
     }
@@ -118,17 +121,14 @@ impl GithubTeams {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let mut req = self.http.post(&self.endpoint).json(&body);
-            if let Some(t) = &self.token {
-                req = req.bearer_auth(t.expose_secret());
-            }
-            let resp = req
-                .send()
+            let answer = self
+                .client
+                .post_json(&self.endpoint, &body)
                 .await
-                .map_err(|e| FeishuError::Github(format!("cannot reach {}: {e}", self.endpoint)))?;
-            let status = resp.status().as_u16();
-            let wait = rate_wait(resp.headers());
-            let text = resp.text().await.unwrap_or_default();
+                .map_err(|e| client_error(&e))?;
+            let status = answer.status.as_u16();
+            let wait = rate_wait(&answer.headers);
+            let text = String::from_utf8_lossy(&answer.body);
             if matches!(status, 403 | 429 | 502 | 503) && attempt < 4 {
                 // Secondary limits and GitHub's occasional 502 on big queries: wait and retry.
                 let wait = wait.unwrap_or(Duration::from_secs(u64::from(attempt)));
@@ -172,8 +172,18 @@ impl GithubTeams {
     }
 }
 
+fn client_error(e: &ClientError) -> FeishuError {
+    match e {
+        ClientError::BadToken => {
+            FeishuError::Github("the token contains characters not allowed in a header".to_owned())
+        }
+        // The message names the URL and why it could not be reached.
+        other => FeishuError::Github(other.to_string()),
+    }
+}
+
 /// `retry-after`, else `x-ratelimit-reset` when nothing remains.
-fn rate_wait(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+fn rate_wait(h: &HeaderMap) -> Option<Duration> {
     let num = |k: &str| {
         h.get(k)
             .and_then(|v| v.to_str().ok())

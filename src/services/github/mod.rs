@@ -5,6 +5,7 @@
 //! The UI holds one [`GatesService`] (cheap to clone) and asks [`GatesService::report`] for the
 //! selected env's commit; the report says when a refresh is due ([`GateReport::refresh_after`]).
 
+pub(crate) mod client;
 mod gates;
 mod guard;
 mod payload;
@@ -20,6 +21,7 @@ use jiff::{SignedDuration, Timestamp};
 use regex::Regex;
 use secrecy::SecretString;
 
+pub use client::TransportError;
 pub use gates::{CommitCi, Gate, GateReport, GateSource, GateState, evaluate, summarise};
 pub use guard::{FailingGate, GuardPass, GuardRefusal, guard};
 pub use payload::{CheckRun, CommitStatus, WorkflowRun};
@@ -67,7 +69,7 @@ pub enum GithubError {
     Transport {
         url: String,
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     #[error("unexpected answer from {url}: {source}")]
     Payload {

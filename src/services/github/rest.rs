@@ -1,18 +1,18 @@
 //! A GitHub REST reader that is kind to the API: conditional requests (a 304 costs no rate
 //! limit), `Link` pagination, and a rate-limit state that stops asking until GitHub's reset
-//! or `retry-after` has passed. reqwest rather than octocrab because octocrab's typed calls
-//! neither send `If-None-Match` nor expose the `ETag`, and its retry layer would retry a 429
-//! on its own instead of surfacing "rate limited until T".
+//! or `retry-after` has passed. Through octocrab's raw requests ([`super::client`]): its typed
+//! calls neither send `If-None-Match` nor expose the `ETag`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use http::StatusCode;
+use http::header::{HeaderMap, HeaderValue, IF_NONE_MATCH};
 use jiff::{SignedDuration, Timestamp};
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, IF_NONE_MATCH, USER_AGENT};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 
+use super::client::{ClientError, GithubClient};
 use super::{GithubError, Result};
 
 /// What GitHub last said about our rate limit.
@@ -47,9 +47,8 @@ struct Cached {
 }
 
 pub(crate) struct Rest {
-    http: reqwest::Client,
+    client: GithubClient,
     base: String,
-    token: Option<SecretString>,
     etags: Mutex<HashMap<String, Cached>>,
     rate: Mutex<RateLimitState>,
 }
@@ -63,38 +62,14 @@ const SECONDARY_DEFAULT_WAIT: SignedDuration = SignedDuration::from_secs(60);
 
 impl Rest {
     pub(crate) fn new(base: &str, token: Option<SecretString>) -> Result<Self> {
-        // reqwest is built without a default provider; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(GithubError::BadUrl(base));
         }
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            ACCEPT,
-            HeaderValue::from_static("application/vnd.github+json"),
-        );
-        headers.insert(
-            "x-github-api-version",
-            HeaderValue::from_static("2022-11-28"),
-        );
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("shipdeck/", env!("CARGO_PKG_VERSION"))),
-        );
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|source| GithubError::Transport {
-                url: base.clone(),
-                source,
-            })?;
+        let client = GithubClient::new(&base, token).map_err(|e| from_client(e, &base))?;
         Ok(Rest {
-            http,
+            client,
             base,
-            token,
             etags: Mutex::new(HashMap::new()),
             rate: Mutex::new(RateLimitState::default()),
         })
@@ -119,28 +94,22 @@ impl Rest {
         if let Some(until) = lock(&self.rate).blocked_at(now) {
             return Err(GithubError::RateLimited { until });
         }
-        let mut req = self.http.get(url);
-        if let Some(token) = &self.token {
-            let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-                .map_err(|_| GithubError::BadToken)?;
-            v.set_sensitive(true);
-            req = req.header(AUTHORIZATION, v);
-        }
         // Keep the cached page we validate against: a concurrent `forget` (a fresh report for
         // the guard) may drop it from the map while this request is in flight.
         let cached = lock(&self.etags).get(url).cloned();
+        let mut headers = HeaderMap::new();
         if let Some(v) = cached
             .as_ref()
             .and_then(|c| HeaderValue::from_str(&c.etag).ok())
         {
-            req = req.header(IF_NONE_MATCH, v);
+            headers.insert(IF_NONE_MATCH, v);
         }
-        let resp = req.send().await.map_err(|source| GithubError::Transport {
-            url: url.to_owned(),
-            source: source.without_url(),
-        })?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
+        let answer = self
+            .client
+            .get(url, headers)
+            .await
+            .map_err(|e| from_client(e, url))?;
+        let (status, headers, body) = (answer.status, answer.headers, answer.body);
         self.note_rate(&headers, status);
         if status == StatusCode::NOT_MODIFIED {
             if let Some(c) = &cached {
@@ -156,16 +125,9 @@ impl Rest {
                 message: "304 without a cached body".to_owned(),
             });
         }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|source| GithubError::Transport {
-                url: url.to_owned(),
-                source: source.without_url(),
-            })?;
         if status.is_success() {
             let page = Page {
-                body: Arc::new(body.to_vec()),
+                body: Arc::new(body),
                 next: next_link(&headers),
             };
             if let Some(etag) = header_str(&headers, "etag") {
@@ -272,6 +234,14 @@ impl Rest {
         let until = rate.limited_until.filter(|t| *t > until).unwrap_or(until);
         rate.limited_until = Some(until);
         Some(until)
+    }
+}
+
+fn from_client(e: ClientError, url: &str) -> GithubError {
+    match e {
+        ClientError::BadUrl(_) => GithubError::BadUrl(url.to_owned()),
+        ClientError::BadToken => GithubError::BadToken,
+        ClientError::Transport { url, source } => GithubError::Transport { url, source },
     }
 }
 
