@@ -3,6 +3,7 @@
 
 mod discovery;
 mod read;
+mod requests;
 mod respond;
 mod review;
 mod target;
@@ -20,11 +21,16 @@ use axum::response::Response;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::managed_fields::manager_for;
 use super::resources::{self, RESOURCES, ResourceDef};
 use super::store::Store;
 use discovery::discovery;
+pub use requests::{RequestLog, RequestRecord};
 use respond::{json_response, not_found_path, status_body};
 use target::{flag, parse_target};
+
+/// Who every client is, in SelfSubjectReviews and 403 messages.
+const SANDBOX_USER: &str = "sandbox-user";
 
 /// A request the sandbox refuses with 403 (and answers `allowed: false` for in a
 /// SelfSubjectAccessReview). `None` fields match anything.
@@ -61,6 +67,7 @@ pub struct ServerState {
     pub server_address: Mutex<String>,
     /// API groups the server acts as if their CRDs were not installed.
     pub hidden_groups: Mutex<Vec<String>>,
+    pub requests: Mutex<RequestLog>,
 }
 
 impl ServerState {
@@ -116,6 +123,15 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let q: HashMap<String, String> = Query::try_from_uri(&uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let field_manager = q.get("fieldManager").map(String::as_str);
+    state
+        .requests
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(RequestRecord::new(&method, &uri, &headers, field_manager));
     if let Some(token) = &state.token {
         let given = headers
             .get(header::AUTHORIZATION)
@@ -134,9 +150,6 @@ async fn handle(
     let Some(target) = parse_target(path).filter(|t| !state.hidden(RESOURCES[t.res].group)) else {
         return not_found_path();
     };
-    let q: HashMap<String, String> = Query::try_from_uri(&uri)
-        .map(|Query(q)| q)
-        .unwrap_or_default();
     let def = &RESOURCES[target.res];
     let verb = match (&method, target.name.is_some()) {
         (&Method::GET, false) if flag(&q, "watch") => "watch",
@@ -186,19 +199,25 @@ async fn handle(
             403,
             "Forbidden",
             &format!(
-                "{full} \"{name}\" is forbidden: User \"sandbox-user\" cannot {verb} resource \"{what}\" in API group \"{}\"{scope}",
+                "{full} \"{name}\" is forbidden: User \"{SANDBOX_USER}\" cannot {verb} resource \"{what}\" in API group \"{}\"{scope}",
                 def.group
             ),
             Some(json!({"name": name, "group": def.group, "kind": def.plural})),
         );
     }
+    let manager = manager_for(
+        field_manager,
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|h| h.to_str().ok()),
+    );
     match verb {
         "watch" => watch::watch(&state, &target, &q),
         "list" => read::list(&state, &target, &q),
         "get" => read::get(&state, &target),
-        "create" => write::create(&state, &target, &body),
-        "update" => write::update(&state, &target, &body),
-        "patch" => write::patch_obj(&state, &target, &headers, &body),
+        "create" => write::create(&state, &target, &body, &manager),
+        "update" => write::update(&state, &target, &body, &manager),
+        "patch" => write::patch_obj(&state, &target, &headers, &body, &manager),
         _ => write::delete(&state, &target),
     }
 }

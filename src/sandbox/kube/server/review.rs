@@ -1,5 +1,5 @@
-//! Reviews a client asks about itself: what it may do (SelfSubjectAccessReview, answered
-//! from the deny list).
+//! Reviews a client asks about itself: who it is (SelfSubjectReview, `kubectl auth whoami`)
+//! and what it may do (SelfSubjectAccessReview, answered from the deny list).
 
 use std::sync::PoisonError;
 
@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::ServerState;
 use super::respond::json_response;
+use super::{SANDBOX_USER, ServerState};
 
 pub(super) fn access_review(state: &ServerState, mut v: Value) -> Response {
     let attrs = v
@@ -45,6 +45,25 @@ pub(super) fn access_review(state: &ServerState, mut v: Value) -> Response {
             json!({"allowed": true, "reason": "the sandbox allows everything"})
         };
         m.insert("status".to_owned(), status);
+    }
+    json_response(StatusCode::CREATED, &v)
+}
+
+/// Every client is the one sandbox user, the name the 403 messages give.
+pub(super) fn self_review(request: Value) -> Response {
+    let mut v = if request.is_object() {
+        request
+    } else {
+        json!({})
+    };
+    if let Value::Object(m) = &mut v {
+        m.insert("apiVersion".to_owned(), json!("authentication.k8s.io/v1"));
+        m.insert("kind".to_owned(), json!("SelfSubjectReview"));
+        m.insert("metadata".to_owned(), json!({"creationTimestamp": null}));
+        m.insert(
+            "status".to_owned(),
+            json!({"userInfo": {"username": SANDBOX_USER, "groups": ["system:authenticated"]}}),
+        );
     }
     json_response(StatusCode::CREATED, &v)
 }

@@ -7,14 +7,19 @@ use serde_json::{Value, json};
 
 use super::ServerState;
 use super::respond::{bad_request, raw_json, status_body, store_error};
-use super::review::access_review;
+use super::review::{access_review, self_review};
 use super::target::Target;
 use crate::sandbox::kube::patch;
 use crate::sandbox::kube::resources::RESOURCES;
-use crate::sandbox::kube::store::{StoreError, WriteMode};
+use crate::sandbox::kube::store::{StoreError, UpdateRequest, WriteMode};
 
-pub(super) fn create(state: &ServerState, t: &Target, body: &[u8]) -> Response {
+pub(super) fn create(state: &ServerState, t: &Target, body: &[u8], manager: &str) -> Response {
     let def = &RESOURCES[t.res];
+    if def.kind == "SelfSubjectReview" {
+        // The answer does not depend on the request, and `kubectl auth whoami` sends it as
+        // protobuf, which the sandbox does not decode.
+        return self_review(serde_json::from_slice(body).unwrap_or_else(|_| json!({})));
+    }
     let mut v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return bad_request(&format!("the body is not valid JSON: {e}")),
@@ -34,7 +39,10 @@ pub(super) fn create(state: &ServerState, t: &Target, body: &[u8]) -> Response {
             }
         }
     }
-    match state.store.create(t.res, v, WriteMode::Main) {
+    match state
+        .store
+        .create_by(t.res, v, WriteMode::Main, Some(manager))
+    {
         Ok(o) => raw_json(StatusCode::CREATED, o.json.clone()),
         Err(e) => store_error(&e, def),
     }
@@ -46,15 +54,19 @@ fn body_rv(v: &Value) -> Option<u64> {
         .and_then(|s| s.parse().ok())
 }
 
-fn mode(t: &Target) -> WriteMode {
-    if t.status {
-        WriteMode::Status
-    } else {
-        WriteMode::Main
+fn update_request<'a>(t: &Target, expected_rv: Option<u64>, manager: &'a str) -> UpdateRequest<'a> {
+    UpdateRequest {
+        mode: if t.status {
+            WriteMode::Status
+        } else {
+            WriteMode::Main
+        },
+        expected_rv,
+        manager: Some(manager),
     }
 }
 
-pub(super) fn update(state: &ServerState, t: &Target, body: &[u8]) -> Response {
+pub(super) fn update(state: &ServerState, t: &Target, body: &[u8], manager: &str) -> Response {
     let def = &RESOURCES[t.res];
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -68,12 +80,11 @@ pub(super) fn update(state: &ServerState, t: &Target, body: &[u8]) -> Response {
         return bad_request("the name of the object does not match the name on the URL");
     }
     let expected = body_rv(&v);
-    match state.store.update(
+    match state.store.update_by(
         t.res,
         t.namespace.as_deref().unwrap_or_default(),
         name,
-        mode(t),
-        expected,
+        update_request(t, expected, manager),
         |_| Ok(v),
     ) {
         Ok(o) => raw_json(StatusCode::OK, o.json.clone()),
@@ -86,6 +97,7 @@ pub(super) fn patch_obj(
     t: &Target,
     headers: &HeaderMap,
     body: &[u8],
+    manager: &str,
 ) -> Response {
     let def = &RESOURCES[t.res];
     let ctype = headers
@@ -117,12 +129,11 @@ pub(super) fn patch_obj(
     };
     let expected = if is_json_patch { None } else { body_rv(&p) };
     let name = t.name.as_deref().unwrap_or_default();
-    let result = state.store.update(
+    let result = state.store.update_by(
         t.res,
         t.namespace.as_deref().unwrap_or_default(),
         name,
-        mode(t),
-        expected,
+        update_request(t, expected, manager),
         |old| {
             if is_json_patch {
                 patch::json_patch(old, &p).map_err(StoreError::Invalid)
