@@ -5,6 +5,7 @@ pub mod github;
 pub mod gitops;
 pub mod kube;
 pub mod release;
+pub mod retry;
 pub mod secrets;
 pub mod tmpclean;
 
