@@ -3,11 +3,11 @@
 //! with measurements from a scenario, and the status fields the real controller maintains.
 //! It honours the plugin's patches: promote, promote-full, abort, retry, pause, restart.
 //!
-//! A Rollout's reconcile runs in phases over one [`pass::Pass`], writing the Rollout once at
-//! the end: the current template's ReplicaSet and revision ([`revision`]), the user's controls
-//! ([`controls`]), the canary step at hand ([`steps`]), scaling the ReplicaSets ([`scale`]) and
-//! the status the controller reports ([`status`]). AnalysisRuns have their own loop
-//! ([`analysis`]).
+//! A Rollout's reconcile runs in phases over one `Pass`, so the Rollout is written once, at
+//! the end, with everything the pass decided: the current template's ReplicaSet and revision
+//! (`revision`), the user's controls (`controls`), the canary step at hand (`steps`), scaling
+//! the ReplicaSets (`scale`) and the status the controller reports (`status`). AnalysisRuns
+//! have their own loop (`analysis`).
 
 mod analysis;
 mod controls;
