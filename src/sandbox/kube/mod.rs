@@ -6,6 +6,7 @@
 // Kubernetes kind names (Rollout, AnalysisRun, ...) read as prose throughout these docs.
 #![allow(clippy::doc_markdown)]
 
+mod managed_fields;
 mod resources;
 mod select;
 mod server;
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use resources::{RESOURCES, ResourceDef};
 pub use select::{FieldSelector, LabelSelector};
-pub use server::DenyRule;
+pub use server::{DenyRule, RequestRecord};
 pub use store::{Store, StoreError, WriteMode};
 
 use crate::inventory::Inventory;
@@ -127,6 +128,7 @@ impl KubeSandbox {
             watches: Mutex::new(CancellationToken::new()),
             server_address: Mutex::new(addr.to_string()),
             hidden_groups: Mutex::new(Vec::new()),
+            requests: Mutex::new(server::RequestLog::default()),
         });
         let kubeconfig = opts.dir.join("kubeconfig");
         let contexts = opts
@@ -318,6 +320,15 @@ impl KubeSandbox {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(group.to_owned());
+    }
+
+    /// The requests served so far (the newest few thousand), oldest first.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .snapshot()
     }
 
     /// Removes every deny rule.

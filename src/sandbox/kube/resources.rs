@@ -13,7 +13,7 @@ pub struct ResourceDef {
     /// Has a `/status` subresource: main writes ignore status, status writes touch only status.
     pub status_subresource: bool,
     pub short_names: &'static [&'static str],
-    /// Only `create` makes sense (SelfSubjectAccessReview).
+    /// Only `create` makes sense (SelfSubjectAccessReview, SelfSubjectReview).
     pub create_only: bool,
 }
 
@@ -94,6 +94,17 @@ pub static RESOURCES: &[ResourceDef] = &[
         plural: "selfsubjectaccessreviews",
         singular: "selfsubjectaccessreview",
         kind: "SelfSubjectAccessReview",
+        namespaced: false,
+        status_subresource: false,
+        short_names: &[],
+        create_only: true,
+    },
+    ResourceDef {
+        group: "authentication.k8s.io",
+        version: "v1",
+        plural: "selfsubjectreviews",
+        singular: "selfsubjectreview",
+        kind: "SelfSubjectReview",
         namespaced: false,
         status_subresource: false,
         short_names: &[],

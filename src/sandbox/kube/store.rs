@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+use super::managed_fields;
 use super::resources::{RESOURCES, ResId, ResourceDef};
 
 /// Events kept per resource for watch resume; older resourceVersions get 410 Gone.
@@ -81,6 +82,16 @@ pub enum WriteMode {
     Status,
     /// A simulator write: spec and status together.
     Internal,
+}
+
+/// An update as the store applies it: which stanza may change, the resourceVersion the
+/// writer expects (a stale one is a 409), and the field manager it is recorded under in
+/// `metadata.managedFields` (`None` for simulator writes, which leave the entries alone).
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateRequest<'a> {
+    pub mode: WriteMode,
+    pub expected_rv: Option<u64>,
+    pub manager: Option<&'a str>,
 }
 
 /// Why a store operation failed; the server maps each to a metav1.Status.
@@ -277,7 +288,6 @@ impl Store {
         }
         let meta = meta_mut(&mut v);
         meta.insert("resourceVersion".to_owned(), Value::String(rv.to_string()));
-        meta.shift_remove("managedFields");
         let namespace = meta
             .get("namespace")
             .and_then(Value::as_str)
@@ -299,11 +309,17 @@ impl Store {
     }
 
     /// Creates an object (`metadata.generateName` honoured); 409 if the name is taken.
-    pub fn create(
+    pub fn create(&self, res: ResId, v: Value, mode: WriteMode) -> Result<Arc<Stored>, StoreError> {
+        self.create_by(res, v, mode, None)
+    }
+
+    /// [`Store::create`], recording `manager` (if any) as the object's first field manager.
+    pub fn create_by(
         &self,
         res: ResId,
         mut v: Value,
         mode: WriteMode,
+        manager: Option<&str>,
     ) -> Result<Arc<Stored>, StoreError> {
         let def = &RESOURCES[res];
         if !v.is_object() {
@@ -362,6 +378,12 @@ impl Store {
         meta.insert("creationTimestamp".to_owned(), Value::String(now_rfc3339()));
         meta.insert("generation".to_owned(), json!(1));
         meta.shift_remove("deletionTimestamp");
+        // managedFields are the server's to keep, whatever the client sent.
+        meta.shift_remove("managedFields");
+        if let Some(manager) = manager {
+            let entries = managed_fields::record_update(None, manager, &def.api_version(), None);
+            meta.insert("managedFields".to_owned(), entries);
+        }
         let stored = Self::stamp(&mut inner, res, v)?;
         inner.tables[res].objs.insert(key, stored.clone());
         Self::publish(&mut inner, res, "ADDED", stored.clone());
@@ -380,6 +402,29 @@ impl Store {
         expected_rv: Option<u64>,
         edit: impl FnOnce(&Value) -> Result<Value, StoreError>,
     ) -> Result<Arc<Stored>, StoreError> {
+        let write = UpdateRequest {
+            mode,
+            expected_rv,
+            manager: None,
+        };
+        self.update_by(res, namespace, name, write, edit)
+    }
+
+    /// [`Store::update`] with the writer's field manager recorded when the write changes
+    /// the object.
+    pub fn update_by(
+        &self,
+        res: ResId,
+        namespace: &str,
+        name: &str,
+        write: UpdateRequest<'_>,
+        edit: impl FnOnce(&Value) -> Result<Value, StoreError>,
+    ) -> Result<Arc<Stored>, StoreError> {
+        let UpdateRequest {
+            mode,
+            expected_rv,
+            manager,
+        } = write;
         let def = &RESOURCES[res];
         let mut inner = lock(&self.inner);
         let key = (namespace.to_owned(), name.to_owned());
@@ -467,9 +512,21 @@ impl Store {
             meta.shift_remove("managedFields");
         }
         let mut compare_old = old_v.clone();
-        meta_mut(&mut compare_old).shift_remove("managedFields");
+        let entries = meta_mut(&mut compare_old).shift_remove("managedFields");
         if new_v == compare_old {
             return Ok(old);
+        }
+        let entries = match manager {
+            Some(manager) => Some(managed_fields::record_update(
+                entries.as_ref(),
+                manager,
+                &def.api_version(),
+                (mode == WriteMode::Status).then_some("status"),
+            )),
+            None => entries,
+        };
+        if let Some(entries) = entries {
+            meta_mut(&mut new_v).insert("managedFields".to_owned(), entries);
         }
         let stored = Self::stamp(&mut inner, res, new_v)?;
         inner.tables[res].objs.insert(key, stored.clone());

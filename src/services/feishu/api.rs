@@ -13,6 +13,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{FeishuError, Result, check_url, encode_query, http_client};
+use crate::services::retry::Backoff;
 
 /// Feishu's "too many requests" body code.
 const RATE_LIMITED: i64 = 99_991_400;
@@ -287,12 +288,7 @@ impl FeishuApi {
     }
 
     fn server_backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .policy
-            .base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let capped = exp.min(self.policy.cap);
-        capped / 2 + jitter(capped / 2)
+        Backoff::new(self.policy.base, self.policy.cap).delay(attempt)
     }
 
     /// Emails and mobiles (≤ 50 each) → open_id; `None` where Feishu knows no such user

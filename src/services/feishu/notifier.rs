@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rand::Rng;
 use secrecy::SecretString;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -15,6 +14,7 @@ use tokio::task::JoinHandle;
 use super::card::{EventKind, Notification};
 use super::webhook::WebhookClient;
 use super::{Credentials, FeishuConfig, FeishuError, Result};
+use crate::services::retry::Backoff;
 
 /// Where one chat's bot lives.
 #[derive(Clone)]
@@ -280,7 +280,7 @@ async fn worker(
                     break;
                 }
                 Err(e) if retryable(&e) && attempt < policy.max_attempts => {
-                    let wait = backoff(policy, attempt);
+                    let wait = Backoff::new(policy.base, policy.cap).delay(attempt);
                     tracing::info!(chat = %target.chat, attempt, error = %e, "feishu notification retry");
                     let _ = outcomes.send(report(Delivery::Retrying {
                         error: e.to_string(),
@@ -308,14 +308,4 @@ fn retryable(e: &FeishuError) -> bool {
         FeishuError::Http { status, .. } => *status == 429 || *status >= 500,
         _ => true,
     }
-}
-
-pub(crate) fn backoff(policy: NotifierPolicy, attempt: u32) -> Duration {
-    let exp = policy
-        .base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    let capped = exp.min(policy.cap);
-    // Full jitter on the upper half keeps retries of many clients apart.
-    let half = capped / 2;
-    half + half.mul_f64(rand::thread_rng().gen_range(0.0..1.0))
 }

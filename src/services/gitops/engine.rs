@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use git2::{Oid, Repository, Signature};
-use rand::Rng;
 
 use super::auth::Auth;
 use super::edit::{TagSpot, read_tag, set_tag};
@@ -286,7 +285,12 @@ impl GitopsEngine {
         let mut to: Option<String> = None;
         for attempt in 1..=MAX_ATTEMPTS {
             if attempt > 1 {
-                std::thread::sleep(backoff(attempt));
+                // Racing pushers: 80 ms before the first retry, doubling to 1 s, jittered.
+                let backoff = crate::services::retry::Backoff::new(
+                    Duration::from_millis(80),
+                    Duration::from_secs(1),
+                );
+                std::thread::sleep(backoff.delay(attempt - 1));
                 if ctl.is_cancelled() {
                     return Err(GitopsError::Cancelled);
                 }
@@ -546,12 +550,6 @@ fn current(repo: &Repository, tip: Oid, t: &Target<'_>) -> Result<String> {
         what: "no such file in the GitOps repo".to_owned(),
     })?;
     read_tag(&text, t.spot, &t.path)
-}
-
-fn backoff(attempt: u32) -> Duration {
-    let base = 20u64.saturating_mul(1 << attempt.min(6)).min(1000);
-    let jitter = rand::thread_rng().gen_range(base / 2..=base);
-    Duration::from_millis(jitter)
 }
 
 fn elapsed_ms(started: Instant) -> u64 {

@@ -52,7 +52,13 @@ async fn crud_conflict_and_not_found() {
         .unwrap();
     assert!(created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some());
     assert_eq!(created.metadata.generation, Some(1));
-    assert!(created.metadata.managed_fields.is_none());
+    // Recorded as the API server does; kube-rs sends no User-Agent by default.
+    let managers: Vec<_> = created
+        .managed_fields()
+        .iter()
+        .map(|m| m.manager.as_deref())
+        .collect();
+    assert_eq!(managers, [Some("unknown")]);
     let err = pods
         .create(&PostParams::default(), &pod("a", "p1", &[]))
         .await

@@ -6,6 +6,7 @@ mod api;
 mod argocd;
 mod fidelity;
 mod kubectl;
+mod provenance;
 mod sim;
 
 use std::path::Path;
