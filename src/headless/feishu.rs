@@ -74,7 +74,7 @@ async fn sync(
         ctx.emit(&report, |r| crate::ops::feishu::plan_text(r.plan));
         return Ok(());
     }
-    ops.check_writable("feishu-sync", None, None)?;
+    ops.check_writable("feishu-sync", None, None).await?;
     ctx.confirm(
         &format!(
             "{}\nApply: {} adds, {} removes in {} calls?",

@@ -85,19 +85,19 @@ async fn change(ctx: &Ctx, spec: ChangeSpec, question: &str) -> Outcome {
         inv.env(src)?;
     }
     let session = OpSession::open(ctx, inv, spec.action != Action::Rollback).await;
-    let result =
-        match session
-            .ops
-            .check_writable(spec.action.as_str(), Some(&spec.app), Some(&spec.env))
-        {
-            Err(e) => Err(Failure::from(e)),
-            Ok(()) => match ctx.confirm(question, env.protected.then_some(spec.env.as_str())) {
-                Err(f) => Err(f),
-                Ok(()) => op::change(&session.ops, spec, TaskCtl::detached())
-                    .await
-                    .map_err(Failure::from),
-            },
-        };
+    let result = match session
+        .ops
+        .check_writable(spec.action.as_str(), Some(&spec.app), Some(&spec.env))
+        .await
+    {
+        Err(e) => Err(Failure::from(e)),
+        Ok(()) => match ctx.confirm(question, env.protected.then_some(spec.env.as_str())) {
+            Err(f) => Err(f),
+            Ok(()) => op::change(&session.ops, spec, TaskCtl::detached())
+                .await
+                .map_err(Failure::from),
+        },
+    };
     session.close().await;
     let report = result?;
     ctx.emit(&report, ToString::to_string);

@@ -225,6 +225,7 @@ async fn act(ctx: &Ctx, inv: &Inventory, t: &Target, action: RolloutAction) -> O
     let result = match session
         .ops
         .check_writable(&name, Some(&t.app), Some(&t.env))
+        .await
     {
         Err(e) => Err(Failure::from(e)),
         Ok(()) => match ctx.confirm(

@@ -124,7 +124,7 @@ async fn session(ctx: &Ctx, files: &[PathBuf]) -> Result<OpSession, Failure> {
 async fn batch(ctx: &Ctx, files: &[PathBuf], change: SecretsChange, what: &str) -> Outcome {
     let s = scope(ctx, files)?;
     let session = session(ctx, files).await?;
-    let result = match session.ops.check_writable("secrets", None, None) {
+    let result = match session.ops.check_writable("secrets", None, None).await {
         Err(e) => Err(Failure::from(e)),
         Ok(()) => match confirm_batch(ctx, &s, what) {
             Err(f) => Err(f),
@@ -243,7 +243,7 @@ async fn set(ctx: &Ctx, file: &Path, key_path: &str, value_stdin: bool) -> Outco
         )));
     }
     let session = session(ctx, &[file.to_path_buf()]).await?;
-    let result = match session.ops.check_writable("secrets-set", None, None) {
+    let result = match session.ops.check_writable("secrets-set", None, None).await {
         Err(e) => Err(Failure::from(e)),
         Ok(()) => match read_value(key_path, value_stdin) {
             Err(f) => Err(f),
@@ -330,7 +330,7 @@ pub async fn keygen(ctx: &Ctx, args: KeygenArgs) -> Outcome {
                 Ok(inv) => OpSession::open(ctx, inv, false).await,
                 Err(_) => OpSession::without_inventory(ctx),
             };
-            let info = crate::ops::secrets::keygen(&session.ops, &path, now);
+            let info = crate::ops::secrets::keygen(&session.ops, &path, now).await;
             session.close().await;
             let info = info?;
             ctx.emit(&info, |i| format!("Public key: {}", i.public_key));

@@ -45,7 +45,7 @@ struct CleanOutput<'a> {
 }
 
 async fn clean(ctx: &Ctx, ops: &crate::ops::OpCtx, plan: Plan) -> Outcome {
-    ops.check_writable("tmp-clean", None, None)?;
+    ops.check_writable("tmp-clean", None, None).await?;
     if plan.is_empty() {
         let out = CleanOutput {
             ok: true,

@@ -61,7 +61,7 @@ pub async fn apply_sync(
     plan: &SyncPlan,
     task: TaskCtl,
 ) -> Result<SyncApplied, OpError> {
-    ctx.check_writable("feishu-sync", None, None)?;
+    ctx.check_writable("feishu-sync", None, None).await?;
     let started = Instant::now();
     let result = sync
         .apply(plan, &task)
@@ -88,7 +88,7 @@ pub async fn apply_sync(
             "partial: some chats failed".clone_into(&mut entry.result);
         }
     }
-    ctx.record(entry, started, &result);
+    ctx.record(entry, started, &result).await;
     result
 }
 
@@ -138,7 +138,7 @@ pub async fn notify_text(ctx: &OpCtx, chat: &str, text: &str) -> Result<NotifyRe
             "feishu.chats.{chat} has no webhook_env: name the variable holding its bot webhook URL"
         )));
     }
-    ctx.check_writable("feishu-notify", None, None)?;
+    ctx.check_writable("feishu-notify", None, None).await?;
     let creds = Credentials::from_env(cfg, inv.base_dir()).map_err(|e| feishu_error(&e))?;
     let (targets, errors) = targets_from_config(cfg, &creds);
     let Some(target) = targets.into_iter().find(|t| t.chat == chat) else {
@@ -180,7 +180,7 @@ pub async fn notify_text(ctx: &OpCtx, chat: &str, text: &str) -> Result<NotifyRe
     if !report.delivered {
         entry.result = format!("error: {}", report.error.as_deref().unwrap_or("not sent"));
     }
-    ctx.record::<()>(entry, started, &Ok(()));
+    ctx.record::<()>(entry, started, &Ok(())).await;
     Ok(report)
 }
 

@@ -169,7 +169,8 @@ pub async fn change(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
             .map_err(|e| OpError::bad_input(e.to_string()))?;
     }
     let action = spec.action.as_str();
-    ctx.check_writable(action, Some(&spec.app), Some(&spec.env))?;
+    ctx.check_writable(action, Some(&spec.app), Some(&spec.env))
+        .await?;
     let started = Instant::now();
     let abort = (spec.action == Action::Rollback).then(|| {
         let (ctx, inv, app, env) = (ctx.clone(), inv.clone(), spec.app.clone(), spec.env.clone());
@@ -229,7 +230,7 @@ pub async fn change(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
             actor: req.actor.clone(),
         }
     });
-    ctx.record(entry, started, &result);
+    ctx.record(entry, started, &result).await;
     if let Ok(report) = &result {
         for card in cards(&inv, &spec, report, pass.as_ref()) {
             ctx.announce(&card);

@@ -238,8 +238,23 @@ impl OpCtx {
         }
     }
 
+    /// Learns the cluster's name for us before a journal line is written: from `env`'s
+    /// cluster, else the first environment's (bounded; nothing when no cluster answers).
+    pub async fn settle_actor(&self, env: Option<&str>) {
+        if self.kube_user.get().is_some() {
+            return;
+        }
+        let first = self
+            .inventory
+            .as_ref()
+            .and_then(|i| i.environments.keys().next().cloned());
+        if let Some(env) = env.map(str::to_owned).or(first) {
+            self.learn_kube_user_for(&env).await;
+        }
+    }
+
     /// Refuses when writes are off, with a journal line saying what was refused.
-    pub fn check_writable(
+    pub async fn check_writable(
         &self,
         action: &str,
         app: Option<&str>,
@@ -252,12 +267,14 @@ impl OpCtx {
         let mut entry = Entry::new(action);
         entry.app = app.map(str::to_owned);
         entry.env = env.map(str::to_owned);
-        self.record::<()>(entry, Instant::now(), &Err(err.clone()));
+        self.record::<()>(entry, Instant::now(), &Err(err.clone()))
+            .await;
         Err(err)
     }
 
     /// Writes the op's one journal line: `ok` (or the report's own result) or the failure.
-    fn record<T>(&self, mut entry: Entry, started: Instant, result: &Result<T, OpError>) {
+    async fn record<T>(&self, mut entry: Entry, started: Instant, result: &Result<T, OpError>) {
+        self.settle_actor(entry.env.as_deref()).await;
         entry.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         if let Err(e) = result {
             entry.result = e.journal_result();

@@ -69,7 +69,7 @@ pub async fn act(
     let r = RolloutRef::from_inventory(&inv, app, env)
         .map_err(|e| OpError::bad_input(e.to_string()))?;
     let name = format!("rollout-{}", action.name());
-    ctx.check_writable(&name, Some(app), Some(env))?;
+    ctx.check_writable(&name, Some(app), Some(env)).await?;
     let started = Instant::now();
     let result = match crate::services::kube::client::client(&r.target).await {
         Ok(client) => {
@@ -92,7 +92,7 @@ pub async fn act(
         done,
         actor: ctx.actor().to_string(),
     });
-    ctx.record(entry, started, &report);
+    ctx.record(entry, started, &report).await;
     if let Ok(r) = &report
         && action == RolloutAction::Abort
     {

@@ -125,7 +125,8 @@ pub async fn apply(
     change: SecretsChange,
     task: TaskCtl,
 ) -> Result<SecretsReport, OpError> {
-    ctx.check_writable(change.journal_action(), None, None)?;
+    ctx.check_writable(change.journal_action(), None, None)
+        .await?;
     if files.is_empty() {
         return Err(OpError::bad_input("no SOPS files found"));
     }
@@ -142,6 +143,7 @@ pub async fn apply(
     })
     .await
     .map_err(|e| OpError::failed(format!("background task failed: {e}")))?;
+    ctx.settle_actor(None).await;
     journal(ctx, &report, started);
     if report.changed > 0 {
         ctx.announce(&card(&change, report.changed, &ctx.actor().to_string()));
@@ -159,7 +161,7 @@ pub async fn set(
     key_path: Vec<Step>,
     value: SecretString,
 ) -> Result<BatchReport, OpError> {
-    ctx.check_writable("secrets-set", None, None)?;
+    ctx.check_writable("secrets-set", None, None).await?;
     let ids = identities(ctx)?;
     let started = Instant::now();
     let path = file.to_path_buf();
@@ -169,6 +171,7 @@ pub async fn set(
     })
     .await
     .map_err(|e| OpError::failed(format!("background task failed: {e}")))?;
+    ctx.settle_actor(None).await;
     journal(ctx, &report, started);
     Ok(report)
 }
@@ -210,12 +213,12 @@ fn card(change: &SecretsChange, files: usize, actor: &str) -> Notification {
 }
 
 /// Writes a new age identity to `path` (never overwriting); the journal keeps its public key.
-pub fn keygen(
+pub async fn keygen(
     ctx: &OpCtx,
     path: &Path,
     now: jiff::Timestamp,
 ) -> Result<crate::services::secrets::keys::Keygen, OpError> {
-    ctx.check_writable("keygen", None, None)?;
+    ctx.check_writable("keygen", None, None).await?;
     let started = Instant::now();
     let result =
         crate::services::secrets::keys::keygen_to_file(path, now).map_err(|e| secrets_error(&e));
@@ -224,6 +227,6 @@ pub fn keygen(
         "file": path.display().to_string(),
         "public_key": result.as_ref().ok().map(|k| k.public_key.clone()),
     });
-    ctx.record(entry, started, &result);
+    ctx.record(entry, started, &result).await;
     result
 }

@@ -24,7 +24,8 @@ pub fn tmp_error(e: &TmpError) -> OpError {
 
 /// Removes (or moves to the trash) what `plan` lists.
 pub async fn clean(ctx: &OpCtx, plan: Plan, task: TaskCtl) -> Result<ApplyReport, OpError> {
-    ctx.check_writable("tmp-clean", None, None)?;
+    ctx.check_writable("tmp-clean", None, None).await?;
+    ctx.settle_actor(None).await;
     let journal = ctx.journal();
     tokio::task::spawn_blocking(move || tmpclean::apply(&plan, &journal, &task))
         .await

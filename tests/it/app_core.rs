@@ -430,3 +430,82 @@ fn help_lists_every_command_with_its_keys() {
         }
     }
 }
+
+/// Twenty releases in a row: every snapshot and every gates report re-schedules its timer,
+/// and a key replaces the timer it names, so one git refresh and one gates refresh per env's
+/// commit are left, never a stack of them.
+#[test]
+fn twenty_releases_leave_one_timer_per_key() {
+    use shipdeck::app::TimerKey;
+    use shipdeck::services::gitops::EnvTag;
+    let mut s = demo_state();
+    s.github = shipdeck::app::state::Feed::Live;
+    let mut timers: std::collections::BTreeMap<TimerKey, Action> =
+        std::collections::BTreeMap::new();
+    let collect = |effects: Vec<Effect>,
+                   timers: &mut std::collections::BTreeMap<TimerKey, Action>| {
+        let mut fetches = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Schedule { key, action, .. } => {
+                    timers.insert(key, *action);
+                }
+                Effect::FetchGates { env, tag, .. } => fetches.push((env, tag)),
+                _ => {}
+            }
+        }
+        fetches
+    };
+    let tag = |app: &str, env: &str, t: &str| EnvTag {
+        app: app.into(),
+        env: env.into(),
+        file: format!("{env}.yaml"),
+        tag: Some(t.into()),
+        changed: None,
+        problem: None,
+    };
+    for i in 0..20 {
+        let dev = format!("{i:07x}");
+        let snapshot = vec![
+            tag("miker-web", "dev", &dev),
+            tag("miker-web", "stg", "9f1c2ab"),
+            tag("miker-web", "prod", "71be0e3"),
+        ];
+        let effects = update(&mut s, Action::GitSnapshot(Ok(snapshot)));
+        let fetches = collect(effects, &mut timers);
+        // The driver runs each fetch; the report asks to be refreshed in a while.
+        for (env, tag) in fetches {
+            let report = shipdeck::services::github::GateReport {
+                sha: format!("{tag}0000000000000000000000000000000000"),
+                gates: Vec::new(),
+                summary: "1 running".into(),
+                all_passed: false,
+                settled: false,
+                fetched_at: jiff::Timestamp::now(),
+                refresh_after: Some(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(15)),
+                rate_limited_until: None,
+            };
+            let effects = update(
+                &mut s,
+                Action::GatesLoaded {
+                    env,
+                    tag,
+                    result: Ok(report),
+                },
+            );
+            collect(effects, &mut timers);
+        }
+        // The git refresh the push asks for.
+        collect(update(&mut s, Action::RefreshGit), &mut timers);
+    }
+    let keys: Vec<&TimerKey> = timers.keys().collect();
+    assert_eq!(
+        keys,
+        vec![
+            &TimerKey::GitRefresh,
+            &TimerKey::Gates { env: "dev".into() },
+            &TimerKey::Gates { env: "prod".into() },
+            &TimerKey::Gates { env: "stg".into() },
+        ]
+    );
+}
