@@ -420,6 +420,14 @@ impl State {
         self.envs.get(self.selected_env)
     }
 
+    /// The selected app and environment, owned (what an action on them takes along).
+    pub fn selection(&self) -> Option<(String, EnvRow)> {
+        Some((
+            self.selected_app()?.to_owned(),
+            self.selected_env()?.clone(),
+        ))
+    }
+
     /// What git says about the selected app in an env.
     pub fn git_for(&self, env: &str) -> Option<&crate::services::gitops::EnvTag> {
         let app = self.selected_app()?;

@@ -12,6 +12,8 @@ pub enum TaskOutcome {
     Done(String),
     /// Failed; the error, verbatim.
     Failed(String),
+    /// Refused before anything was written (read-only, gates, a rule, RBAC); the reason.
+    Refused(String),
     /// Stopped on request.
     Cancelled,
 }

@@ -87,7 +87,6 @@ fn start_notifier(
     state: &mut State,
     tx: &UnboundedSender<Action>,
 ) -> Option<Arc<crate::services::feishu::Notifier>> {
-    use crate::services::feishu::Delivery;
     let (started, problems) = crate::services::feishu::notifier_for_inventory(inventory);
     if let Some(p) = problems.first() {
         state.status = Some(format!("feishu: {p}"));
@@ -96,13 +95,8 @@ fn start_notifier(
     let tx = tx.clone();
     tokio::spawn(async move {
         while let Some(o) = orx.recv().await {
-            let (line, failed) = match &o.delivery {
-                Delivery::Delivered => (format!("Feishu ✔ {} → {}", o.title, o.chat), false),
-                // Retries are the notifier's business; only the end result is news.
-                Delivery::Retrying { .. } => continue,
-                Delivery::Failed { error } => {
-                    (format!("Feishu ✘ {} → {}: {error}", o.title, o.chat), true)
-                }
+            let Some((line, failed)) = o.activity_line() else {
+                continue;
             };
             if tx.send(Action::Notified { line, failed }).is_err() {
                 break;

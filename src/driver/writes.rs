@@ -17,6 +17,9 @@ fn outcome<T: std::fmt::Display>(result: &Result<T, OpError>) -> TaskOutcome {
     match result {
         Ok(report) => TaskOutcome::Done(report.to_string()),
         Err(e) if e.fault == Fault::Cancelled => TaskOutcome::Cancelled,
+        Err(e) if matches!(e.fault, Fault::Refused | Fault::Forbidden) => {
+            TaskOutcome::Refused(e.message.clone())
+        }
         Err(e) => TaskOutcome::Failed(e.message.clone()),
     }
 }
@@ -37,7 +40,7 @@ impl Runner {
             spec.source_env.clone_from(&change.source_env);
             spec.override_reason.clone_from(&change.override_reason);
             let result = crate::ops::gitops::change(&ops, spec, ctl).await;
-            let mut task = match &result {
+            let task = match &result {
                 Ok(report) if !report.complete() => TaskOutcome::Failed(report.to_string()),
                 other => outcome(other),
             };
@@ -59,13 +62,6 @@ impl Runner {
                     });
                 }
                 _ => {}
-            }
-            if let TaskOutcome::Failed(line) = &mut task
-                && let Err(e) = &result
-                && e.fault == Fault::Refused
-            {
-                // The refusal is the news; "failed" would say the change was tried.
-                *line = format!("refused: {line}");
             }
             let _ = tx.send(Action::TaskFinished { id, outcome: task });
             let _ = tx.send(Action::RefreshGit);

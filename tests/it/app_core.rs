@@ -397,21 +397,6 @@ fn selection_moves_within_bounds() {
     assert_eq!(s.selected_env().unwrap().name, "prod");
 }
 
-/// Commands bound only inside a view's section of the keymap.
-fn view_only(c: Command) -> bool {
-    matches!(
-        c,
-        Command::Rotate
-            | Command::RotateStale
-            | Command::RotateAll
-            | Command::AddRecipient
-            | Command::RemoveRecipient
-            | Command::Order
-            | Command::Toggle
-            | Command::Apply
-    )
-}
-
 #[test]
 fn help_lists_every_command_with_its_keys() {
     use shipdeck::app::keymap::View;
@@ -423,7 +408,7 @@ fn help_lists_every_command_with_its_keys() {
         .collect();
     for c in Command::ALL {
         assert!(!c.describe().is_empty());
-        if view_only(*c) {
+        if c.view_only() {
             assert!(in_views.contains(c), "{} has no key in any view", c.name());
         } else if *c != Command::OpenLink {
             assert!(!s.keymap.keys_for(*c).is_empty(), "{} has no key", c.name());

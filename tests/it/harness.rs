@@ -168,6 +168,31 @@ impl Cockpit {
     }
 }
 
+/// A jsonpath of one object, read with the real `kubectl` (the tests cross-check what the API
+/// server holds with the tool people use).
+pub fn kubectl_get(
+    kubeconfig: &std::path::Path,
+    ns: &str,
+    what: &[&str],
+    jsonpath: &str,
+) -> String {
+    let out = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["-n", ns, "get"])
+        .args(what)
+        .arg("-o")
+        .arg(format!("jsonpath={jsonpath}"))
+        .output()
+        .expect("kubectl must be installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "kubectl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The sandbox GitHub as the demo inventory names it (`miker-org/miker`), at a time-scale.
 pub async fn demo_github(speed: f64) -> shipdeck::sandbox::github::GithubSandbox {
     let _ = rustls::crypto::ring::default_provider().install_default();

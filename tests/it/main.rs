@@ -30,12 +30,18 @@ mod tmpclean;
 mod ui_snapshots;
 
 /// The project's shared fixtures (real CRDs, the Argo Rollouts project's test objects, SOPS
-/// vectors): `../shared/fixtures` beside the checkout, as on developer machines and in CI.
+/// vectors): `$SHIPDECK_FIXTURES`, else `../shared/fixtures` beside the checkout, as on developer
+/// machines and in CI.
 pub fn shared_fixtures() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    let dir = std::env::var_os("SHIPDECK_FIXTURES")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+            std::path::PathBuf::from,
+        );
     assert!(
         dir.is_dir(),
-        "shared fixtures not found at {}: the tests need ../shared beside the checkout",
+        "shared fixtures not found at {}: set SHIPDECK_FIXTURES or put ../shared beside the checkout",
         dir.display()
     );
     dir

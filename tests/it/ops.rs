@@ -98,19 +98,12 @@ impl World {
 
     /// A jsonpath of an app's Rollout in an env's namespace, read with the real `kubectl`.
     pub fn rollout(&self, ns: &str, jsonpath: &str) -> String {
-        let out = std::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(self.kube.kubeconfig_path())
-            .args(["-n", ns, "get", "rollout", "miker-web", "-o"])
-            .arg(format!("jsonpath={jsonpath}"))
-            .output()
-            .expect("kubectl must be installed (.ci/run installs it)");
-        assert!(
-            out.status.success(),
-            "kubectl: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        crate::harness::kubectl_get(
+            self.kube.kubeconfig_path(),
+            ns,
+            &["rollout", "miker-web"],
+            jsonpath,
+        )
     }
 
     /// Waits until the stg canary is paused mid-way (the demo's first pause).
@@ -402,22 +395,12 @@ async fn rollout_abort_is_one_op_from_the_cockpit_and_the_cli() {
                 .all(|r| r.field_manager.as_deref() == Some("shipdeck")),
             "{writes:#?}"
         );
-        let managers = std::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(w.kube.kubeconfig_path())
-            .args([
-                "-n",
-                "miker-stg",
-                "get",
-                "rollout",
-                "miker-web",
-                "--show-managed-fields",
-                "-o",
-            ])
-            .arg("jsonpath={.metadata.managedFields[*].manager}")
-            .output()
-            .unwrap();
-        let managers = String::from_utf8_lossy(&managers.stdout).into_owned();
+        let managers = crate::harness::kubectl_get(
+            w.kube.kubeconfig_path(),
+            "miker-stg",
+            &["rollout", "miker-web", "--show-managed-fields"],
+            "{.metadata.managedFields[*].manager}",
+        );
         assert!(managers.split(' ').any(|m| m == "shipdeck"), "{managers}");
     }
     let cards = same_cards(&a, &b).await;

@@ -5,14 +5,19 @@ use super::super::action::{Action, Effect, TimerKey};
 use super::super::state::{EnvRow, Feed, GatesView, State};
 use crate::services::github::GateReport;
 
-/// Asks for the gates of `tag` in `env` (the view shows it loading).
-pub(super) fn fetch(state: &mut State, env: &str, tag: String) -> Effect {
-    let required = state
+/// The checks an env requires (empty for an env not on screen).
+fn required(state: &State, env: &str) -> Vec<String> {
+    state
         .envs
         .iter()
         .find(|r| r.name == env)
         .map(|r| r.required_checks.clone())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Asks for the gates of `tag` in `env` (the view shows it loading).
+pub(super) fn fetch(state: &mut State, env: &str, tag: String) -> Effect {
+    let required = required(state, env);
     let view = state.gates.entry(env.to_owned()).or_default();
     if view.tag != tag {
         *view = GatesView {
@@ -86,12 +91,7 @@ pub(super) fn candidate(state: &State, env: &EnvRow, tag: &str, effects: &mut Ve
 
 /// What an env requires, for a confirmation.
 pub(super) fn required_line(state: &State, env: &str) -> String {
-    let required = state
-        .envs
-        .iter()
-        .find(|r| r.name == env)
-        .map(|r| r.required_checks.clone())
-        .unwrap_or_default();
+    let required = required(state, env);
     if required.is_empty() {
         format!("{env} requires no checks")
     } else {

@@ -145,10 +145,7 @@ pub(super) fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>
         state.status = Some(format!("{}: not connected: {why}", cmd.name()));
         return;
     }
-    let (Some(app), Some(env)) = (
-        state.selected_app().map(str::to_owned),
-        state.selected_env().cloned(),
-    ) else {
+    let Some((app, env)) = state.selection() else {
         return;
     };
     match cmd {

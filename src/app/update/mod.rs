@@ -99,6 +99,7 @@ fn task_finished(state: &mut State, id: super::tasks::TaskId, outcome: TaskOutco
         let (text, failed) = match outcome {
             TaskOutcome::Done(line) => (line, false),
             TaskOutcome::Failed(err) => (format!("{title}: failed: {err}"), true),
+            TaskOutcome::Refused(why) => (format!("{title}: refused: {why}"), true),
             TaskOutcome::Cancelled => (format!("{title}: cancelled"), true),
         };
         log(state, format!("{text} ({})", took(secs)), failed);

@@ -31,10 +31,7 @@ pub(super) fn ask(state: &mut State, cmd: Command) {
     let Some(action) = action_for(state, cmd) else {
         return;
     };
-    let (Some(app), Some(env)) = (
-        state.selected_app().map(str::to_owned),
-        state.selected_env().cloned(),
-    ) else {
+    let Some((app, env)) = state.selection() else {
         return;
     };
     if let Err(why) = allowed(&state.live, &app, &env.name, action) {

@@ -110,6 +110,23 @@ pub struct NotifyOutcome {
     pub delivery: Delivery,
 }
 
+impl NotifyOutcome {
+    /// The end result in one line for an activity log (`Feishu ✔ title → chat`), and whether
+    /// it failed; `None` while the notifier is still retrying (only the end result is news).
+    pub fn activity_line(&self) -> Option<(String, bool)> {
+        match &self.delivery {
+            Delivery::Delivered => {
+                Some((format!("Feishu ✔ {} → {}", self.title, self.chat), false))
+            }
+            Delivery::Retrying { .. } => None,
+            Delivery::Failed { error } => Some((
+                format!("Feishu ✘ {} → {}: {error}", self.title, self.chat),
+                true,
+            )),
+        }
+    }
+}
+
 /// Retry and pacing of the notifier.
 #[derive(Debug, Clone, Copy)]
 pub struct NotifierPolicy {

@@ -108,19 +108,7 @@ fn status_of(s: &LiveState) -> Option<(String, String)> {
 }
 
 fn kubectl(kubeconfig: &Path, jsonpath: &str) -> String {
-    let out = std::process::Command::new("kubectl")
-        .args(["--kubeconfig"])
-        .arg(kubeconfig)
-        .args(["-n", NS, "get", "rollout", "web", "-o"])
-        .arg(format!("jsonpath={jsonpath}"))
-        .output()
-        .expect("kubectl must be installed for the live cluster tests");
-    assert!(
-        out.status.success(),
-        "kubectl: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::harness::kubectl_get(kubeconfig, NS, &["rollout", "web"], jsonpath)
 }
 
 fn web_ref(inv: &Inventory) -> RolloutRef {
