@@ -494,3 +494,54 @@ fn twenty_releases_leave_one_timer_per_key() {
         ]
     );
 }
+
+/// An abort (or a rollback) of a release in flight is one event: the abort's card. The release
+/// stops waiting to be settled, so its Degraded end does not also send "Release failed".
+#[test]
+fn an_abort_settles_the_release_it_ends() {
+    use shipdeck::app::state::Confirmed;
+    use shipdeck::services::kube::actions::RolloutAction;
+    let mut s = demo_state();
+    let key = ("miker-web".to_owned(), "stg".to_owned());
+    s.in_flight.insert(
+        key.clone(),
+        ("71be0e3".into(), "9f1c2ab".into(), "alice".into()),
+    );
+    s.overlay = Some(Overlay::Confirm {
+        title: "abort miker-web in stg".into(),
+        lines: Vec::new(),
+        typed: None,
+        input: String::new(),
+        then: Confirmed::Rollout {
+            app: key.0.clone(),
+            env: key.1.clone(),
+            action: RolloutAction::Abort,
+        },
+    });
+    let effects = update(&mut s, Action::Submit);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::RolloutAction { action: RolloutAction::Abort, .. })),
+        "{effects:?}"
+    );
+    assert!(!s.in_flight.contains_key(&key));
+    // Another env's release is still followed.
+    s.in_flight.insert(
+        ("miker-web".into(), "dev".into()),
+        ("a".into(), "b".into(), "alice".into()),
+    );
+    s.overlay = Some(Overlay::Confirm {
+        title: "abort".into(),
+        lines: Vec::new(),
+        typed: None,
+        input: String::new(),
+        then: Confirmed::Rollout {
+            app: key.0.clone(),
+            env: key.1.clone(),
+            action: RolloutAction::Abort,
+        },
+    });
+    update(&mut s, Action::Submit);
+    assert_eq!(s.in_flight.len(), 1);
+}
