@@ -12,8 +12,9 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use shipdeck::audit::Journal;
+use shipdeck::inventory::TmpConfig;
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, PlanOptions, TmpConfig};
+use shipdeck::services::tmpclean::{self, PlanOptions};
 
 const DIRS: usize = 200;
 const PER_DIR: usize = 500;

@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 
 mod api;
 mod card;
-mod config;
 mod creds;
 mod github;
 mod mapping;
@@ -19,8 +18,7 @@ mod sync;
 mod webhook;
 
 pub use api::{AddOutcome, ApiStats, ChatMember, FeishuApi, RetryPolicy};
-pub use card::{EventKind, Notification};
-pub use config::{FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use card::Notification;
 pub use creds::Credentials;
 pub use github::{GithubTeams, TeamMember};
 pub use mapping::{Mapping, MappingEntry};
@@ -33,6 +31,10 @@ pub use sync::{
     SyncSummary, Unmatched,
 };
 pub use webhook::{Delivered, WebhookClient};
+
+// Inventory words that are also this service's vocabulary: a notification's kind and the sync
+// settings' membership. (The `feishu:` section itself is `crate::inventory::FeishuConfig`.)
+pub use crate::inventory::{EventKind, Membership};
 
 /// Errors talking to Feishu (and to GitHub for the member list).
 #[derive(Debug, thiserror::Error)]

@@ -11,8 +11,8 @@ use serde::{Serialize, Serializer};
 use super::guard::resolve_root;
 use super::rules::{Rules, Verdict};
 use super::walk::{Found, WalkSpec, walk};
-use super::{Result, TRASH_DIR, TmpConfig, TmpError};
-use crate::inventory::Inventory;
+use super::{Result, TRASH_DIR, TmpError};
+use crate::inventory::{Inventory, TmpConfig};
 use crate::services::TaskCtl;
 
 const DAY: u64 = 86_400;

@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use shipdeck::audit::Journal;
+use shipdeck::inventory::{TmpConfig, TmpRule};
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, Plan, PlanOptions, TmpConfig, TmpRule};
+use shipdeck::services::tmpclean::{self, Plan, PlanOptions};
 
 pub const DAY: u64 = 86_400;
 

@@ -4,8 +4,9 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use shipdeck::inventory::TmpConfig;
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, PlanOptions, TmpConfig, TmpError};
+use shipdeck::services::tmpclean::{self, PlanOptions, TmpError};
 
 use super::{opts, touch};
 

@@ -6,9 +6,8 @@ use std::path::Path;
 
 use secrecy::SecretString;
 
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, Membership};
 use crate::services::feishu::api::RetryPolicy;
-use crate::services::feishu::config::Membership;
 use crate::services::feishu::mapping::Mapping;
 use crate::services::feishu::{Credentials, FeishuError, Result};
 
