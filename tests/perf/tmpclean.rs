@@ -63,7 +63,7 @@ fn shipdeck(base: &Path, threads: usize) -> (Duration, Duration, u64) {
     };
     let journal = Journal::new(base.join("audit.jsonl"));
     let t = Instant::now();
-    let plan = tmpclean::plan_at(base, &cfg, &opts, &TaskCtl::detached()).unwrap();
+    let plan = tmpclean::plan(&cfg, base, &opts, &TaskCtl::detached()).unwrap();
     let planned = t.elapsed();
     let t = Instant::now();
     let report = tmpclean::apply(&plan, &journal, &TaskCtl::detached()).unwrap();

@@ -6,6 +6,9 @@
 //! that tests build explicitly.
 
 use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::inventory::FeishuConfig;
 
 mod api;
 mod card;
@@ -139,10 +142,12 @@ pub(crate) fn check_url(url: &str) -> Result<String> {
     }
 }
 
-/// The notifier the inventory's `feishu:` chats describe, with its outcome channel; `None`
-/// without a `feishu:` section or a usable chat. Problems with single chats come back as text.
-pub fn notifier_for_inventory(
-    inv: &crate::inventory::Inventory,
+/// The notifier the inventory's `feishu:` chats describe (a `secret_file` resolved against
+/// `base_dir`, the inventory's folder), with its outcome channel; `None` without a usable chat.
+/// Problems with single chats come back as text.
+pub fn notifier_for(
+    cfg: &FeishuConfig,
+    base_dir: &Path,
 ) -> (
     Option<(
         Notifier,
@@ -150,10 +155,7 @@ pub fn notifier_for_inventory(
     )>,
     Vec<String>,
 ) {
-    let Some(cfg) = inv.feishu.as_ref() else {
-        return (None, Vec::new());
-    };
-    let creds = match Credentials::from_env(cfg, inv.base_dir()) {
+    let creds = match Credentials::from_env(cfg, base_dir) {
         Ok(c) => c,
         Err(e) => return (None, vec![e.to_string()]),
     };

@@ -22,7 +22,7 @@ pub use apply::{ApplyReport, Changed, Failed, apply};
 pub use guard::resolve_root;
 pub use plan::{
     Candidate, CleanMode, EntryKind, Identity, Kept, Plan, PlanOptions, PlannedDir, RuleTotal,
-    Skipped, SortKey, TrashBatch, format_age, format_bytes, plan, plan_at,
+    Skipped, SortKey, TrashBatch, format_age, format_bytes, plan,
 };
 
 /// The folder inside the root that trash mode moves entries into; never walked by the plan.

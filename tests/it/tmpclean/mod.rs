@@ -69,7 +69,7 @@ pub fn opts(ahead_days: u64) -> PlanOptions {
 }
 
 pub fn plan(base: &Path, cfg: &TmpConfig, ahead_days: u64) -> Plan {
-    tmpclean::plan_at(base, cfg, &opts(ahead_days), &TaskCtl::detached()).unwrap()
+    tmpclean::plan(cfg, base, &opts(ahead_days), &TaskCtl::detached()).unwrap()
 }
 
 pub fn journal(base: &Path) -> Journal {
