@@ -134,8 +134,13 @@ impl Runner {
         );
         tokio::spawn(async move {
             let planned = tokio::task::spawn_blocking(move || {
+                let cfg = inv
+                    .tmp
+                    .as_ref()
+                    .ok_or(crate::services::tmpclean::TmpError::NotConfigured)?;
                 crate::services::tmpclean::plan(
-                    &inv,
+                    cfg,
+                    inv.base_dir(),
                     &crate::services::tmpclean::PlanOptions::default(),
                     &TaskCtl::detached(),
                 )
@@ -195,7 +200,12 @@ async fn member_sync(
         .ok_or("no `feishu:` section in the inventory")?;
     let creds = crate::services::feishu::Credentials::from_env(cfg, inv.base_dir())
         .map_err(|e| e.to_string())?;
-    crate::services::feishu::MemberSync::for_inventory(inv, &creds)
-        .await
-        .map_err(|e| e.to_string())
+    crate::services::feishu::MemberSync::from_config(
+        cfg,
+        inv.github.as_ref(),
+        inv.base_dir(),
+        &creds,
+    )
+    .await
+    .map_err(|e| e.to_string())
 }

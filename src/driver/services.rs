@@ -87,7 +87,8 @@ fn start_notifier(
     state: &mut State,
     tx: &UnboundedSender<Action>,
 ) -> Option<Arc<crate::services::feishu::Notifier>> {
-    let (started, problems) = crate::services::feishu::notifier_for_inventory(inventory);
+    let (started, problems) =
+        crate::services::feishu::notifier_for(inventory.feishu.as_ref()?, inventory.base_dir());
     if let Some(p) = problems.first() {
         state.status = Some(format!("feishu: {p}"));
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Ctx, Exit, Failure, OpSession, Outcome};
 use crate::cli::feishu::{FeishuArgs, FeishuCommand};
-use crate::inventory::Inventory;
+use crate::inventory::{FeishuConfig, Inventory};
 use crate::services::TaskCtl;
 use crate::services::feishu::{Credentials, FeishuError, MemberSync, SyncPlan, SyncSummary};
 
@@ -33,7 +33,9 @@ pub async fn run(ctx: &Ctx, args: FeishuArgs) -> Outcome {
                 Err(e) => Err(Failure::from(e)),
             }
         }
-        FeishuCommand::Sync { apply, .. } => sync(ctx, &session.ops, &inv, &creds, apply).await,
+        FeishuCommand::Sync { apply, .. } => {
+            sync(ctx, &session.ops, &inv, cfg, &creds, apply).await
+        }
     };
     session.close().await;
     result
@@ -55,10 +57,11 @@ async fn sync(
     ctx: &Ctx,
     ops: &crate::ops::OpCtx,
     inv: &Inventory,
+    cfg: &FeishuConfig,
     creds: &Credentials,
     apply: bool,
 ) -> Outcome {
-    let service = MemberSync::for_inventory(inv, creds)
+    let service = MemberSync::from_config(cfg, inv.github.as_ref(), inv.base_dir(), creds)
         .await
         .map_err(|e| failure(&e))?;
     let plan = service

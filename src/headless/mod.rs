@@ -216,7 +216,11 @@ impl OpSession {
     /// The context for `inv`; with `gates`, a GitHub client for the promotion guard.
     pub async fn open(ctx: &Ctx, inv: Inventory, gates: bool) -> OpSession {
         let inv = std::sync::Arc::new(inv);
-        let (started, problems) = crate::services::feishu::notifier_for_inventory(&inv);
+        let (started, problems) = inv
+            .feishu
+            .as_ref()
+            .map(|cfg| crate::services::feishu::notifier_for(cfg, inv.base_dir()))
+            .unwrap_or_default();
         for p in problems {
             eprintln!("shipdeck: feishu: {p}");
         }

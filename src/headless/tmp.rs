@@ -8,7 +8,7 @@ use super::{Ctx, Exit, Failure, OpSession, Outcome};
 use crate::cli::tmp::{TmpArgs, TmpCommand};
 use crate::services::TaskCtl;
 use crate::services::tmpclean::{
-    self, ApplyReport, CleanMode, Plan, PlanOptions, format_age, format_bytes,
+    self, ApplyReport, CleanMode, Plan, PlanOptions, TmpError, format_age, format_bytes,
 };
 
 pub async fn run(ctx: &Ctx, args: TmpArgs) -> Outcome {
@@ -17,9 +17,12 @@ pub async fn run(ctx: &Ctx, args: TmpArgs) -> Outcome {
     // The walk is blocking filesystem work: keep it off the async workers.
     let planned = {
         let inv = inv.clone();
-        tokio::task::spawn_blocking(move || tmpclean::plan(&inv, &opts, &TaskCtl::detached()))
-            .await
-            .map_err(|e| Failure::new(Exit::Failed, format!("tmp plan task failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let cfg = inv.tmp.as_ref().ok_or(TmpError::NotConfigured)?;
+            tmpclean::plan(cfg, inv.base_dir(), &opts, &TaskCtl::detached())
+        })
+        .await
+        .map_err(|e| Failure::new(Exit::Failed, format!("tmp plan task failed: {e}")))?
     };
     let plan = planned.map_err(|e| Failure::from(crate::ops::tmp::tmp_error(&e)))?;
     match args.command {

@@ -4,7 +4,10 @@
 //! and how to fix it, because the person reading it is usually mid-incident.
 
 mod errors;
+mod feishu;
 mod locate;
+mod secrets;
+mod tmp;
 
 use std::path::{Path, PathBuf};
 
@@ -13,8 +16,9 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 pub use errors::InventoryError;
-
-use crate::services::{feishu::FeishuConfig, secrets::SecretsConfig, tmpclean::TmpConfig};
+pub use feishu::{EventKind, FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use secrets::SecretsConfig;
+pub use tmp::{TmpConfig, TmpRule, TrashConfig};
 
 /// The whole inventory file.
 #[derive(Debug, Clone, Deserialize)]

@@ -130,7 +130,7 @@ pub fn read_only_reason(flag: bool, inv: Option<&Inventory>) -> Option<String> {
 impl OpCtx {
     /// A context on an inventory; the actor is resolved here, once.
     pub fn new(inventory: Arc<Inventory>, paths: Paths, read_only_flag: bool) -> OpCtx {
-        let git_dir = crate::services::gitops::working_dir(&inventory, &paths);
+        let git_dir = crate::services::gitops::working_dir(&inventory.gitops_url(), &paths);
         let actor = Actor::local(Some(&git_dir));
         OpCtx {
             read_only: read_only_reason(read_only_flag, Some(&inventory)),

@@ -12,8 +12,9 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use shipdeck::audit::Journal;
+use shipdeck::inventory::TmpConfig;
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, PlanOptions, TmpConfig};
+use shipdeck::services::tmpclean::{self, PlanOptions};
 
 const DIRS: usize = 200;
 const PER_DIR: usize = 500;
@@ -62,7 +63,7 @@ fn shipdeck(base: &Path, threads: usize) -> (Duration, Duration, u64) {
     };
     let journal = Journal::new(base.join("audit.jsonl"));
     let t = Instant::now();
-    let plan = tmpclean::plan_at(base, &cfg, &opts, &TaskCtl::detached()).unwrap();
+    let plan = tmpclean::plan(&cfg, base, &opts, &TaskCtl::detached()).unwrap();
     let planned = t.elapsed();
     let t = Instant::now();
     let report = tmpclean::apply(&plan, &journal, &TaskCtl::detached()).unwrap();

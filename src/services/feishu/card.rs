@@ -3,29 +3,13 @@
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-/// What happened. Chats can subscribe to a subset (`feishu.chats.<name>.events`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    ReleaseStarted,
-    ReleaseSucceeded,
-    ReleaseFailed,
-    Promote,
-    Rollback,
-    Abort,
-    GateOverride,
-    SecretRotation,
-    /// An age recipient was given access to SOPS files.
-    RecipientAdded,
-    /// An age recipient was taken out of SOPS files (their data keys rotated).
-    RecipientRemoved,
-    /// A plain text message (`shipdeck feishu notify`).
-    Text,
-}
+use crate::inventory::EventKind;
 
+/// How a card presents each kind of event (the kinds themselves are defined with the inventory,
+/// whose `feishu.chats.<name>.events` lists them).
 impl EventKind {
     /// The card header's colour: red for failures and anything that pulls a release back.
     pub fn template(self) -> &'static str {

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use secrecy::SecretString;
 
-use super::{FeishuConfig, FeishuError, Result};
+use super::{FeishuError, Result};
+use crate::inventory::FeishuConfig;
 
 /// A lookup of credential values by variable name. Debug never shows a value.
 #[derive(Clone, Default)]

@@ -9,8 +9,8 @@ use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use super::config::Membership;
 use super::{FeishuError, Result, check_url};
+use crate::inventory::Membership;
 use crate::services::github::client::{ClientError, GithubClient};
 
 /// One member of a team.

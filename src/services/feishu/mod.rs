@@ -6,10 +6,12 @@
 //! that tests build explicitly.
 
 use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::inventory::FeishuConfig;
 
 mod api;
 mod card;
-mod config;
 mod creds;
 mod github;
 mod mapping;
@@ -19,8 +21,7 @@ mod sync;
 mod webhook;
 
 pub use api::{AddOutcome, ApiStats, ChatMember, FeishuApi, RetryPolicy};
-pub use card::{EventKind, Notification};
-pub use config::{FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use card::Notification;
 pub use creds::Credentials;
 pub use github::{GithubTeams, TeamMember};
 pub use mapping::{Mapping, MappingEntry};
@@ -33,6 +34,10 @@ pub use sync::{
     SyncSummary, Unmatched,
 };
 pub use webhook::{Delivered, WebhookClient};
+
+// Inventory words that are also this service's vocabulary: a notification's kind and the sync
+// settings' membership. (The `feishu:` section itself is `crate::inventory::FeishuConfig`.)
+pub use crate::inventory::{EventKind, Membership};
 
 /// Errors talking to Feishu (and to GitHub for the member list).
 #[derive(Debug, thiserror::Error)]
@@ -137,10 +142,12 @@ pub(crate) fn check_url(url: &str) -> Result<String> {
     }
 }
 
-/// The notifier the inventory's `feishu:` chats describe, with its outcome channel; `None`
-/// without a `feishu:` section or a usable chat. Problems with single chats come back as text.
-pub fn notifier_for_inventory(
-    inv: &crate::inventory::Inventory,
+/// The notifier the inventory's `feishu:` chats describe (a `secret_file` resolved against
+/// `base_dir`, the inventory's folder), with its outcome channel; `None` without a usable chat.
+/// Problems with single chats come back as text.
+pub fn notifier_for(
+    cfg: &FeishuConfig,
+    base_dir: &Path,
 ) -> (
     Option<(
         Notifier,
@@ -148,10 +155,7 @@ pub fn notifier_for_inventory(
     )>,
     Vec<String>,
 ) {
-    let Some(cfg) = inv.feishu.as_ref() else {
-        return (None, Vec::new());
-    };
-    let creds = match Credentials::from_env(cfg, inv.base_dir()) {
+    let creds = match Credentials::from_env(cfg, base_dir) {
         Ok(c) => c,
         Err(e) => return (None, vec![e.to_string()]),
     };

@@ -11,9 +11,10 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::card::{EventKind, Notification};
+use super::card::Notification;
 use super::webhook::WebhookClient;
-use super::{Credentials, FeishuConfig, FeishuError, Result};
+use super::{Credentials, FeishuError, Result};
+use crate::inventory::{EventKind, FeishuConfig};
 use crate::services::retry::Backoff;
 
 /// Where one chat's bot lives.

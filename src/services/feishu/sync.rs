@@ -11,9 +11,10 @@ mod apply;
 mod plan;
 mod settings;
 
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::inventory::Inventory;
+use crate::inventory::{FeishuConfig, GithubConfig};
 use crate::services::TaskCtl;
 
 use super::api::{ApiStats, FeishuApi};
@@ -36,10 +37,16 @@ pub struct MemberSync {
 }
 
 impl MemberSync {
-    /// The sync the inventory describes, with the GitHub token found the usual way
-    /// (`services::github::resolve_token`): what the cockpit and `feishu sync` both run.
-    pub async fn for_inventory(inv: &Inventory, creds: &Credentials) -> Result<Self> {
-        let (token_env, api) = match &inv.github {
+    /// The sync the inventory's `feishu:` and `github:` sections describe (a mapping file
+    /// resolved against `base_dir`, the inventory's folder), with the GitHub token found the
+    /// usual way (`services::github::resolve_token`): what the cockpit and `feishu sync` both run.
+    pub async fn from_config(
+        cfg: &FeishuConfig,
+        github: Option<&GithubConfig>,
+        base_dir: &Path,
+        creds: &Credentials,
+    ) -> Result<Self> {
+        let (token_env, api) = match github {
             Some(g) => (
                 g.token_env.as_deref(),
                 g.api_url.as_deref().unwrap_or("https://api.github.com"),
@@ -47,7 +54,13 @@ impl MemberSync {
             None => (None, "https://api.github.com"),
         };
         let github_token = crate::services::github::resolve_token(token_env, api).await;
-        Self::new(SyncSettings::from_inventory(inv, creds, github_token)?)
+        Self::new(SyncSettings::from_config(
+            cfg,
+            github,
+            base_dir,
+            creds,
+            github_token,
+        )?)
     }
 
     pub fn new(settings: SyncSettings) -> Result<Self> {

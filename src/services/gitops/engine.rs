@@ -62,6 +62,8 @@ struct Progress {
 impl GitopsEngine {
     /// Opens (creating on first use) the working clone for the inventory's GitOps remote under
     /// `<data>/gitops/`, or the local working copy named by `GITOPS_REPO_DIR`.
+    /// Takes the whole inventory: the engine keeps it to map every app × environment to its file
+    /// and to honour `read_only`.
     pub fn open(inv: &Inventory, paths: &Paths) -> Result<Self> {
         let repo_dir = std::env::var_os("GITOPS_REPO_DIR")
             .filter(|v| !v.is_empty())
@@ -70,6 +72,8 @@ impl GitopsEngine {
     }
 
     /// Like [`GitopsEngine::open`] with the working copy given explicitly (`None`: the data dir).
+    /// Takes the whole inventory: the engine keeps it to map every app × environment to its file
+    /// and to honour `read_only`.
     pub fn open_at(inv: &Inventory, paths: &Paths, repo_dir: Option<PathBuf>) -> Result<Self> {
         let url = inv.gitops_url();
         let (clone_dir, lock_path) = if let Some(dir) = repo_dir {

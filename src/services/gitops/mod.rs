@@ -160,16 +160,14 @@ pub struct ChangeOutcome {
     pub message: String,
 }
 
-/// The folder of the working clone an inventory's GitOps remote uses (`GITOPS_REPO_DIR`, else
-/// under the data dir), whether or not it exists yet.
-pub fn working_dir(
-    inv: &crate::inventory::Inventory,
-    paths: &crate::paths::Paths,
-) -> std::path::PathBuf {
+/// The folder of the working clone a GitOps remote uses (`GITOPS_REPO_DIR`, else under the
+/// data dir), whether or not it exists yet. `remote_url` is the inventory's, relative paths
+/// already resolved (`Inventory::gitops_url`).
+pub fn working_dir(remote_url: &str, paths: &crate::paths::Paths) -> std::path::PathBuf {
     std::env::var_os("GITOPS_REPO_DIR")
         .filter(|v| !v.is_empty())
         .map_or_else(
-            || repo::clone_dir_for(&paths.data_dir, &inv.gitops_url()),
+            || repo::clone_dir_for(&paths.data_dir, remote_url),
             std::path::PathBuf::from,
         )
 }

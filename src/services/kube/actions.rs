@@ -226,6 +226,7 @@ pub struct RolloutRef {
 
 impl RolloutRef {
     /// The Rollout of `app` in `env`, from the inventory.
+    /// Takes the whole inventory: it joins an app, an environment and the `kube:` section.
     pub fn from_inventory(inv: &Inventory, app: &str, env: &str) -> Result<RolloutRef> {
         let a = inv
             .app(app)

@@ -18,6 +18,8 @@ pub struct Target {
 
 impl Target {
     /// The inventory's kubeconfig (resolved against its folder) with a context.
+    /// Takes the whole inventory though it reads only `kube:`: every caller holds one while
+    /// walking environments, Argo CD refs or runners, and `Inventory::resolve` expands `~/` too.
     pub fn from_inventory(inv: &Inventory, context: Option<&str>) -> Target {
         Target {
             kubeconfig: inv.kube.kubeconfig.as_deref().map(|p| inv.resolve(p)),

@@ -250,6 +250,7 @@ fn live_tag(ro: &RolloutInfo) -> Option<String> {
 
 /// Starts the watches for an inventory; events flow into `tx` until it closes.
 /// Returns `None` when the inventory names nothing to watch.
+/// Takes the whole inventory: it watches every app × environment, Argo CD and the runners.
 pub fn spawn_watches(
     inventory: &Inventory,
     tx: tokio::sync::mpsc::UnboundedSender<LiveEvent>,

@@ -220,7 +220,8 @@ fn empty<K: Resource<DynamicType = ()> + Clone + 'static>() -> Store<K> {
     reflector::store().0
 }
 
-/// The env, Argo CD and runner specs an inventory asks for.
+/// The env and Argo CD specs an inventory asks for (the runners' come from [`spawn`]).
+/// Takes the whole inventory: one spec per environment, each listing every app.
 pub fn specs(inv: &Inventory) -> (Vec<EnvSpec>, Vec<ArgoSpec>) {
     let mut envs = Vec::new();
     let mut argos = Vec::new();
@@ -258,6 +259,7 @@ pub fn specs(inv: &Inventory) -> (Vec<EnvSpec>, Vec<ArgoSpec>) {
 }
 
 /// Starts every watch task of an inventory under one handle (aborting it stops them all).
+/// Takes the whole inventory: it watches every app × environment, Argo CD and the runners.
 pub fn spawn(
     inv: &Inventory,
     tx: UnboundedSender<LiveEvent>,

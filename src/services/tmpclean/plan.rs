@@ -11,8 +11,8 @@ use serde::{Serialize, Serializer};
 use super::guard::resolve_root;
 use super::rules::{Rules, Verdict};
 use super::walk::{Found, WalkSpec, walk};
-use super::{Result, TRASH_DIR, TmpConfig, TmpError};
-use crate::inventory::Inventory;
+use super::{Result, TRASH_DIR, TmpError};
+use crate::inventory::TmpConfig;
 use crate::services::TaskCtl;
 
 const DAY: u64 = 86_400;
@@ -198,19 +198,9 @@ pub struct Plan {
     pub threads: usize,
 }
 
-/// Plans the inventory's `tmp` section (root relative to the inventory file).
-pub fn plan(inv: &Inventory, opts: &PlanOptions, ctl: &TaskCtl) -> Result<Plan> {
-    let cfg = inv.tmp.as_ref().ok_or(TmpError::NotConfigured)?;
-    plan_at(inv.base_dir(), cfg, opts, ctl)
-}
-
-/// Plans `cfg` with its root resolved against `base_dir` (the inventory's folder).
-pub fn plan_at(
-    base_dir: &Path,
-    cfg: &TmpConfig,
-    opts: &PlanOptions,
-    ctl: &TaskCtl,
-) -> Result<Plan> {
+/// Plans the inventory's `tmp` section, its root resolved against `base_dir` (the inventory's
+/// folder). A caller whose inventory has no `tmp:` section reports [`TmpError::NotConfigured`].
+pub fn plan(cfg: &TmpConfig, base_dir: &Path, opts: &PlanOptions, ctl: &TaskCtl) -> Result<Plan> {
     let rules = Rules::compile(cfg)?;
     let root = resolve_root(base_dir, &cfg.root, opts.home.as_deref())?;
     let root_meta = std::fs::symlink_metadata(&root).map_err(|source| TmpError::Io {

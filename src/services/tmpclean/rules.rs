@@ -5,7 +5,8 @@ use std::path::Path;
 
 use globset::{Candidate as GlobCandidate, GlobBuilder, GlobSet, GlobSetBuilder};
 
-use super::{Result, TmpConfig, TmpError};
+use super::{Result, TmpError};
+use crate::inventory::TmpConfig;
 
 /// Which retention applies to one entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +132,7 @@ fn glob(pattern: &str, place: &'static str) -> Result<globset::Glob> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::services::tmpclean::TmpRule;
+    use crate::inventory::TmpRule;
 
     fn cfg() -> TmpConfig {
         TmpConfig {

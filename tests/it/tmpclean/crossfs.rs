@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use shipdeck::inventory::TmpConfig;
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, TmpConfig};
+use shipdeck::services::tmpclean;
 
 use super::{demo_cfg, exists, journal, paths, plan, touch};
 

@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use shipdeck::audit::Journal;
+use shipdeck::inventory::{TmpConfig, TmpRule};
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, Plan, PlanOptions, TmpConfig, TmpRule};
+use shipdeck::services::tmpclean::{self, Plan, PlanOptions};
 
 pub const DAY: u64 = 86_400;
 
@@ -68,7 +69,7 @@ pub fn opts(ahead_days: u64) -> PlanOptions {
 }
 
 pub fn plan(base: &Path, cfg: &TmpConfig, ahead_days: u64) -> Plan {
-    tmpclean::plan_at(base, cfg, &opts(ahead_days), &TaskCtl::detached()).unwrap()
+    tmpclean::plan(cfg, base, &opts(ahead_days), &TaskCtl::detached()).unwrap()
 }
 
 pub fn journal(base: &Path) -> Journal {

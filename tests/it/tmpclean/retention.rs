@@ -2,8 +2,9 @@
 
 use std::fs;
 
+use shipdeck::inventory::{TmpConfig, TmpRule};
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, SortKey, TmpConfig, TmpRule, demo};
+use shipdeck::services::tmpclean::{self, SortKey, demo};
 use tokio_util::sync::CancellationToken;
 
 use super::{demo_cfg, exists, journal, paths, plan, touch};

@@ -4,8 +4,9 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use shipdeck::inventory::TmpConfig;
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, PlanOptions, TmpConfig, TmpError};
+use shipdeck::services::tmpclean::{self, PlanOptions, TmpError};
 
 use super::{opts, touch};
 
@@ -19,7 +20,7 @@ fn refused(base: &Path, root: &str, home: Option<&Path>) -> String {
         home: home.map(Path::to_path_buf),
         ..opts(0)
     };
-    match tmpclean::plan_at(base, &cfg, &o, &TaskCtl::detached()) {
+    match tmpclean::plan(&cfg, base, &o, &TaskCtl::detached()) {
         Err(e @ TmpError::DangerousRoot { .. }) => e.to_string(),
         other => panic!("root {root:?} must be refused, got {other:?}"),
     }
@@ -62,8 +63,8 @@ fn home_and_its_ancestors_are_refused() {
             default_keep_days: Some(0),
             ..TmpConfig::default()
         };
-        let e = tmpclean::plan_at(&base, &cfg, &PlanOptions::default(), &TaskCtl::detached())
-            .unwrap_err();
+        let e =
+            tmpclean::plan(&cfg, &base, &PlanOptions::default(), &TaskCtl::detached()).unwrap_err();
         assert!(matches!(e, TmpError::DangerousRoot { .. }), "{e}");
     }
 }
@@ -93,9 +94,9 @@ fn escapes_symlinked_roots_and_the_inventory_folder_are_refused() {
         default_keep_days: Some(0),
         ..TmpConfig::default()
     };
-    let ok = tmpclean::plan_at(&base, &cfg("tmp/sub/.."), &opts(0), &TaskCtl::detached());
+    let ok = tmpclean::plan(&cfg("tmp/sub/.."), &base, &opts(0), &TaskCtl::detached());
     assert!(ok.is_ok(), "{ok:?}");
-    let missing = tmpclean::plan_at(&base, &cfg("nope"), &opts(0), &TaskCtl::detached());
+    let missing = tmpclean::plan(&cfg("nope"), &base, &opts(0), &TaskCtl::detached());
     assert!(
         matches!(missing, Err(TmpError::RootMissing(_))),
         "{missing:?}"

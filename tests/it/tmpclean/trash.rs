@@ -3,8 +3,9 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 
+use shipdeck::inventory::{TmpConfig, TrashConfig};
 use shipdeck::services::TaskCtl;
-use shipdeck::services::tmpclean::{self, CleanMode, TmpConfig, TmpError, TrashConfig};
+use shipdeck::services::tmpclean::{self, CleanMode, TmpError};
 
 use super::{demo_cfg, exists, journal, paths, plan, touch};
 

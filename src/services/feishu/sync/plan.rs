@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::inventory::Membership;
 use crate::services::TaskCtl;
 use crate::services::feishu::Result;
-use crate::services::feishu::config::Membership;
 use crate::services::feishu::github::TeamMember;
 
 use super::{BATCH, MemberSync, check, chunk};

@@ -6,9 +6,8 @@ use std::path::Path;
 
 use secrecy::SecretString;
 
-use crate::inventory::Inventory;
+use crate::inventory::{FeishuConfig, GithubConfig, Membership};
 use crate::services::feishu::api::RetryPolicy;
-use crate::services::feishu::config::Membership;
 use crate::services::feishu::mapping::Mapping;
 use crate::services::feishu::{Credentials, FeishuError, Result};
 
@@ -40,21 +39,19 @@ pub struct SyncSettings {
 }
 
 impl SyncSettings {
-    /// From the inventory's `feishu:` (and `github:`) sections. `github_token` is resolved by
-    /// the caller (`services::github::resolve_token` at the edge).
-    pub fn from_inventory(
-        inv: &Inventory,
+    /// From the inventory's `feishu:` (and `github:`) sections; a mapping file is relative to
+    /// `base_dir`, the inventory's folder. `github_token` is resolved by the caller
+    /// (`services::github::resolve_token` at the edge).
+    pub fn from_config(
+        cfg: &FeishuConfig,
+        github: Option<&GithubConfig>,
+        base_dir: &Path,
         creds: &Credentials,
         github_token: Option<SecretString>,
     ) -> Result<Self> {
-        let cfg = inv
-            .feishu
-            .as_ref()
-            .ok_or_else(|| FeishuError::NotConfigured("no `feishu:` section".to_owned()))?;
         let sync = cfg.sync.as_ref().ok_or_else(|| {
             FeishuError::NotConfigured("no `feishu.sync:` section (teams → chats)".to_owned())
         })?;
-        let github = inv.github.as_ref();
         let org = sync
             .org
             .clone()
@@ -91,7 +88,7 @@ impl SyncSettings {
             });
         }
         let mapping = match &sync.mapping_file {
-            Some(f) => Mapping::load(&resolve(inv.base_dir(), f))?,
+            Some(f) => Mapping::load(&resolve(base_dir, f))?,
             None => Mapping::default(),
         };
         Ok(SyncSettings {

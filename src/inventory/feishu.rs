@@ -1,10 +1,9 @@
-//! The inventory's `feishu:` section.
+//! The inventory's `feishu:` section: the chats notifications go to, the credentials' env var
+//! names and the GitHub team → chat member sync. `services::feishu` reads it.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-
-use super::card::EventKind;
 
 /// The inventory's `feishu` section. Credentials are never here: only the names of the
 /// environment variables that hold them (or a `secret_file` holding `NAME=value` lines).
@@ -57,6 +56,27 @@ impl FeishuChat {
     pub fn wants(&self, kind: EventKind) -> bool {
         self.events.as_ref().is_none_or(|e| e.contains(&kind))
     }
+}
+
+/// What happened. Chats can subscribe to a subset (`feishu.chats.<name>.events`); the card
+/// each kind becomes (header colour, wording) is drawn in `services::feishu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ReleaseStarted,
+    ReleaseSucceeded,
+    ReleaseFailed,
+    Promote,
+    Rollback,
+    Abort,
+    GateOverride,
+    SecretRotation,
+    /// An age recipient was given access to SOPS files.
+    RecipientAdded,
+    /// An age recipient was taken out of SOPS files (their data keys rotated).
+    RecipientRemoved,
+    /// A plain text message (`shipdeck feishu notify`).
+    Text,
 }
 
 /// `TeamMembershipType` of GitHub's GraphQL API.
