@@ -49,6 +49,7 @@ impl fmt::Display for Key {
             write!(f, "alt-")?;
         }
         match self.code {
+            KeyName::Char(' ') => write!(f, "space"),
             KeyName::Char(c) => write!(f, "{c}"),
             KeyName::Enter => write!(f, "enter"),
             KeyName::Esc => write!(f, "esc"),

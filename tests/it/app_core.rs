@@ -520,9 +520,13 @@ fn an_abort_settles_the_release_it_ends() {
     });
     let effects = update(&mut s, Action::Submit);
     assert!(
-        effects
-            .iter()
-            .any(|e| matches!(e, Effect::RolloutAction { action: RolloutAction::Abort, .. })),
+        effects.iter().any(|e| matches!(
+            e,
+            Effect::RolloutAction {
+                action: RolloutAction::Abort,
+                ..
+            }
+        )),
         "{effects:?}"
     );
     assert!(!s.in_flight.contains_key(&key));
