@@ -115,7 +115,7 @@ pub fn doc(app: &str, env: &str, r: &RolloutInfo) -> RolloutDoc {
         stable: r.stable_rs().map(rs_doc),
         canary: r.canary_rs().filter(|c| !c.stable).map(rs_doc),
         analysis: r
-            .analysis_runs()
+            .current_analysis_runs()
             .map(|a| AnalysisDoc {
                 name: a.name.clone(),
                 phase: a.status.clone(),

@@ -297,8 +297,86 @@ impl RolloutInfo {
         self.replica_sets().find(|r| r.stable)
     }
 
-    /// The AnalysisRun of the newest revision that has one (what the on-call engineer watches).
+    /// The revision on screen: the canary's (or preview's) while one is in flight, else the
+    /// stable one.
+    pub fn current_revision(&self) -> Option<&RevisionInfo> {
+        let rs = self.canary_rs().or_else(|| self.stable_rs())?;
+        self.revisions
+            .iter()
+            .find(|r| r.replica_sets.iter().any(|x| x.uid == rs.uid))
+    }
+
+    /// The AnalysisRuns (step and background) of the revision on screen, newest first. An
+    /// older revision's run is never one of them: "passed" must mean this build passed.
+    pub fn current_analysis_runs(&self) -> impl Iterator<Item = &AnalysisRunInfo> {
+        self.current_revision()
+            .into_iter()
+            .flat_map(|r| r.analysis_runs.iter())
+    }
+
+    /// The newest AnalysisRun of the revision on screen (what the on-call engineer watches).
     pub fn current_analysis(&self) -> Option<&AnalysisRunInfo> {
-        self.analysis_runs().next()
+        self.current_analysis_runs().next()
+    }
+}
+
+#[cfg(test)]
+mod current_revision_tests {
+    use super::*;
+
+    fn rs(uid: &str, stable: bool, canary: bool) -> ReplicaSetInfo {
+        ReplicaSetInfo {
+            uid: uid.to_owned(),
+            stable,
+            canary,
+            ..ReplicaSetInfo::default()
+        }
+    }
+
+    fn run(name: &str, status: &str) -> AnalysisRunInfo {
+        AnalysisRunInfo {
+            name: name.to_owned(),
+            status: status.to_owned(),
+            ..AnalysisRunInfo::default()
+        }
+    }
+
+    /// be5f196 at step 1 (no analysis yet) over 9f1c2ab whose run passed: nothing is shown as
+    /// this revision's analysis; once its own run starts, that one is.
+    #[test]
+    fn analysis_belongs_to_the_revision_on_screen() {
+        let mut info = RolloutInfo {
+            revisions: vec![
+                RevisionInfo {
+                    revision: 3,
+                    replica_sets: vec![rs("new", false, true)],
+                    ..RevisionInfo::default()
+                },
+                RevisionInfo {
+                    revision: 2,
+                    replica_sets: vec![rs("old", true, false)],
+                    analysis_runs: vec![run("web-9f1c2ab-2-6", "Successful")],
+                    ..RevisionInfo::default()
+                },
+            ],
+            ..RolloutInfo::default()
+        };
+        assert_eq!(info.current_revision().map(|r| r.revision), Some(3));
+        assert_eq!(info.current_analysis(), None);
+        assert_eq!(info.current_analysis_runs().count(), 0);
+        info.revisions[0]
+            .analysis_runs
+            .push(run("web-be5f196-3-1", "Running"));
+        assert_eq!(
+            info.current_analysis().map(|a| a.name.as_str()),
+            Some("web-be5f196-3-1")
+        );
+        // Fully promoted: the stable revision is the one on screen, with its own run.
+        info.revisions.remove(0);
+        info.revisions[0].replica_sets[0].canary = true;
+        assert_eq!(
+            info.current_analysis().map(|a| a.name.as_str()),
+            Some("web-9f1c2ab-2-6")
+        );
     }
 }
