@@ -255,6 +255,8 @@ pub enum Action {
     Terminate,
     /// The driver is back from a suspend.
     Resumed,
+    /// The status line's message number `n` has been up long enough (a newer one stays).
+    StatusExpired(u64),
 }
 
 /// What `update` asks the driver to do.
@@ -330,4 +332,6 @@ pub enum TimerKey {
     GitRefresh,
     /// Ask GitHub again for the gates of an env's commit.
     Gates { env: String },
+    /// Clear the status line once its message is old.
+    Status,
 }

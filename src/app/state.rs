@@ -343,8 +343,11 @@ pub struct State {
     pub overlay: Option<Overlay>,
     pub tasks: Tasks,
     pub activity: Vec<ActivityLine>,
-    /// A one-line message under the panels (why a key did nothing, a result).
+    /// A one-line message under the panels (why a key did nothing, a result). It gives way to
+    /// the next one, and goes after a few seconds.
     pub status: Option<String>,
+    /// Counts status messages, so an expiry clears only the one it was scheduled for.
+    pub status_seq: u64,
     /// Why writes are off (`--read-only`, or the inventory's `read_only`); `None`: they are on.
     pub read_only: Option<String>,
     pub keymap: Keymap,
@@ -403,6 +406,7 @@ impl State {
             tasks: Tasks::default(),
             activity: Vec::new(),
             status: None,
+            status_seq: 0,
             read_only: crate::ops::read_only_reason(false, Some(inv)),
             keymap,
             clock: Clock::default(),

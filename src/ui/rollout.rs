@@ -60,7 +60,13 @@ fn header(r: &RolloutInfo, now: Timestamp) -> Vec<Line<'static>> {
     if let (Some(s), Some(a)) = (r.set_weight, r.actual_weight) {
         first.push(Span::raw(format!("  set {s}%  actual {a}%")));
     }
-    if let Some(end) = r.pause_ends_at {
+    // A person's pause holds the rollout whatever the step's timer says: no countdown then.
+    if r.paused {
+        first.push(Span::styled(
+            "  paused by user",
+            Style::default().fg(Color::Yellow),
+        ));
+    } else if let Some(end) = r.pause_ends_at {
         let left = end.duration_since(now).as_secs().max(0);
         first.push(Span::styled(
             format!("  pause {}:{:02} left", left / 60, left % 60),

@@ -549,3 +549,52 @@ fn an_abort_settles_the_release_it_ends() {
     update(&mut s, Action::Submit);
     assert_eq!(s.in_flight.len(), 1);
 }
+
+/// A status message gives way to the next and goes by itself after a while; a task's result
+/// shows there as well as in Activity.
+#[test]
+fn status_messages_expire_and_results_show_in_the_status_line() {
+    use shipdeck::app::TimerKey;
+    let mut s = demo_state();
+    s.read_only = shipdeck::ops::read_only_reason(true, None);
+    let expiry = |fx: &[Effect]| {
+        fx.iter().find_map(|e| match e {
+            Effect::Schedule {
+                key: TimerKey::Status,
+                action,
+                ..
+            } => Some((**action).clone()),
+            _ => None,
+        })
+    };
+    let first = expiry(&cmd(&mut s, Command::Release)).expect("an expiry for the first message");
+    assert!(
+        s.status
+            .as_deref()
+            .unwrap()
+            .starts_with("release: read-only")
+    );
+    let second = expiry(&cmd(&mut s, Command::Abort)).expect("an expiry for the second");
+    // The first message's expiry does not clear the second.
+    update(&mut s, first);
+    assert!(s.status.as_deref().unwrap().starts_with("abort: read-only"));
+    update(&mut s, second);
+    assert_eq!(s.status, None);
+    // A finished task speaks in the status line too.
+    let id = s.tasks.start("release miker-web dev abc1234", 0);
+    update(
+        &mut s,
+        Action::TaskFinished {
+            id,
+            outcome: TaskOutcome::Done("release miker-web dev: pushed 4e1d".into()),
+        },
+    );
+    assert!(
+        s.status
+            .as_deref()
+            .unwrap()
+            .starts_with("release miker-web dev: pushed 4e1d"),
+        "{:?}",
+        s.status
+    );
+}

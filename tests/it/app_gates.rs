@@ -123,7 +123,21 @@ async fn env_tags_bring_their_gates_and_o_opens_a_gate_link() {
         update(&mut state, Action::Command(Command::Down));
     }
     let fx = update(&mut state, Action::Command(Command::OpenLink));
-    assert_eq!(fx, vec![Effect::OpenUrl(want)]);
+    // The link opens; the status line that says so is set to expire.
+    let (open, rest): (Vec<_>, Vec<_>) = fx
+        .into_iter()
+        .partition(|e| matches!(e, Effect::OpenUrl(_)));
+    assert_eq!(open, vec![Effect::OpenUrl(want)]);
+    assert!(
+        rest.iter().all(|e| matches!(
+            e,
+            Effect::Schedule {
+                key: shipdeck::app::TimerKey::Status,
+                ..
+            }
+        )),
+        "{rest:?}"
+    );
     runner.cancel_all();
     gh.shutdown().await;
 }

@@ -16,9 +16,13 @@ use super::action::{Action, Command, Effect};
 use super::state::{ActivityLine, Feed, Overlay, State};
 use super::tasks::TaskOutcome;
 
+/// How long a status-line message stays up.
+const STATUS_MS: u64 = 8_000;
+
 /// Applies one action; returns what the driver must do.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
+    let status_before = state.status.clone();
     // A tick only matters while something on screen depends on time.
     let redraw = !matches!(action, Action::Tick) || state.tasks.any_running();
     match action {
@@ -79,6 +83,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::RefreshGates { env } => gates::refresh(state, &env, &mut effects),
         Action::Terminate => effects.push(Effect::Quit),
+        Action::StatusExpired(n) => {
+            if n == state.status_seq {
+                state.status = None;
+            }
+        }
+    }
+    if state.status.is_some() && state.status != status_before {
+        state.status_seq += 1;
+        effects.push(Effect::Schedule {
+            key: super::action::TimerKey::Status,
+            after_ms: STATUS_MS,
+            action: Box::new(Action::StatusExpired(state.status_seq)),
+        });
     }
     let want_tick = state.tasks.any_running();
     if want_tick != state.ticking {
@@ -102,7 +119,10 @@ fn task_finished(state: &mut State, id: super::tasks::TaskId, outcome: TaskOutco
             TaskOutcome::Refused(why) => (format!("{title}: refused: {why}"), true),
             TaskOutcome::Cancelled => (format!("{title}: cancelled"), true),
         };
-        log(state, format!("{text} ({})", took(secs)), failed);
+        let line = format!("{text} ({})", took(secs));
+        // The result where the eye already is, as well as in Activity.
+        state.status = Some(line.clone());
+        log(state, line, failed);
     }
 }
 

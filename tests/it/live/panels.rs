@@ -61,6 +61,17 @@ fn rollout_paused_with_countdown() {
     snap("rollout_paused", &with_rollout(paused_canary()));
 }
 
+/// `ctrl-p` during a timed pause: the person's pause holds it, so no countdown is shown.
+#[test]
+fn a_manual_pause_shows_no_countdown() {
+    let mut info = paused_canary();
+    assert!(info.pause_ends_at.is_some(), "the step has a timer");
+    info.paused = true;
+    let screen = draw(&with_rollout(info), 120, 40);
+    assert!(screen.contains("paused by user"), "{screen}");
+    assert!(!screen.contains(" left"), "{screen}");
+}
+
 #[test]
 fn rollout_analysis_and_zoomed_tree() {
     let set = load("experiment-analysis");
