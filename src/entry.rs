@@ -42,7 +42,7 @@ pub fn run(cli: Cli) -> u8 {
 async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
     match command {
         None => cockpit(ctx).await,
-        Some(Command::Status) => headless::status::run(ctx).await,
+        Some(Command::Status(a)) => headless::status::run(ctx, a).await,
         Some(Command::Release(a)) => headless::gitops::release(ctx, a).await,
         Some(Command::Promote(a)) => headless::gitops::promote(ctx, a).await,
         Some(Command::Rollback(a)) => headless::gitops::rollback(ctx, a).await,

@@ -64,8 +64,10 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// What shipdeck knows per app × environment.
-    Status,
+    /// What shipdeck knows per app × environment: git, the cluster (live image, Argo CD sync and
+    /// health, the rollout's phase and step) and the gates. Exits 4 naming any source that did
+    /// not answer.
+    Status(StatusArgs),
     /// Set an environment's image tag in the GitOps repo.
     Release(gitops::ReleaseArgs),
     /// Copy one environment's tag into the next (behind its gates).
@@ -97,6 +99,13 @@ pub enum Command {
     },
     /// Start the built-in sandbox and open the cockpit on it.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// How long to wait for every environment's first answer from its cluster, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -805,3 +805,67 @@ async fn a_timer_key_scheduled_again_replaces_its_timer() {
     assert!(c.runner.pending_timers().is_empty());
     c.runner.cancel_all();
 }
+
+/// `status` reads the cluster as well as git and GitHub: live image, Argo CD sync and health,
+/// the rollout's phase; a cluster that does not answer is named and the exit is 4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_sees_the_cluster_and_names_what_did_not_answer() {
+    let w = World::start(true).await;
+    // Once the simulated controllers have made the ReplicaSets (stg's canary reached its pause).
+    w.stg_canary_paused().await;
+    let (code, out, err) = w
+        .shipdeck(&["status", "--output", "json", "--timeout", "20"])
+        .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let row = |app: &str, env: &str| {
+        rows.iter()
+            .find(|r| r["app"] == app && r["env"] == env)
+            .unwrap_or_else(|| panic!("no row {app} {env}: {out}"))
+            .clone()
+    };
+    let prod = row("miker-web", "prod");
+    assert_eq!(prod["git_tag"], "71be0e3");
+    assert_eq!(prod["live_image"], "71be0e3");
+    assert_eq!(prod["sync"], "Synced");
+    assert_eq!(prod["health"], "Healthy");
+    assert_eq!(prod["rollout_phase"], "Healthy");
+    for r in &rows {
+        assert!(r["rollout_phase"].is_string(), "{r}");
+        assert!(
+            r["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| !n.as_str().unwrap().contains("unreachable"))
+        );
+    }
+    let (code, out, _) = w.shipdeck(&["status"]).await;
+    assert_eq!(code, 0);
+    assert!(out.lines().next().unwrap().contains("LIVE"), "{out}");
+
+    // The API server goes silent: the command ends near its timeout, exit 4, naming it.
+    w.kube.stop_listener().await;
+    let started = std::time::Instant::now();
+    let (code, out, err) = w
+        .shipdeck(&["status", "--output", "json", "--timeout", "2"])
+        .await;
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.contains("cluster of `dev`"), "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert!(rows.iter().all(|r| r["live_image"].is_null()), "{out}");
+    assert!(
+        rows[0]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("unreachable: cluster of")),
+        "{out}"
+    );
+    w.shutdown().await;
+}
