@@ -507,17 +507,20 @@ fn an_abort_settles_the_release_it_ends() {
         key.clone(),
         ("71be0e3".into(), "9f1c2ab".into(), "alice".into()),
     );
-    s.overlay = Some(Overlay::Confirm {
-        title: "abort miker-web in stg".into(),
-        lines: Vec::new(),
-        typed: None,
-        input: String::new(),
-        then: Confirmed::Rollout {
-            app: key.0.clone(),
-            env: key.1.clone(),
-            action: RolloutAction::Abort,
-        },
-    });
+    let ask_abort = |s: &mut State| {
+        s.overlay = Some(Overlay::Confirm {
+            title: "abort miker-web in stg".into(),
+            lines: Vec::new(),
+            typed: None,
+            input: String::new(),
+            then: Confirmed::Rollout {
+                app: "miker-web".into(),
+                env: "stg".into(),
+                action: RolloutAction::Abort,
+            },
+        });
+    };
+    ask_abort(&mut s);
     let effects = update(&mut s, Action::Submit);
     assert!(
         effects.iter().any(|e| matches!(
@@ -535,17 +538,7 @@ fn an_abort_settles_the_release_it_ends() {
         ("miker-web".into(), "dev".into()),
         ("a".into(), "b".into(), "alice".into()),
     );
-    s.overlay = Some(Overlay::Confirm {
-        title: "abort".into(),
-        lines: Vec::new(),
-        typed: None,
-        input: String::new(),
-        then: Confirmed::Rollout {
-            app: key.0.clone(),
-            env: key.1.clone(),
-            action: RolloutAction::Abort,
-        },
-    });
+    ask_abort(&mut s);
     update(&mut s, Action::Submit);
     assert_eq!(s.in_flight.len(), 1);
 }
