@@ -257,6 +257,8 @@ pub enum Action {
     Resumed,
     /// The status line's message number `n` has been up long enough (a newer one stays).
     StatusExpired(u64),
+    /// Something on screen may read differently now (a grace period ran out): draw again.
+    Recheck,
 }
 
 /// What `update` asks the driver to do.
@@ -334,4 +336,6 @@ pub enum TimerKey {
     Gates { env: String },
     /// Clear the status line once its message is old.
     Status,
+    /// Look again once a disagreement between git and the cluster outlived its grace.
+    Drift { app: String, env: String },
 }

@@ -348,6 +348,10 @@ pub struct State {
     pub status: Option<String>,
     /// Counts status messages, so an expiry clears only the one it was scheduled for.
     pub status_seq: u64,
+    /// Since when (ms) git and the cluster have disagreed, per (app, env).
+    pub drift_since: std::collections::HashMap<(String, String), u64>,
+    /// How long a disagreement may last before it is drift (a sync takes a moment).
+    pub drift_grace_ms: u64,
     /// Why writes are off (`--read-only`, or the inventory's `read_only`); `None`: they are on.
     pub read_only: Option<String>,
     pub keymap: Keymap,
@@ -407,6 +411,8 @@ impl State {
             activity: Vec::new(),
             status: None,
             status_seq: 0,
+            drift_since: std::collections::HashMap::new(),
+            drift_grace_ms: inv.kube.drift_grace_secs.saturating_mul(1000),
             read_only: crate::ops::read_only_reason(false, Some(inv)),
             keymap,
             clock: Clock::default(),
@@ -444,6 +450,25 @@ impl State {
         self.gates
             .get(&env.name)
             .filter(|g| Some(&g.tag) == env.git_tag.as_ref())
+    }
+
+    /// Git and the cluster have disagreed about `app` in `env` for longer than the grace
+    /// period: which way, in words. `None`: they agree, or not for long enough to say.
+    pub fn drift(&self, app: &str, env: &str) -> Option<&'static str> {
+        let since = *self.drift_since.get(&(app.to_owned(), env.to_owned()))?;
+        if self.clock.now_ms.saturating_sub(since) < self.drift_grace_ms {
+            return None;
+        }
+        let synced = self
+            .live
+            .env_live(app, env)
+            .and_then(|l| l.sync)
+            .is_some_and(|s| s == "Synced");
+        Some(if synced {
+            "live differs from git (out-of-band change)"
+        } else {
+            "git ahead (Argo CD syncing)"
+        })
     }
 
     /// How the keymap should read keys right now.

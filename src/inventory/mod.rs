@@ -123,11 +123,28 @@ pub struct Author {
 }
 
 /// Which kubeconfig to use (default: `KUBECONFIG`, then `~/.kube/config`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KubeConfig {
     #[serde(default)]
     pub kubeconfig: Option<String>,
+    /// How long git and the cluster may disagree before the screen calls it drift: a release
+    /// takes a moment to sync, and that moment is not news. Seconds; default 30.
+    #[serde(default = "default_drift_grace")]
+    pub drift_grace_secs: u64,
+}
+
+fn default_drift_grace() -> u64 {
+    30
+}
+
+impl Default for KubeConfig {
+    fn default() -> Self {
+        KubeConfig {
+            kubeconfig: None,
+            drift_grace_secs: default_drift_grace(),
+        }
+    }
 }
 
 /// One deployable application.

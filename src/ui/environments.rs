@@ -45,7 +45,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                 None => (e.live_tag.clone(), e.sync.clone(), e.health.clone()),
             };
             let disconnected = live.as_ref().is_some_and(|l| l.stale_since.is_some());
-            let drift = matches!((&e.git_tag, &live_tag), (Some(g), Some(l)) if g != l);
+            // A disagreement is only drift once it outlives the grace (a sync takes a moment).
+            let drift = state
+                .selected_app()
+                .is_some_and(|app| state.drift(app, &e.name).is_some());
             let live_style = if drift {
                 Style::default().fg(Color::Yellow)
             } else {
@@ -92,6 +95,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             Span::raw(changed.short.clone()),
             Span::styled(format!(" {}", changed.subject), dim()),
         ]));
+    }
+    if let (Some(app), Some(env)) = (state.selected_app(), state.selected_env())
+        && let Some(why) = state.drift(app, &env.name)
+    {
+        notes.push(Line::styled(
+            format!("{}: {why}", env.name),
+            Style::default().fg(Color::Yellow),
+        ));
     }
     if let Some(problem) = state
         .selected_env()

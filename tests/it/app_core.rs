@@ -591,3 +591,70 @@ fn status_messages_expire_and_results_show_in_the_status_line() {
         s.status
     );
 }
+
+/// Git says one tag, the cluster runs another: not drift while a sync may be under way, drift
+/// (with its direction) once the grace has passed, and nothing once they agree again.
+#[test]
+fn drift_is_shown_only_after_its_grace() {
+    use shipdeck::services::gitops::EnvTag;
+    use shipdeck::services::kube::info::{ReplicaSetInfo, RevisionInfo};
+    use shipdeck::services::kube::{LiveEvent, RolloutInfo};
+    let mut s = demo_state();
+    s.clock.now_ms = 1_000_000;
+    let git = |tag: &str| {
+        Action::GitSnapshot(Ok(vec![EnvTag {
+            app: "miker-web".into(),
+            env: "dev".into(),
+            file: "dev.yaml".into(),
+            tag: Some(tag.into()),
+            changed: None,
+            problem: None,
+        }]))
+    };
+    let live = |tag: &str| {
+        let info = RolloutInfo {
+            status: "Progressing".into(),
+            revisions: vec![RevisionInfo {
+                revision: 2,
+                replica_sets: vec![ReplicaSetInfo {
+                    uid: "rs".into(),
+                    replicas: 1,
+                    images: vec![format!("harbor.sandbox.local/miker/miker-web:{tag}")],
+                    ..ReplicaSetInfo::default()
+                }],
+                ..RevisionInfo::default()
+            }],
+            ..RolloutInfo::default()
+        };
+        Action::Live(LiveEvent::Rollouts {
+            env: "dev".into(),
+            rollouts: std::collections::BTreeMap::from([("miker-web".to_owned(), Some(info))]),
+        })
+    };
+    update(&mut s, live("71be0e3"));
+    let fx = update(&mut s, git("9f1c2ab"));
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Schedule {
+                key: shipdeck::app::TimerKey::Drift { .. },
+                after_ms: 30_000,
+                ..
+            }
+        )),
+        "{fx:?}"
+    );
+    assert_eq!(
+        s.drift("miker-web", "dev"),
+        None,
+        "within the grace: a sync in progress"
+    );
+    s.clock.now_ms += 30_000;
+    assert_eq!(
+        s.drift("miker-web", "dev"),
+        Some("git ahead (Argo CD syncing)")
+    );
+    update(&mut s, live("9f1c2ab"));
+    assert_eq!(s.drift("miker-web", "dev"), None);
+    assert!(s.drift_since.is_empty());
+}

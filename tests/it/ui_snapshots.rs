@@ -51,6 +51,10 @@ fn environments_with_data_selection_and_drift() {
             row.sync = Some(sync.into());
             row.health = Some(health.into());
         }
+        // stg has disagreed with git for longer than the grace: drift.
+        s.clock.now_ms = 120_000;
+        s.drift_since
+            .insert(("miker-web".into(), "stg".into()), 60_000);
         cmd(&mut s, Command::Down);
         s
     });

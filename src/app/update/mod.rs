@@ -1,6 +1,7 @@
 //! `update(&mut State, Action) -> Vec<Effect>`: the only place state changes. Pure: no IO,
 //! no clock reads, no awaits. One file per feature, as `ui/` has one per panel.
 
+mod drift;
 mod feishu;
 mod gates;
 mod git;
@@ -31,7 +32,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Backspace => input::backspace(state),
         Action::Submit => input::submit(state, &mut effects),
         // The driver resolves clicks against the layout; the core only sees `Focus`.
-        Action::Click { .. } | Action::Tick | Action::Resumed => {}
+        Action::Click { .. } | Action::Tick | Action::Resumed | Action::Recheck => {}
         Action::Focus(panel) => {
             if state.overlay.is_none() {
                 state.focus = panel;
@@ -46,6 +47,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 state.cluster = Feed::Live;
             }
             git::settle_releases(state, &mut effects);
+            drift::track(state, &mut effects);
         }
         Action::Pushed {
             app,
@@ -70,7 +72,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::TmpPlanned(result) => tmp::planned(state, result),
         Action::FeishuPlanned(result) => feishu::planned(state, result),
         Action::SecretsLoaded(result) => secrets::loaded(state, result),
-        Action::GitSnapshot(result) => git::snapshot(state, result, &mut effects),
+        Action::GitSnapshot(result) => {
+            git::snapshot(state, result, &mut effects);
+            drift::track(state, &mut effects);
+        }
         Action::KnownTags { app, result } => git::known_tags(state, &app, result),
         Action::History { app, env, result } => git::history(state, &app, &env, result),
         Action::GitTags(tags) => {
