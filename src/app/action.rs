@@ -203,8 +203,14 @@ pub enum Action {
     GitTags(Vec<(String, String)>),
     /// Ask git again (after an action, and every so often: a remote has no watch).
     RefreshGit,
+    /// Ask the remote whether its branch moved (the frequent cheap check).
+    RefreshGitRef,
     /// What the GitOps engine read: every app × env.
     GitSnapshot(Result<Vec<crate::services::gitops::EnvTag>, String>),
+    /// The remote branch's tip (a cheap check: a new tip means a snapshot to fetch).
+    GitRef(Result<String, String>),
+    /// The tip the last snapshot was read at (so the next check compares against it).
+    GitFetched(String),
     /// Tags the release picker can offer.
     KnownTags {
         app: String,
@@ -274,6 +280,8 @@ pub enum Effect {
     OpenUrl(String),
     /// Read every app × env from the GitOps repo (fetch first).
     RefreshGit,
+    /// Ask the remote for its branch's tip only (refs, no objects): cheap enough to do often.
+    CheckGitRef,
     /// Tags for the release picker.
     LoadKnownTags { app: String },
     /// An env's history for the rollback picker.
@@ -330,8 +338,8 @@ pub enum Effect {
 /// The identity of a scheduled action: one timer per key at most.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TimerKey {
-    /// Ask git again (a remote cannot be watched).
-    GitRefresh,
+    /// Ask the remote again whether its branch moved (a remote cannot be watched).
+    GitRef,
     /// Ask GitHub again for the gates of an env's commit.
     Gates { env: String },
     /// Clear the status line once its message is old.

@@ -348,6 +348,8 @@ pub struct State {
     pub status: Option<String>,
     /// Counts status messages, so an expiry clears only the one it was scheduled for.
     pub status_seq: u64,
+    /// The remote branch's tip as the last ref check saw it.
+    pub git_tip: Option<String>,
     /// Since when (ms) git and the cluster have disagreed, per (app, env).
     pub drift_since: std::collections::HashMap<(String, String), u64>,
     /// How long a disagreement may last before it is drift (a sync takes a moment).
@@ -411,6 +413,7 @@ impl State {
             activity: Vec::new(),
             status: None,
             status_seq: 0,
+            git_tip: None,
             drift_since: std::collections::HashMap::new(),
             drift_grace_ms: inv.kube.drift_grace_secs.saturating_mul(1000),
             read_only: crate::ops::read_only_reason(false, Some(inv)),

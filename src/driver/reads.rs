@@ -56,14 +56,37 @@ impl Runner {
     pub(super) fn refresh_git(&self) {
         let (git, tx) = (self.git(), self.tx.clone());
         tokio::spawn(async move {
+            let (result, tip) = match git {
+                Ok(g) => {
+                    let read = g
+                        .with(|e| Ok((e.snapshot()?, e.fetched_tip())))
+                        .await
+                        .map_err(|e| e.to_string());
+                    match read {
+                        Ok((tags, tip)) => (Ok(tags), tip),
+                        Err(e) => (Err(e), None),
+                    }
+                }
+                Err(e) => (Err(e), None),
+            };
+            let _ = tx.send(Action::GitSnapshot(result));
+            if let Some(tip) = tip {
+                let _ = tx.send(Action::GitFetched(tip));
+            }
+        });
+    }
+
+    pub(super) fn check_git_ref(&self) {
+        let (git, tx) = (self.git(), self.tx.clone());
+        tokio::spawn(async move {
             let result = match git {
                 Ok(g) => g
-                    .with(GitopsEngine::snapshot)
+                    .with(GitopsEngine::remote_tip)
                     .await
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
-            let _ = tx.send(Action::GitSnapshot(result));
+            let _ = tx.send(Action::GitRef(result));
         });
     }
 

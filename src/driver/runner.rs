@@ -114,6 +114,7 @@ impl Runner {
             }
             Effect::FetchGates { env, tag, required } => self.fetch_gates(env, tag, required),
             Effect::RefreshGit => self.refresh_git(),
+            Effect::CheckGitRef => self.check_git_ref(),
             Effect::LoadKnownTags { app } => self.load_known_tags(app),
             Effect::LoadHistory { app, env } => self.load_history(app, env),
             Effect::LoadSecrets => self.load_secrets(),

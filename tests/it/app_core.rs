@@ -487,7 +487,7 @@ fn twenty_releases_leave_one_timer_per_key() {
     assert_eq!(
         keys,
         vec![
-            &TimerKey::GitRefresh,
+            &TimerKey::GitRef,
             &TimerKey::Gates { env: "dev".into() },
             &TimerKey::Gates { env: "prod".into() },
             &TimerKey::Gates { env: "stg".into() },

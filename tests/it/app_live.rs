@@ -55,6 +55,7 @@ async fn promote_the_canary_then_roll_back_both_halves() {
         state,
         runner: Runner::new(tx, services),
         rx,
+        timers: false,
     };
     c.apply(Action::RefreshGit);
     c.until("git and the stg canary paused at its first pause", |s| {

@@ -15,6 +15,9 @@ pub struct Cockpit {
     pub state: State,
     pub runner: Runner,
     pub rx: UnboundedReceiver<Action>,
+    /// Run scheduled effects too (the refresh loops), as the TUI does; off by default so a
+    /// test's loop goes quiet.
+    pub timers: bool,
 }
 
 impl Cockpit {
@@ -49,6 +52,7 @@ impl Cockpit {
             state,
             runner: Runner::new(tx, services),
             rx,
+            timers: false,
         }
     }
 
@@ -59,7 +63,7 @@ impl Cockpit {
             u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
         let action = shipdeck::driver::resolve_click(&self.state, action);
         for e in update(&mut self.state, action) {
-            if !matches!(e, Effect::Schedule { .. }) {
+            if self.timers || !matches!(e, Effect::Schedule { .. }) {
                 self.runner.run(e);
             }
         }

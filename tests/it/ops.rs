@@ -784,14 +784,14 @@ async fn a_timer_key_scheduled_again_replaces_its_timer() {
     let mut c = Cockpit::connect(&inv, &Paths::under(&dir.path().join(".cockpit"))).await;
     for _ in 0..20 {
         c.runner.run(Effect::Schedule {
-            key: shipdeck::app::TimerKey::GitRefresh,
+            key: shipdeck::app::TimerKey::GitRef,
             after_ms: 100,
             action: Box::new(Action::Resumed),
         });
     }
     assert_eq!(
         c.runner.pending_timers(),
-        vec![shipdeck::app::TimerKey::GitRefresh]
+        vec![shipdeck::app::TimerKey::GitRef]
     );
     // One firing, then silence: the nineteen replaced timers never fire.
     let window = tokio::time::Instant::now() + Duration::from_secs(1);
@@ -867,5 +867,41 @@ async fn status_sees_the_cluster_and_names_what_did_not_answer() {
             .any(|n| n.as_str().unwrap().starts_with("unreachable: cluster of")),
         "{out}"
     );
+    w.shutdown().await;
+}
+
+/// Someone else pushes a release: the cheap ref check (every 2.5 s, refs only) notices, the
+/// snapshot follows, and the git column shows the new tag within 5 s, with no drift shown
+/// while the cluster catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_elsewhere_reaches_the_git_column_within_seconds() {
+    let w = World::start(true).await;
+    let mut c = cockpit(&w).await;
+    c.timers = true;
+    c.apply(Action::RefreshGitRef);
+    let mut took = Vec::new();
+    for tag in ["a000001", "a000002", "a000003"] {
+        let (code, _, err) = w
+            .shipdeck(&["release", "miker-web", "--env", "dev", "--tag", tag])
+            .await;
+        assert_eq!(code, 0, "{err}");
+        let pushed = std::time::Instant::now();
+        let want = tag.to_owned();
+        c.until("the new tag in the git column", move |s| {
+            s.envs
+                .iter()
+                .any(|r| r.name == "dev" && r.git_tag.as_deref() == Some(want.as_str()))
+        })
+        .await;
+        took.push(pushed.elapsed());
+        assert!(
+            pushed.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            pushed.elapsed()
+        );
+        assert_eq!(c.state.drift("miker-web", "dev"), None);
+    }
+    eprintln!("push → git column: {took:?}");
+    c.runner.cancel_all();
     w.shutdown().await;
 }

@@ -22,6 +22,8 @@ pub(super) fn track(state: &mut State, effects: &mut Vec<Effect>) {
         if let std::collections::hash_map::Entry::Vacant(v) = state.drift_since.entry(key) {
             let (app, env) = v.key().clone();
             v.insert(now);
+            // A live image git does not explain: perhaps git moved; ask the remote now.
+            effects.push(Effect::CheckGitRef);
             effects.push(Effect::Schedule {
                 key: TimerKey::Drift { app, env },
                 after_ms: state.drift_grace_ms,

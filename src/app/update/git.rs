@@ -6,8 +6,9 @@ use super::super::action::{Command, Effect, TimerKey};
 use super::super::state::{Confirmed, EnvRow, Feed, Overlay, PendingChange, State};
 use crate::services::gitops::{Action as GitAction, EnvTag, KnownTag, TagChange};
 
-/// How often git is asked again while nothing happens.
-const GIT_REFRESH_MS: u64 = 15_000;
+/// How often the remote is asked whether its branch moved (refs only: cheap), so the git
+/// column is about as fresh as the cluster's, which arrives by watch.
+const GIT_REF_MS: u64 = 2_500;
 
 pub(super) fn snapshot(
     state: &mut State,
@@ -22,6 +23,7 @@ pub(super) fn snapshot(
                 .collect();
             state.gitops = Feed::Live;
             sync_rows(state, effects);
+            close_stale_confirmation(state);
         }
         Err(e) => {
             state.gitops = if state.git.is_empty() {
@@ -34,11 +36,62 @@ pub(super) fn snapshot(
             state.status = Some(format!("git: {e}"));
         }
     }
+    schedule_ref_check(effects);
+}
+
+fn schedule_ref_check(effects: &mut Vec<Effect>) {
     effects.push(Effect::Schedule {
-        key: TimerKey::GitRefresh,
-        after_ms: GIT_REFRESH_MS,
-        action: Box::new(super::super::action::Action::RefreshGit),
+        key: TimerKey::GitRef,
+        after_ms: GIT_REF_MS,
+        action: Box::new(super::super::action::Action::RefreshGitRef),
     });
+}
+
+/// The remote's tip: a new one is fetched; either way the next check is scheduled.
+pub(super) fn tip(state: &mut State, result: Result<String, String>, effects: &mut Vec<Effect>) {
+    match result {
+        Ok(tip) => {
+            if state.git_tip.as_ref() != Some(&tip) {
+                state.git_tip = Some(tip);
+                effects.push(Effect::RefreshGit);
+            }
+        }
+        Err(e) => {
+            if !state.git.is_empty() {
+                state.gitops = Feed::Stale {
+                    since: state.clock.hhmm.clone(),
+                };
+            }
+            state.status = Some(format!("git: {e}"));
+        }
+    }
+    schedule_ref_check(effects);
+}
+
+/// A confirmation of a change whose env moved in git meanwhile would act on what the person no
+/// longer sees: close it and say so.
+fn close_stale_confirmation(state: &mut State) {
+    let Some(Overlay::Confirm {
+        then: Confirmed::Git(change),
+        ..
+    }) = &state.overlay
+    else {
+        return;
+    };
+    let now = state
+        .envs
+        .iter()
+        .find(|r| r.name == change.env)
+        .and_then(|r| r.git_tag.clone());
+    if now != change.expected_from {
+        state.status = Some(format!(
+            "{} {} changed in git meanwhile (now {}): look again",
+            change.app,
+            change.env,
+            now.as_deref().unwrap_or("none")
+        ));
+        state.overlay = None;
+    }
 }
 
 /// Copies the selected app's git tags into the environment rows.

@@ -59,6 +59,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.in_flight.insert((app, env), (from, to, actor));
         }
         Action::RefreshGit => effects.push(Effect::RefreshGit),
+        Action::RefreshGitRef => effects.push(Effect::CheckGitRef),
+        Action::GitRef(result) => git::tip(state, result, &mut effects),
+        Action::GitFetched(tip) => state.git_tip = Some(tip),
         Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
         Action::Notified { line, failed } => log(state, line, failed),
         Action::CandidateGates(c) => state.candidate = Some(c),

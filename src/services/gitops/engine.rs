@@ -122,6 +122,21 @@ impl GitopsEngine {
         self.snapshot_at(&repo, tip)
     }
 
+    /// The remote branch's tip, asked cheaply (refs only, like `git ls-remote`): whether a
+    /// snapshot is worth fetching.
+    pub fn remote_tip(&self) -> Result<String> {
+        let repo = repo::open_or_init(&self.clone_dir)?;
+        repo::remote_tip(&repo, &self.url, &self.branch, &self.auth).map(|o| o.to_string())
+    }
+
+    /// The tip the working clone last fetched, if any.
+    pub fn fetched_tip(&self) -> Option<String> {
+        let repo = repo::open_or_init(&self.clone_dir).ok()?;
+        repo.refname_to_id(&repo::tracking_ref(&self.branch))
+            .ok()
+            .map(|o| o.to_string())
+    }
+
     /// Like [`GitopsEngine::snapshot`] without contacting the remote: what the working clone
     /// last fetched (a first paint before the fetch returns, or offline).
     pub fn snapshot_cached(&self) -> Result<Vec<EnvTag>> {

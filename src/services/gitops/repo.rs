@@ -238,6 +238,30 @@ pub(crate) fn push(
 }
 
 /// The repository behind a local URL, if it is one.
+/// The remote's tip of `branch`, as `git ls-remote` asks it: refs only, no objects move.
+pub(crate) fn remote_tip(repo: &Repository, url: &str, branch: &str, auth: &Auth) -> Result<Oid> {
+    let wanted = format!("refs/heads/{branch}");
+    let missing = || GitopsError::Remote {
+        url: url.to_owned(),
+        message: format!("branch `{branch}` does not exist on the remote"),
+    };
+    if let Some(local) = open_local(url) {
+        return local.refname_to_id(&wanted).map_err(|_| missing());
+    }
+    let mut remote = repo.remote_anonymous(url)?;
+    let mut cbs = RemoteCallbacks::new();
+    cbs.credentials(auth.callback());
+    let conn = remote
+        .connect_auth(git2::Direction::Fetch, Some(cbs), None)
+        .map_err(|e| remote_err(url, &e, Some(auth)))?;
+    let heads = conn.list().map_err(|e| remote_err(url, &e, Some(auth)))?;
+    heads
+        .iter()
+        .find(|h| h.name() == wanted)
+        .map(git2::RemoteHead::oid)
+        .ok_or_else(missing)
+}
+
 fn open_local(url: &str) -> Option<Repository> {
     if !is_local(url) {
         return None;
