@@ -658,3 +658,49 @@ fn drift_is_shown_only_after_its_grace() {
     assert_eq!(s.drift("miker-web", "dev"), None);
     assert!(s.drift_since.is_empty());
 }
+
+/// The clock ticks only while something on screen reads differently with time (here a
+/// runner's age), and stops when nothing does: an idle screen draws nothing.
+#[test]
+fn the_clock_ticks_only_while_time_is_on_screen() {
+    use shipdeck::services::kube::LiveEvent;
+    use shipdeck::services::kube::runners::{RunnerInfo, ScaleSetInfo};
+    let mut s = demo_state();
+    assert!(
+        !update(
+            &mut s,
+            Action::Resize {
+                width: 120,
+                height: 40
+            }
+        )
+        .contains(&Effect::SetTicking(true))
+    );
+    let runners = |n: usize| {
+        Action::Live(LiveEvent::Runners {
+            served: Vec::new(),
+            sets: vec![ScaleSetInfo {
+                name: "miker-runners".into(),
+                runners: (0..n)
+                    .map(|i| RunnerInfo {
+                        name: format!("runner-{i}"),
+                        phase: "Running".into(),
+                        created: Some(jiff::Timestamp::now()),
+                        ..RunnerInfo::default()
+                    })
+                    .collect(),
+                ..ScaleSetInfo::default()
+            }],
+        })
+    };
+    assert!(update(&mut s, runners(1)).contains(&Effect::SetTicking(true)));
+    s.dirty = false;
+    update(&mut s, Action::Tick);
+    assert!(s.dirty, "a tick redraws while an age is on screen");
+    // Zoomed on another panel, the ages are off screen: the clock stops.
+    s.zoomed = true;
+    assert!(update(&mut s, Action::Resumed).contains(&Effect::SetTicking(false)));
+    s.dirty = false;
+    update(&mut s, Action::Tick);
+    assert!(!s.dirty);
+}

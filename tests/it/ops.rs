@@ -870,7 +870,7 @@ async fn status_sees_the_cluster_and_names_what_did_not_answer() {
     w.shutdown().await;
 }
 
-/// Someone else pushes a release: the cheap ref check (every 2.5 s, refs only) notices, the
+/// Someone else pushes a release: the cheap ref check (every 3 s, refs only) notices, the
 /// snapshot follows, and the git column shows the new tag within 5 s, with no drift shown
 /// while the cluster catches up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use crate::services::gitops::{Action as GitAction, EnvTag, KnownTag, TagChange};
 
 /// How often the remote is asked whether its branch moved (refs only: cheap), so the git
 /// column is about as fresh as the cluster's, which arrives by watch.
-const GIT_REF_MS: u64 = 2_500;
+const GIT_REF_MS: u64 = 3_000;
 
 pub(super) fn snapshot(
     state: &mut State,

@@ -25,7 +25,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
     let status_before = state.status.clone();
     // A tick only matters while something on screen depends on time.
-    let redraw = !matches!(action, Action::Tick) || state.tasks.any_running();
+    let redraw = !matches!(action, Action::Tick) || wants_ticks(state);
     match action {
         Action::Command(cmd) => command(state, cmd, &mut effects),
         Action::Input(c) => input::typed(state, c),
@@ -105,7 +105,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             action: Box::new(Action::StatusExpired(state.status_seq)),
         });
     }
-    let want_tick = state.tasks.any_running();
+    let want_tick = wants_ticks(state);
     if want_tick != state.ticking {
         state.ticking = want_tick;
         effects.push(Effect::SetTicking(want_tick));
@@ -114,6 +114,32 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         state.dirty = true;
     }
     effects
+}
+
+/// Whether something on screen reads differently as time passes, so the clock must tick once a
+/// second: a running task's elapsed time, a pause countdown, a runner's age. Otherwise no tick
+/// fires at all (an idle cockpit stays idle).
+fn wants_ticks(state: &State) -> bool {
+    if state.tasks.any_running() {
+        return true;
+    }
+    if state.overlay.is_some() && !matches!(state.overlay, Some(Overlay::Confirm { .. })) {
+        return false;
+    }
+    let visible = |p: super::state::Panel| !state.zoomed || state.focus == p;
+    let countdown = visible(super::state::Panel::Rollout)
+        && state
+            .selected_app()
+            .zip(state.selected_env())
+            .and_then(|(app, env)| state.live.rollout(app, &env.name))
+            .is_some_and(|r| r.pause_ends_at.is_some() && !r.paused);
+    let runner_ages = visible(super::state::Panel::Runners)
+        && state
+            .live
+            .runners
+            .as_ref()
+            .is_some_and(|r| r.sets.iter().any(|s| !s.runners.is_empty()));
+    countdown || runner_ages
 }
 
 fn task_finished(state: &mut State, id: super::tasks::TaskId, outcome: TaskOutcome) {

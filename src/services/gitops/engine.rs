@@ -125,8 +125,8 @@ impl GitopsEngine {
     /// The remote branch's tip, asked cheaply (refs only, like `git ls-remote`): whether a
     /// snapshot is worth fetching.
     pub fn remote_tip(&self) -> Result<String> {
-        let repo = repo::open_or_init(&self.clone_dir)?;
-        repo::remote_tip(&repo, &self.url, &self.branch, &self.auth).map(|o| o.to_string())
+        repo::remote_tip(&self.clone_dir, &self.url, &self.branch, &self.auth)
+            .map(|o| o.to_string())
     }
 
     /// The tip the working clone last fetched, if any.

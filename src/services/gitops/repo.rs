@@ -239,15 +239,17 @@ pub(crate) fn push(
 
 /// The repository behind a local URL, if it is one.
 /// The remote's tip of `branch`, as `git ls-remote` asks it: refs only, no objects move.
-pub(crate) fn remote_tip(repo: &Repository, url: &str, branch: &str, auth: &Auth) -> Result<Oid> {
+pub(crate) fn remote_tip(clone_dir: &Path, url: &str, branch: &str, auth: &Auth) -> Result<Oid> {
     let wanted = format!("refs/heads/{branch}");
     let missing = || GitopsError::Remote {
         url: url.to_owned(),
         message: format!("branch `{branch}` does not exist on the remote"),
     };
+    // A remote on this filesystem is read directly; the working clone is not even opened.
     if let Some(local) = open_local(url) {
         return local.refname_to_id(&wanted).map_err(|_| missing());
     }
+    let repo = open_or_init(clone_dir)?;
     let mut remote = repo.remote_anonymous(url)?;
     let mut cbs = RemoteCallbacks::new();
     cbs.credentials(auth.callback());
