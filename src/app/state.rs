@@ -65,10 +65,9 @@ pub struct EnvRow {
     pub protected: bool,
     pub promote_from: Option<String>,
     pub required_checks: Vec<String>,
+    /// What git says the env runs. (What the cluster runs is read from `State::live`, never
+    /// kept here, so a row cannot show a leftover value.)
     pub git_tag: Option<String>,
-    pub live_tag: Option<String>,
-    pub sync: Option<String>,
-    pub health: Option<String>,
 }
 
 /// The gates of the commit an environment's tag names.

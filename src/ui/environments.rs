@@ -42,7 +42,9 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                     l.sync.clone(),
                     l.rollout_status.clone().or_else(|| l.health.clone()),
                 ),
-                None => (e.live_tag.clone(), e.sync.clone(), e.health.clone()),
+                // Asked, not answered yet: say so rather than show a phase from nowhere.
+                None if connecting(state, &e.name) => (None, None, Some("connecting".to_owned())),
+                None => (None, None, None),
             };
             let disconnected = live.as_ref().is_some_and(|l| l.stale_since.is_some());
             // A disagreement is only drift once it outlives the grace (a sync takes a moment).
@@ -153,4 +155,16 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             rest,
         );
     }
+}
+
+/// The cluster of `env` is being watched but has not delivered its first snapshot.
+fn connecting(state: &State, env: &str) -> bool {
+    use crate::app::state::Feed;
+    use crate::services::kube::Conn;
+    matches!(state.cluster, Feed::Connecting | Feed::Live)
+        && state
+            .live
+            .envs
+            .get(env)
+            .is_none_or(|e| matches!(e.cluster, Conn::Connecting))
 }

@@ -41,15 +41,18 @@ fn environments_with_data_selection_and_drift() {
         let mut s = demo_state();
         s.gitops = Feed::Live;
         s.cluster = Feed::Live;
-        for (row, (git, live, sync, health)) in s.envs.iter_mut().zip([
-            ("9f1c2ab", "9f1c2ab", "Synced", "Healthy"),
-            ("9f1c2ab", "71be0e3", "OutOfSync", "Paused"),
-            ("71be0e3", "71be0e3", "Synced", "Healthy"),
-        ]) {
-            row.git_tag = Some(git.into());
-            row.live_tag = Some(live.into());
-            row.sync = Some(sync.into());
-            row.health = Some(health.into());
+        let rows = [
+            ("dev", "9f1c2ab", "9f1c2ab", "Synced", "Healthy"),
+            ("stg", "9f1c2ab", "71be0e3", "OutOfSync", "Paused"),
+            ("prod", "71be0e3", "71be0e3", "Synced", "Healthy"),
+        ];
+        for (env, git, live, sync, phase) in rows {
+            if let Some(row) = s.envs.iter_mut().find(|r| r.name == env) {
+                row.git_tag = Some(git.into());
+            }
+            for event in live_env(env, live, sync, phase) {
+                s.live.apply(event);
+            }
         }
         // stg has disagreed with git for longer than the grace: drift.
         s.clock.now_ms = 120_000;
@@ -58,6 +61,50 @@ fn environments_with_data_selection_and_drift() {
         cmd(&mut s, Command::Down);
         s
     });
+}
+
+/// What the watches of one env deliver: the app's Rollout running `tag` in `phase`, and its
+/// Argo CD Application in `sync`.
+fn live_env(
+    env: &str,
+    tag: &str,
+    sync: &str,
+    phase: &str,
+) -> Vec<shipdeck::services::kube::LiveEvent> {
+    use shipdeck::services::kube::info::{ReplicaSetInfo, RevisionInfo};
+    use shipdeck::services::kube::{ArgoApp, LiveEvent, RolloutInfo};
+    let info = RolloutInfo {
+        status: phase.into(),
+        revisions: vec![RevisionInfo {
+            revision: 1,
+            replica_sets: vec![ReplicaSetInfo {
+                uid: format!("{env}-rs"),
+                replicas: 1,
+                images: vec![format!("harbor.sandbox.local/miker/miker-web:{tag}")],
+                ..ReplicaSetInfo::default()
+            }],
+            ..RevisionInfo::default()
+        }],
+        ..RolloutInfo::default()
+    };
+    let app = ArgoApp {
+        name: format!("miker-web-{env}"),
+        sync: sync.into(),
+        health: "Healthy".into(),
+        revision: String::new(),
+        images: Vec::new(),
+        operation: None,
+    };
+    vec![
+        LiveEvent::Rollouts {
+            env: env.into(),
+            rollouts: std::collections::BTreeMap::from([("miker-web".to_owned(), Some(info))]),
+        },
+        LiveEvent::ArgoCd {
+            env: env.into(),
+            apps: std::collections::BTreeMap::from([("miker-web".to_owned(), Some(app))]),
+        },
+    ]
 }
 
 #[test]

@@ -219,3 +219,22 @@ fn key_bar_greys_what_would_be_refused() {
     assert_eq!(key_style(&s, "release").fg, Some(Color::DarkGray));
     assert_ne!(key_style(&s, "secrets").fg, Some(Color::DarkGray));
 }
+
+/// Before an env's cluster has answered, its row says `connecting`, never a phase; once the
+/// first snapshot is in, the row shows what it says.
+#[test]
+fn rows_say_connecting_until_the_first_snapshot() {
+    let mut s = demo_state();
+    s.cluster = shipdeck::app::state::Feed::Connecting;
+    let screen = draw(&s, 120, 40);
+    assert!(screen.matches("connecting").count() >= 3, "{screen}");
+    let s = with_rollout(paused_canary());
+    let screen = draw(&s, 120, 40);
+    let dev_row = screen
+        .lines()
+        .find(|l| l.contains("▸dev"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!dev_row.contains("connecting"), "{dev_row}");
+    assert!(dev_row.contains("Paused"), "{dev_row}");
+}
