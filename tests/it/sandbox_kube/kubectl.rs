@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
-fn kubectl(sb: &KubeSandbox, args: &[&str]) -> (bool, String, String) {
+/// Runs the real `kubectl` on the sandbox: success, stdout, stderr.
+pub(super) fn kubectl(sb: &KubeSandbox, args: &[&str]) -> (bool, String, String) {
     let out = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(sb.kubeconfig_path())

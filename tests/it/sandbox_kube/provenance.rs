@@ -1,10 +1,8 @@
 //! Who is asking and who wrote: SelfSubjectReview, the request log, and
 //! `metadata.managedFields` kept per field manager, read back by kube-rs and the real kubectl.
 
-use std::process::Command;
-
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{Patch, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
 use shipdeck::sandbox::kube::{RequestRecord, seed};
@@ -84,18 +82,9 @@ async fn create_rollout(c: &Client, ns: &str, name: &str) -> Value {
 }
 
 fn kubectl(sb: &KubeSandbox, args: &[&str]) -> String {
-    let out = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(sb.kubeconfig_path())
-        .args(args)
-        .output()
-        .expect("`kubectl` must be installed for these tests (it is on the dev machine and in CI)");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let (ok, out, err) = super::kubectl::kubectl(sb, args);
+    assert!(ok, "kubectl {args:?} failed: {err}");
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,10 +153,8 @@ async fn requests_are_recorded_with_user_agent_and_field_manager() {
     let sb = start(dir.path()).await;
     let c = client_with_agent(&sb).await;
     create_rollout(&c, "shop", "web").await;
-    let pp = PatchParams {
-        field_manager: Some("shipdeck".into()),
-        ..PatchParams::default()
-    };
+    // The parameters shipdeck's own writes use.
+    let pp = shipdeck::services::kube::client::patch_params();
     rollouts(&c, "shop")
         .patch("web", &pp, &Patch::Merge(json!({"spec": {"paused": true}})))
         .await
@@ -231,10 +218,8 @@ async fn writes_keep_one_managed_fields_entry_per_manager_and_subresource() {
     assert_eq!(first["fieldsV1"], json!({}));
     let created_at = time_of(first);
 
-    let pp = PatchParams {
-        field_manager: Some("shipdeck".into()),
-        ..PatchParams::default()
-    };
+    // The parameters shipdeck's own writes use.
+    let pp = shipdeck::services::kube::client::patch_params();
     api.patch("web", &pp, &Patch::Merge(json!({"spec": {"paused": true}})))
         .await
         .unwrap();
@@ -312,10 +297,8 @@ async fn kubectl_reads_the_managed_fields_and_writes_under_its_own_manager() {
     let sb = start(dir.path()).await;
     let c = client_with_agent(&sb).await;
     create_rollout(&c, "shop", "web").await;
-    let pp = PatchParams {
-        field_manager: Some("shipdeck".into()),
-        ..PatchParams::default()
-    };
+    // The parameters shipdeck's own writes use.
+    let pp = shipdeck::services::kube::client::patch_params();
     rollouts(&c, "shop")
         .patch_status(
             "web",
