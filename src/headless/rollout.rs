@@ -178,6 +178,15 @@ async fn get(ctx: &Ctx, inv: &Inventory, t: &Target, watch: bool) -> Outcome {
                     eprintln!("shipdeck: stale since {since}: {last_error}");
                 }
             }
+            LiveEvent::Denied { denied, .. } => {
+                if let Some(d) = denied.iter().find(|d| d.resource == "rollouts.argoproj.io") {
+                    break Err(Failure::new(Exit::Refused, d.to_string()));
+                }
+                // The rest of the tree still answers; say what it leaves out.
+                for d in &denied {
+                    eprintln!("shipdeck: {d} (left out of the tree)");
+                }
+            }
             LiveEvent::Rollouts { rollouts, .. } => {
                 deadline = None;
                 let Some(info) = rollouts.get(&t.app).cloned().flatten() else {

@@ -113,6 +113,16 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> Outcome {
             if let Some(since) = el.as_ref().and_then(|l| l.stale_since) {
                 notes.push(format!("cluster of {env_name}: stale since {since}"));
             }
+            for feed in [
+                FeedId::Cluster(env_name.clone()),
+                FeedId::ArgoCd(env_name.clone()),
+            ] {
+                notes.extend(
+                    live.denied(&feed)
+                        .iter()
+                        .map(|d| format!("{env_name}: {d}")),
+                );
+            }
             rows.push(StatusRow {
                 app: app.clone(),
                 env: env_name.clone(),

@@ -19,8 +19,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
     frame.render_widget(block, area);
 
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
-    let header = Row::new(["env", "git tag", "live", "sync", "health"])
-        .style(Style::default().add_modifier(Modifier::BOLD));
+    // Wide enough for the whole split in the cell; otherwise the cell shows the canary and its
+    // weight, and the note under the table spells out the selected env's split.
+    let wide = inner.width >= WIDE;
+    let with_phase = inner.width >= WITH_PHASE;
+    let mut head = vec!["env", "git tag", "live", "sync", "health"];
+    if with_phase {
+        head.push("rollout");
+    }
+    let header = Row::new(head).style(Style::default().add_modifier(Modifier::BOLD));
     let rows: Vec<Row> = state
         .envs
         .iter()
@@ -36,15 +43,30 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             let live = state
                 .selected_app()
                 .and_then(|app| state.live.env_live(app, &e.name));
-            let (live_tag, sync, health) = match &live {
+            let denied = state.live.rollouts_denied(&e.name).is_some();
+            let (live_tag, sync, health, phase) = match &live {
                 Some(l) => (
-                    l.live_tag.clone(),
+                    match &l.split {
+                        Some(s) if wide => Some(s.to_string()),
+                        Some(s) => Some(format!("{} {}%", s.canary_tag, s.canary_weight)),
+                        None => l.live_tag.clone(),
+                    },
                     l.sync.clone(),
-                    l.rollout_status.clone().or_else(|| l.health.clone()),
+                    // Argo CD's own health; the rollout's phase has its column (or, when narrow,
+                    // the Rollout panel beside this one).
+                    l.health.clone(),
+                    l.rollout_status.clone(),
                 ),
                 // Asked, not answered yet: say so rather than show a phase from nowhere.
-                None if connecting(state, &e.name) => (None, None, Some("connecting".to_owned())),
-                None => (None, None, None),
+                None if connecting(state, &e.name) => {
+                    (Some("connecting".to_owned()), None, None, None)
+                }
+                None => (None, None, None, None),
+            };
+            let phase = if denied {
+                Some("not permitted".to_owned())
+            } else {
+                phase
             };
             let disconnected = live.as_ref().is_some_and(|l| l.stale_since.is_some());
             // A disagreement is only drift once it outlives the grace (a sync takes a moment).
@@ -56,7 +78,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             } else {
                 Style::default()
             };
-            let row = Row::new(vec![
+            let stale_mark = if disconnected { " (stale)" } else { "" };
+            let mut cells = vec![
                 Cell::from(name),
                 Cell::from(dash(&e.git_tag)),
                 Cell::from(Span::styled(
@@ -64,12 +87,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                     live_style,
                 )),
                 Cell::from(dash(&sync)),
-                Cell::from(format!(
-                    "{}{}",
-                    dash(&health),
-                    if disconnected { " (stale)" } else { "" }
-                )),
-            ]);
+            ];
+            if with_phase {
+                cells.push(Cell::from(dash(&health)));
+                cells.push(Cell::from(format!("{}{stale_mark}", dash(&phase))));
+            } else {
+                cells.push(Cell::from(format!("{}{stale_mark}", dash(&health))));
+            }
+            let row = Row::new(cells);
             if i == state.selected_env && focused {
                 row.style(Style::default().add_modifier(Modifier::REVERSED))
             } else {
@@ -106,6 +131,25 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             Style::default().fg(Color::Yellow),
         ));
     }
+    if let (Some(app), Some(env)) = (state.selected_app(), state.selected_env()) {
+        let live = state.live.env_live(app, &env.name);
+        if let Some(split) = live
+            .as_ref()
+            .and_then(|l| l.split.as_ref())
+            .filter(|_| !wide)
+        {
+            notes.push(Line::raw(format!("{}: {split}", env.name)));
+        }
+        if !with_phase && let Some(phase) = live.and_then(|l| l.rollout_status) {
+            notes.push(Line::styled(
+                format!("{}: rollout {phase}", env.name),
+                dim(),
+            ));
+        }
+        for d in denied_lines(state, &env.name) {
+            notes.push(Line::styled(d, Style::default().fg(Color::Yellow)));
+        }
+    }
     if let Some(problem) = state
         .selected_env()
         .and_then(|e| state.git_for(&e.name))
@@ -128,17 +172,26 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         height: table_h,
         ..inner
     };
-    let table = Table::new(
-        rows,
-        [
+    let live_w = if wide { 41 } else { 11 };
+    let widths: Vec<Constraint> = if with_phase {
+        vec![
             Constraint::Length(6),
-            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(live_w),
             Constraint::Length(9),
             Constraint::Length(9),
             Constraint::Min(7),
-        ],
-    )
-    .header(header);
+        ]
+    } else {
+        vec![
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(live_w),
+            Constraint::Length(9),
+            Constraint::Min(7),
+        ]
+    };
+    let table = Table::new(rows, widths).header(header);
     frame.render_widget(table, table_area);
     let rest = Rect {
         y: inner.y + table_h,
@@ -155,6 +208,24 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             rest,
         );
     }
+}
+
+/// From this width the live cell holds a canary's whole split.
+const WIDE: u16 = 92;
+/// From this width the rollout's phase has a column of its own beside Argo CD's health.
+const WITH_PHASE: u16 = 56;
+
+/// What the server refused to show in `env` (one line per kind), for both of its watches.
+fn denied_lines(state: &State, env: &str) -> Vec<String> {
+    use crate::services::kube::FeedId;
+    [
+        FeedId::Cluster(env.to_owned()),
+        FeedId::ArgoCd(env.to_owned()),
+    ]
+    .iter()
+    .flat_map(|f| state.live.denied(f))
+    .map(|d| format!("{env}: {d}"))
+    .collect()
 }
 
 /// The cluster of `env` is being watched but has not delivered its first snapshot.

@@ -161,9 +161,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                 Conn::Connecting => lines.push(Line::styled("cluster: connecting…", dim())),
                 Conn::Live => {}
             }
+            let feed = crate::services::kube::FeedId::Cluster(env.name.clone());
+            let denied = state
+                .live
+                .denied(&feed)
+                .iter()
+                .map(|d| Line::styled(d.to_string(), Style::default().fg(Color::Yellow)));
             match es.rollouts.get(app) {
+                // Refused, not absent: the denial says which permission is missing.
+                _ if state.live.rollouts_denied(&env.name).is_some() => lines.extend(denied),
                 Some(Some(r)) => {
                     lines.extend(header(r, now));
+                    lines.extend(denied);
                     if state.zoomed && state.focus == Panel::Rollout {
                         lines.push(Line::from(""));
                         for l in crate::services::kube::print::tree(r, now).lines() {

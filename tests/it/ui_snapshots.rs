@@ -107,6 +107,77 @@ fn live_env(
     ]
 }
 
+/// stg runs a 20 % canary of 9f1c2ab over 71be0e3, Argo CD says Suspended, and this identity
+/// may not read Experiments there.
+fn canary_state() -> shipdeck::app::State {
+    use shipdeck::services::kube::info::{ReplicaSetInfo, RevisionInfo};
+    use shipdeck::services::kube::{ArgoApp, Denial, FeedId, LiveEvent, RolloutInfo};
+    let mut s = demo_state();
+    s.gitops = Feed::Live;
+    s.cluster = Feed::Live;
+    let rs = |rev: i64, tag: &str, stable: bool| RevisionInfo {
+        revision: rev,
+        replica_sets: vec![ReplicaSetInfo {
+            uid: format!("rs-{tag}"),
+            replicas: if stable { 4 } else { 1 },
+            stable,
+            canary: !stable,
+            images: vec![format!("harbor.sandbox.local/miker/miker-web:{tag}")],
+            ..ReplicaSetInfo::default()
+        }],
+        ..RevisionInfo::default()
+    };
+    let info = RolloutInfo {
+        status: "Paused".into(),
+        step: "1/7".into(),
+        set_weight: Some(20),
+        actual_weight: Some(20),
+        revisions: vec![rs(2, "9f1c2ab", false), rs(1, "71be0e3", true)],
+        ..RolloutInfo::default()
+    };
+    if let Some(row) = s.envs.iter_mut().find(|r| r.name == "stg") {
+        row.git_tag = Some("9f1c2ab".into());
+    }
+    let app = ArgoApp {
+        name: "miker-web-stg".into(),
+        sync: "Synced".into(),
+        health: "Suspended".into(),
+        ..ArgoApp::default()
+    };
+    for ev in [
+        LiveEvent::Rollouts {
+            env: "stg".into(),
+            rollouts: std::collections::BTreeMap::from([("miker-web".to_owned(), Some(info))]),
+        },
+        LiveEvent::ArgoCd {
+            env: "stg".into(),
+            apps: std::collections::BTreeMap::from([("miker-web".to_owned(), Some(app))]),
+        },
+        LiveEvent::Denied {
+            feed: FeedId::Cluster("stg".into()),
+            denied: vec![Denial {
+                verb: "list".into(),
+                resource: "experiments.argoproj.io".into(),
+                namespace: "miker-stg".into(),
+            }],
+        },
+    ] {
+        s.live.apply(ev);
+    }
+    cmd(&mut s, Command::Down);
+    s
+}
+
+#[test]
+fn a_canary_shows_both_revisions_argo_health_and_what_is_refused() {
+    snap("environments_canary", canary_state);
+    snap("zoomed_environments_canary", || {
+        let mut s = canary_state();
+        cmd(&mut s, Command::Zoom);
+        s
+    });
+}
+
 #[test]
 fn stale_and_connecting_feeds() {
     snap("feeds_stale", || {

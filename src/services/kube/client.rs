@@ -112,5 +112,53 @@ pub fn describe(e: &kube::Error) -> KubeError {
             _ => KubeError::Api(msg),
         };
     }
-    KubeError::Api(e.to_string())
+    KubeError::Api(error_line(e))
+}
+
+/// One line a person can read for a kube error: the API server's own message for an API
+/// error (kube's `Display` appends the whole `Status` struct in Debug form), otherwise the
+/// error with its causes, each said once.
+pub fn error_line(e: &kube::Error) -> String {
+    if let kube::Error::Api(s) = e {
+        return match (s.message.is_empty(), s.reason.is_empty()) {
+            (false, _) => s.message.clone(),
+            (true, false) => format!("{} ({})", s.reason, s.code),
+            (true, true) => format!("the API server answered {}", s.code),
+        };
+    }
+    chain_line(e)
+}
+
+/// A watch error in one line: what failed (list or watch) and why.
+pub fn watch_error_line(e: &kube::runtime::watcher::Error) -> String {
+    use kube::runtime::watcher::Error as W;
+    match e {
+        W::InitialListFailed(k) => format!("list failed: {}", error_line(k)),
+        W::WatchStartFailed(k) | W::WatchFailed(k) => format!("watch failed: {}", error_line(k)),
+        W::WatchError(s) if !s.message.is_empty() => format!("watch failed: {}", s.message),
+        W::WatchError(s) => format!("watch failed: the API server answered {}", s.code),
+        W::NoResourceVersion => e.to_string(),
+    }
+}
+
+/// An error and its sources joined with `: `, skipping a cause its parent already quotes and
+/// kube's variant prefixes (`ServiceError: `), which name Rust types, not problems.
+fn chain_line(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        let text = ["ServiceError: ", "HyperError: ", "HttpError: "]
+            .iter()
+            .fold(text.as_str(), |t, p| t.strip_prefix(p).unwrap_or(t))
+            .to_owned();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        next = err.source();
+    }
+    out
 }

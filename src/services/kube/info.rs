@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use serde::Serialize;
 
 use super::model::{AnalysisRun, Experiment, Pod, REVISION_ANNOTATION, ReplicaSet, Rollout};
 
@@ -317,6 +318,45 @@ impl RolloutInfo {
     /// The newest AnalysisRun of the revision on screen (what the on-call engineer watches).
     pub fn current_analysis(&self) -> Option<&AnalysisRunInfo> {
         self.current_analysis_runs().next()
+    }
+
+    /// While a canary shares traffic with the stable revision: both tags and their weights,
+    /// from the actual weight the Rollout panel shows. `None` once one revision takes it all.
+    pub fn traffic_split(&self) -> Option<TrafficSplit> {
+        let canary = self.canary_rs().filter(|c| !c.stable)?;
+        let stable = self.stable_rs()?;
+        let weight = self.actual_weight.filter(|w| (1..100).contains(w))?;
+        let tag = |r: &ReplicaSetInfo| {
+            r.images
+                .first()
+                .and_then(|i| super::image_tag(i))
+                .map(str::to_owned)
+        };
+        Some(TrafficSplit {
+            stable_tag: tag(stable)?,
+            stable_weight: 100 - weight,
+            canary_tag: tag(canary)?,
+            canary_weight: weight,
+        })
+    }
+}
+
+/// A canary and the stable revision sharing traffic (weights add up to 100).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrafficSplit {
+    pub stable_tag: String,
+    pub stable_weight: i32,
+    pub canary_tag: String,
+    pub canary_weight: i32,
+}
+
+impl std::fmt::Display for TrafficSplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stable {} {}% · canary {} {}%",
+            self.stable_tag, self.stable_weight, self.canary_tag, self.canary_weight
+        )
     }
 }
 

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use info::RolloutInfo;
+pub use info::{RolloutInfo, TrafficSplit};
 pub use runners::{RunnerInfo, RunnerMode, ScaleSetInfo};
 
 use crate::inventory::Inventory;
@@ -67,6 +67,26 @@ pub enum Conn {
         since: Timestamp,
         error: String,
     },
+}
+
+/// A kind the API server refused to show this identity (403 on list or watch).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Denial {
+    /// `list` or `watch`.
+    pub verb: String,
+    /// Plural and group, as RBAC names it: `experiments.argoproj.io`.
+    pub resource: String,
+    pub namespace: String,
+}
+
+impl std::fmt::Display for Denial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "not permitted: {} {} in namespace {}",
+            self.verb, self.resource, self.namespace
+        )
+    }
 }
 
 /// Argo CD's view of one app in one environment.
@@ -119,6 +139,8 @@ pub struct RunnersState {
 pub struct LiveState {
     pub envs: BTreeMap<String, EnvState>,
     pub runners: Option<RunnersState>,
+    /// Per watch, the kinds the server refused (absent: none).
+    pub denied: BTreeMap<FeedId, Vec<Denial>>,
 }
 
 /// One update from a watch, applied to `LiveState` inside the pure `update`.
@@ -136,6 +158,8 @@ pub enum LiveEvent {
         env: String,
         apps: BTreeMap<String, Option<ArgoApp>>,
     },
+    /// The kinds a watch may not read, replacing what it said before (empty: all readable).
+    Denied { feed: FeedId, denied: Vec<Denial> },
     /// RBAC answers for an environment's Rollouts (`None` fields: no news).
     Access { env: String, access: RolloutAccess },
     /// The runner scale sets changed; `served` names the ARC APIs the cluster has.
@@ -159,6 +183,8 @@ pub struct EnvLive {
     pub revision: Option<String>,
     /// The rollout's status (`Paused`, `Healthy`…).
     pub rollout_status: Option<String>,
+    /// While a canary shares traffic: both revisions and their weights.
+    pub split: Option<TrafficSplit>,
     /// Set while either watch of this env is disconnected.
     pub stale_since: Option<Timestamp>,
 }
@@ -182,6 +208,13 @@ impl LiveState {
                 e.apps = apps;
                 e.argocd = Conn::Live;
             }
+            LiveEvent::Denied { feed, denied } => {
+                if denied.is_empty() {
+                    self.denied.remove(&feed);
+                } else {
+                    self.denied.insert(feed, denied);
+                }
+            }
             LiveEvent::Access { env, access } => {
                 // Each answer updates what it knows and leaves the rest.
                 let known = &mut self.envs.entry(env).or_default().access;
@@ -195,6 +228,18 @@ impl LiveState {
                 r.conn = Conn::Live;
             }
         }
+    }
+
+    /// The kinds a watch may not read.
+    pub fn denied(&self, feed: &FeedId) -> &[Denial] {
+        self.denied.get(feed).map_or(&[], Vec::as_slice)
+    }
+
+    /// Why the Rollouts of an environment cannot be read, if the server refused them.
+    pub fn rollouts_denied(&self, env: &str) -> Option<&Denial> {
+        self.denied(&FeedId::Cluster(env.to_owned()))
+            .iter()
+            .find(|d| d.resource == "rollouts.argoproj.io")
     }
 
     /// The derived rollout of an app in an environment, if watched and found.
@@ -226,6 +271,7 @@ impl LiveState {
             health: argo.map(|a| a.health.clone()).filter(|s| !s.is_empty()),
             revision: argo.map(|a| a.revision.clone()).filter(|s| !s.is_empty()),
             rollout_status: ro.map(|r| r.status.clone()),
+            split: ro.and_then(RolloutInfo::traffic_split),
             stale_since,
         })
     }

@@ -5,8 +5,9 @@
 mod arc;
 mod argocd;
 mod env;
+mod pace;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +23,8 @@ use tokio::time::Instant;
 
 use crate::inventory::Inventory;
 
-use super::client::{Target, client};
-use super::{Conn, FeedId, LiveEvent, RolloutAccess};
+use super::client::{Target, client, watch_error_line};
+use super::{Conn, Denial, FeedId, LiveEvent, RolloutAccess};
 
 pub use arc::{RunnerNames, run_runners};
 pub use argocd::{ArgoSpec, run_argocd};
@@ -35,14 +36,17 @@ const FRAME: Duration = Duration::from_millis(33);
 /// Annotations that can be large and that no panel reads.
 const HEAVY_ANNOTATIONS: [&str; 1] = ["kubectl.kubernetes.io/last-applied-configuration"];
 
-/// One watch stream's news, reduced to what the loop needs.
+/// One watch stream's news, reduced to what the loop needs; the `usize` names the stream.
 enum Tick {
     /// Something changed (or a list page arrived).
-    Changed,
+    Changed(usize),
     /// The stream finished its initial list.
     Ready(usize),
-    /// The connection failed (the watcher retries with backoff by itself).
+    /// The connection failed (retried on [`pace::RECONNECT`]).
     Failed(String),
+    /// The server refused this kind (403): it counts as listed, empty, and is asked again
+    /// only on the slow clock, while the other kinds go on.
+    Denied(usize, Denial),
 }
 
 /// Watches `K` in `ns` (label-selected if `labels` is set), stores into a reflector and reports
@@ -68,34 +72,53 @@ where
         cfg = cfg.labels(l);
     }
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, cfg)
-        .modify(|o: &mut K| {
-            let meta = o.meta_mut();
-            meta.managed_fields = None;
-            if let Some(a) = meta.annotations.as_mut() {
-                for k in HEAVY_ANNOTATIONS {
-                    a.remove(k);
+    let resource = match K::group(&()).as_ref() {
+        "" => K::plural(&()).into_owned(),
+        g => format!("{}.{g}", K::plural(&())),
+    };
+    let namespace = ns.to_owned();
+    let start = move || {
+        watcher(api.clone(), cfg.clone())
+            .modify(|o: &mut K| {
+                let meta = o.meta_mut();
+                meta.managed_fields = None;
+                if let Some(a) = meta.annotations.as_mut() {
+                    for k in HEAVY_ANNOTATIONS {
+                        a.remove(k);
+                    }
                 }
-            }
-        })
-        .default_backoff()
+            })
+            .boxed()
+    };
+    let stream = pace::pace(start)
         .reflect(writer)
         .map(move |r| match r {
             Ok(watcher::Event::InitDone) => Tick::Ready(idx),
-            Ok(_) => Tick::Changed,
-            Err(e) => Tick::Failed(e.to_string()),
+            Ok(_) => Tick::Changed(idx),
+            Err(e) => match pace::forbidden_verb(&e) {
+                Some(verb) => Tick::Denied(
+                    idx,
+                    Denial {
+                        verb: verb.to_owned(),
+                        resource: resource.clone(),
+                        namespace: namespace.clone(),
+                    },
+                ),
+                None => Tick::Failed(watch_error_line(&e)),
+            },
         })
         .boxed();
     (reader, stream)
 }
 
-/// Connects, retrying with a capped backoff while the kubeconfig or context cannot be loaded.
+/// Connects, retrying on the reconnect schedule while the kubeconfig or context cannot be
+/// loaded.
 async fn connect(
     target: &Target,
     feed: &FeedId,
     tx: &UnboundedSender<LiveEvent>,
 ) -> Option<Client> {
-    let mut wait = Duration::from_millis(500);
+    let mut retry = 0u32;
     loop {
         match client(target).await {
             Ok(c) => return Some(c),
@@ -110,15 +133,16 @@ async fn connect(
                 if tx.send(ev).is_err() {
                     return None;
                 }
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(30));
+                retry = retry.saturating_add(1);
+                tokio::time::sleep(pace::RECONNECT.delay(retry)).await;
             }
         }
     }
 }
 
-/// Drives merged watch streams: marks stale on failures, waits until every stream listed once,
-/// then calls `snapshot` after each burst (at most once per frame) and sends what changed.
+/// Drives merged watch streams: marks stale on failures, waits until every stream listed once
+/// (or was refused), then calls `snapshot` after each burst (at most once per frame) and sends
+/// what changed, the refused kinds first.
 async fn drive<T: PartialEq + Clone>(
     mut streams: SelectAll<BoxStream<'static, Tick>>,
     count: usize,
@@ -128,6 +152,8 @@ async fn drive<T: PartialEq + Clone>(
     event: impl Fn(T) -> LiveEvent,
 ) {
     let mut ready: HashSet<usize> = HashSet::new();
+    let mut denied: BTreeMap<usize, Denial> = BTreeMap::new();
+    let mut sent_denied: Vec<Denial> = Vec::new();
     let mut last: Option<T> = None;
     let mut stale = false;
     let mut last_send = Instant::now()
@@ -137,8 +163,17 @@ async fn drive<T: PartialEq + Clone>(
         let mut failed = None;
         let mut changed = false;
         let mut note = |t: Tick, ready: &mut HashSet<usize>| match t {
-            Tick::Changed => changed = true,
+            Tick::Changed(i) => {
+                denied.remove(&i);
+                changed = true;
+            }
             Tick::Ready(i) => {
+                denied.remove(&i);
+                ready.insert(i);
+                changed = true;
+            }
+            Tick::Denied(i, d) => {
+                denied.insert(i, d);
                 ready.insert(i);
                 changed = true;
             }
@@ -177,6 +212,17 @@ async fn drive<T: PartialEq + Clone>(
         }
         if ready.len() < count {
             continue;
+        }
+        let now_denied: Vec<Denial> = denied.values().cloned().collect();
+        if now_denied != sent_denied {
+            let ev = LiveEvent::Denied {
+                feed: feed.clone(),
+                denied: now_denied.clone(),
+            };
+            if tx.send(ev).is_err() {
+                return;
+            }
+            sent_denied = now_denied;
         }
         let snap = snapshot();
         if stale || last.as_ref() != Some(&snap) {

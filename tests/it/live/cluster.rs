@@ -14,9 +14,9 @@ use shipdeck::services::kube::actions::{self, RolloutAction, RolloutRef};
 use shipdeck::services::kube::{Conn, KubeError, LiveEvent, LiveState, spawn_watches};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
-const NS: &str = "shop";
+pub(super) const NS: &str = "shop";
 
-async fn start(dir: &Path) -> KubeSandbox {
+pub(super) async fn start(dir: &Path) -> KubeSandbox {
     start_at(dir, 40.0).await
 }
 
@@ -28,7 +28,7 @@ async fn start_at(dir: &Path, speed: f64) -> KubeSandbox {
     KubeSandbox::start(o).await.unwrap()
 }
 
-async fn client(sb: &KubeSandbox) -> Client {
+pub(super) async fn client(sb: &KubeSandbox) -> Client {
     let kc = Kubeconfig::read_from(sb.kubeconfig_path()).unwrap();
     let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
@@ -42,7 +42,7 @@ fn rollouts(c: &Client) -> Api<DynamicObject> {
 }
 
 /// A Rollout `web` at `example.com/web:v1` with the sandbox's canary steps.
-async fn create_web(c: &Client) {
+pub(super) async fn create_web(c: &Client) {
     let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
         "argoproj.io",
         "v1alpha1",
@@ -67,7 +67,7 @@ async fn create_web(c: &Client) {
         .unwrap();
 }
 
-async fn set_tag(c: &Client, tag: &str) {
+pub(super) async fn set_tag(c: &Client, tag: &str) {
     let p = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": format!("example.com/web:{tag}")}]}}}});
     rollouts(c)
         .patch("web", &PatchParams::default(), &Patch::Merge(&p))
@@ -75,7 +75,7 @@ async fn set_tag(c: &Client, tag: &str) {
         .unwrap();
 }
 
-fn inventory(dir: &Path, kubeconfig: &Path) -> Inventory {
+pub(super) fn inventory(dir: &Path, kubeconfig: &Path) -> Inventory {
     let text = format!(
         "gitops:\n  url: ./gitops.git\nkube:\n  kubeconfig: {}\napps:\n  web:\n    image: example.com/web\n    layout: {{kind: kustomize, path: 'envs/{{env}}/kustomization.yaml'}}\nenvironments:\n  stg:\n    kube_context: shipdeck-sandbox\n    namespace: {NS}\n",
         kubeconfig.display()
@@ -86,7 +86,7 @@ fn inventory(dir: &Path, kubeconfig: &Path) -> Inventory {
 }
 
 /// Applies watch events to a `LiveState` until `pred` holds (bounded wait).
-async fn until(
+pub(super) async fn until(
     rx: &mut UnboundedReceiver<LiveEvent>,
     state: &mut LiveState,
     what: &str,
@@ -102,7 +102,7 @@ async fn until(
     }
 }
 
-fn status_of(s: &LiveState) -> Option<(String, String)> {
+pub(super) fn status_of(s: &LiveState) -> Option<(String, String)> {
     s.rollout("web", "stg")
         .map(|r| (r.status.clone(), r.step.clone()))
 }
@@ -394,7 +394,11 @@ async fn rbac_is_asked_up_front_and_greys_only_what_it_denies() {
     watches.abort();
 }
 
-async fn shipdeck(inventory: &Path, home: &Path, args: &[&str]) -> (i32, String, String) {
+pub(super) async fn shipdeck(
+    inventory: &Path,
+    home: &Path,
+    args: &[&str],
+) -> (i32, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
         .arg("--inventory")
         .arg(inventory)

@@ -5,4 +5,5 @@
 mod cluster;
 mod derive;
 mod panels;
+mod rbac;
 mod runners;

@@ -2,7 +2,6 @@
 //! runner objects and pods.
 
 use std::fmt::Debug;
-use std::time::Duration;
 
 use kube::Client;
 use tokio::sync::mpsc::UnboundedSender;
@@ -21,17 +20,18 @@ pub(super) async fn served(client: &Client, group_version: &str) -> Result<bool,
     match client.list_api_group_resources(group_version).await {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(crate::services::kube::client::error_line(&e)),
     }
 }
 
-/// Which ARC modes the cluster serves, asking again with backoff while the server is down.
+/// Which ARC modes the cluster serves, asking again on the reconnect schedule while the
+/// server is down.
 pub(super) async fn runner_modes(
     client: &Client,
     feed: &FeedId,
     tx: &UnboundedSender<LiveEvent>,
 ) -> Option<Vec<RunnerMode>> {
-    let mut wait = Duration::from_millis(500);
+    let mut retry = 0u32;
     loop {
         let asked = futures::future::join(
             served(client, "actions.github.com/v1alpha1"),
@@ -61,8 +61,8 @@ pub(super) async fn runner_modes(
                 if tx.send(ev).is_err() {
                     return None;
                 }
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(30));
+                retry = retry.saturating_add(1);
+                tokio::time::sleep(super::pace::RECONNECT.delay(retry)).await;
             }
         }
     }
