@@ -298,6 +298,8 @@ pub enum Effect {
         env: String,
         action: crate::services::kube::actions::RolloutAction,
     },
+    /// Remember that these news keys were told (appended to the state folder's list).
+    RememberNews(Vec<String>),
     /// Tell the chats (the notifier never blocks the action).
     Notify(crate::services::feishu::Notification),
     /// Fetch the gates of a candidate tag against an env's required checks (fresh).

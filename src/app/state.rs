@@ -353,6 +353,11 @@ pub struct State {
     pub drift_since: std::collections::HashMap<(String, String), u64>,
     /// How long a disagreement may last before it is drift (a sync takes a moment).
     pub drift_grace_ms: u64,
+    /// The keys of the cluster's news already told (this session and, loaded at start, before).
+    pub news_seen: std::collections::HashSet<String>,
+    /// The watches (`cluster/<env>`, `argocd/<env>`) whose first snapshot has been read: news
+    /// in a first snapshot predates this session, so it goes to Activity but not to the chats.
+    pub news_primed: std::collections::HashSet<String>,
     /// Why writes are off (`--read-only`, or the inventory's `read_only`); `None`: they are on.
     pub read_only: Option<String>,
     pub keymap: Keymap,
@@ -414,6 +419,8 @@ impl State {
             status_seq: 0,
             git_tip: None,
             drift_since: std::collections::HashMap::new(),
+            news_seen: std::collections::HashSet::new(),
+            news_primed: std::collections::HashSet::new(),
             drift_grace_ms: inv.kube.drift_grace_secs.saturating_mul(1000),
             read_only: crate::ops::read_only_reason(false, Some(inv)),
             keymap,

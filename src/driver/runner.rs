@@ -46,6 +46,15 @@ impl Runner {
     }
 
     /// The ops context the cockpit acts with.
+    /// Starts the inventory's cluster watches, their events arriving as `Action::Live` on this
+    /// runner's channel (as the TUI starts them); aborting the handle stops them.
+    pub fn start_watches(
+        &self,
+        inventory: &crate::inventory::Inventory,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        super::start_watches(inventory, &self.tx)
+    }
+
     pub fn ops(&self) -> &crate::ops::OpCtx {
         &self.services.ops
     }
@@ -132,6 +141,9 @@ impl Runner {
             Effect::CleanTmp { task, skip } => self.clean_tmp(task, &skip),
             Effect::ApplyFeishu { task } => self.apply_feishu(task),
             Effect::Notify(card) => self.services.ops.notify(&card),
+            Effect::RememberNews(keys) => {
+                super::news_seen::remember(&self.services.ops.paths, keys);
+            }
             Effect::Schedule {
                 key,
                 after_ms,

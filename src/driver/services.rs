@@ -50,6 +50,7 @@ impl Services {
                 }
             }
         };
+        state.news_seen = super::news_seen::load(paths);
         let notifier = start_notifier(inventory, state, tx);
         let inventory = Arc::new(inventory.clone());
         state.gitops = Feed::Connecting;

@@ -77,6 +77,16 @@ pub enum EventKind {
     RecipientRemoved,
     /// A plain text message (`shipdeck feishu notify`).
     Text,
+    /// The cluster's own news: a canary aborted by its analysis.
+    AutoAbort,
+    /// A rollout went Degraded (not by an analysis abort, which is `auto_abort`).
+    Degraded,
+    /// An analysis run of the revision on screen failed or was inconclusive.
+    AnalysisFailed,
+    /// Canary pods crash-looping.
+    CrashLoop,
+    /// An Argo CD sync failed.
+    SyncFailed,
 }
 
 /// `TeamMembershipType` of GitHub's GraphQL API.

@@ -22,6 +22,7 @@ mod guard;
 mod harness;
 mod inventory;
 mod live;
+mod news;
 mod ops;
 mod pty;
 mod sandbox_kube;

@@ -33,6 +33,11 @@ impl World {
     /// `controllers`: run the simulated Argo Rollouts / Argo CD (off: objects only change when
     /// someone writes them, so a resourceVersion says whether anything was written).
     pub async fn start(controllers: bool) -> World {
+        Self::start_at(controllers, 1.0).await
+    }
+
+    /// As [`World::start`], the simulated controllers running `speed` times real time.
+    pub async fn start_at(controllers: bool, speed: f64) -> World {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
@@ -51,6 +56,7 @@ impl World {
         let mut opts = KubeSandboxOptions::new(root.join("kube"));
         opts.inventory = Some(inv.clone());
         opts.controllers = controllers;
+        opts.speed = speed;
         let kube = KubeSandbox::start(opts).await.unwrap();
         World {
             _dir: dir,
@@ -150,7 +156,7 @@ impl World {
 }
 
 /// A cockpit on a world, its git read.
-async fn cockpit(w: &World) -> Cockpit {
+pub async fn cockpit(w: &World) -> Cockpit {
     let mut c = Cockpit::connect(&w.inv, &w.cockpit_paths()).await;
     c.apply(Action::RefreshGit);
     c.until("git read", |s| s.gitops == shipdeck::app::state::Feed::Live)

@@ -93,7 +93,7 @@ fn live_env(
         health: "Healthy".into(),
         revision: String::new(),
         images: Vec::new(),
-        operation: None,
+        ..ArgoApp::default()
     };
     vec![
         LiveEvent::Rollouts {

@@ -6,6 +6,7 @@ mod feishu;
 mod gates;
 mod git;
 mod input;
+mod news;
 mod palette;
 mod rollout;
 mod secrets;
@@ -42,6 +43,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::TaskProgress { id, progress } => state.tasks.progress(id, progress),
         Action::TaskFinished { id, outcome } => task_finished(state, id, outcome),
         Action::Live(event) => {
+            news::track(state, &event, &mut effects);
             state.live.apply(event);
             if matches!(state.cluster, Feed::Connecting | Feed::NotConnected(_)) {
                 state.cluster = Feed::Live;

@@ -369,7 +369,7 @@ impl FeishuSandbox {
       webhook_env: {4}
       secret_env: {5}
       chat_id: oc_demo_platform
-      events: [release_failed, rollback, abort, gate_override, secret_rotation]
+      events: [release_failed, rollback, abort, auto_abort, degraded, sync_failed, gate_override, secret_rotation]
   sync:
     org: example-org
     membership: ALL

@@ -14,7 +14,14 @@ impl EventKind {
     /// The card header's colour: red for failures and anything that pulls a release back.
     pub fn template(self) -> &'static str {
         match self {
-            EventKind::ReleaseFailed | EventKind::Rollback | EventKind::Abort => "red",
+            EventKind::ReleaseFailed
+            | EventKind::Rollback
+            | EventKind::Abort
+            | EventKind::AutoAbort
+            | EventKind::Degraded
+            | EventKind::AnalysisFailed
+            | EventKind::CrashLoop
+            | EventKind::SyncFailed => "red",
             EventKind::ReleaseSucceeded => "green",
             EventKind::GateOverride => "orange",
             EventKind::SecretRotation | EventKind::RecipientAdded | EventKind::RecipientRemoved => {
@@ -37,6 +44,11 @@ impl EventKind {
             EventKind::RecipientAdded => "Secret recipient added",
             EventKind::RecipientRemoved => "Secret recipient removed",
             EventKind::Text => "Message",
+            EventKind::AutoAbort => "Canary aborted by analysis",
+            EventKind::Degraded => "Rollout degraded",
+            EventKind::AnalysisFailed => "Analysis failed",
+            EventKind::CrashLoop => "Canary pods crash-looping",
+            EventKind::SyncFailed => "Argo CD sync failed",
         }
     }
 }
@@ -151,6 +163,17 @@ impl Notification {
         let mut n = Self::new(kind, actor);
         n.detail = Some(what.to_owned());
         n
+    }
+
+    /// What the cluster did by itself; the actor is the cluster, not a person.
+    pub fn cluster(kind: EventKind, app: &str, env: &str, tag: Option<&str>, what: &str) -> Self {
+        Notification {
+            app: Some(app.to_owned()),
+            env: Some(env.to_owned()),
+            to: tag.map(str::to_owned),
+            detail: Some(what.to_owned()),
+            ..Self::new(kind, "cluster")
+        }
     }
 
     /// Plain text.

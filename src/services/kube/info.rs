@@ -132,6 +132,7 @@ pub fn rollout_info(
     let s = &ro.status;
     let mut info = RolloutInfo {
         name: ro.metadata.name.clone().unwrap_or_default(),
+        uid: ro_uid.to_owned(),
         namespace: ro.metadata.namespace.clone().unwrap_or_default(),
         created: created(&ro.metadata),
         icon: rollout_icon(&status).to_owned(),

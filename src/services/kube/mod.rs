@@ -11,6 +11,7 @@ pub mod actions;
 pub mod client;
 pub mod info;
 pub mod model;
+pub mod news;
 pub mod print;
 pub mod runners;
 pub mod watch;
@@ -99,6 +100,9 @@ pub struct ArgoApp {
     pub images: Vec<String>,
     /// Phase of the last operation (Running, Succeeded, Failed…), if any.
     pub operation: Option<String>,
+    /// When that operation started (RFC 3339, as Argo CD wrote it) and what it said.
+    pub operation_started: Option<String>,
+    pub operation_message: Option<String>,
 }
 
 /// The live data of one environment.

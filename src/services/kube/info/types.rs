@@ -17,6 +17,8 @@ pub const ICON_NEUTRAL: &str = "•";
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RolloutInfo {
     pub name: String,
+    /// The Rollout's UID: what keys the cluster's news about it across reconnects.
+    pub uid: String,
     pub namespace: String,
     pub created: Option<Timestamp>,
     /// `Healthy`, `Progressing`, `Paused`, `Degraded` (as `GetRolloutPhase`).

@@ -48,8 +48,9 @@ pub struct AppSummary {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct OperationState {
     pub phase: String,
     pub message: String,
+    pub started_at: String,
 }

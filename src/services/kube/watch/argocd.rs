@@ -49,6 +49,16 @@ pub async fn run_argocd(spec: ArgoSpec, tx: UnboundedSender<LiveEvent>) {
                             revision: a.status.sync.revision.clone(),
                             images: a.status.summary.images.clone(),
                             operation: a.status.operation_state.as_ref().map(|o| o.phase.clone()),
+                            operation_started: a
+                                .status
+                                .operation_state
+                                .as_ref()
+                                .map(|o| o.started_at.clone()),
+                            operation_message: a
+                                .status
+                                .operation_state
+                                .as_ref()
+                                .map(|o| o.message.clone()),
                         });
                     (app.clone(), found)
                 })
