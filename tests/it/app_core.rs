@@ -704,3 +704,49 @@ fn the_clock_ticks_only_while_time_is_on_screen() {
     update(&mut s, Action::Tick);
     assert!(!s.dirty);
 }
+
+/// A dialog that acts on git asks the remote as it opens, and a promote's confirmation closes
+/// when either env it names moved meanwhile (the source's tag is what it would write).
+#[test]
+fn dialogs_ask_git_as_they_open_and_close_when_git_moved() {
+    use shipdeck::services::gitops::EnvTag;
+    let snapshot = |dev: &str, stg: &str| {
+        let row = |env: &str, tag: &str| EnvTag {
+            app: "miker-web".into(),
+            env: env.into(),
+            file: format!("{env}.yaml"),
+            tag: Some(tag.into()),
+            changed: None,
+            problem: None,
+        };
+        Action::GitSnapshot(Ok(vec![row("dev", dev), row("stg", stg)]))
+    };
+    let mut s = demo_state();
+    update(&mut s, snapshot("9f1c2ab", "71be0e3"));
+    cmd(&mut s, Command::Down);
+    let fx = update(&mut s, Action::Command(Command::Promote));
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::CheckGitRef)),
+        "{fx:?}"
+    );
+    assert!(
+        matches!(s.overlay, Some(Overlay::Confirm { .. })),
+        "{:?}",
+        s.overlay
+    );
+    // dev (the source) moved on: promoting would write a tag nobody confirmed.
+    update(&mut s, snapshot("be5f196", "71be0e3"));
+    assert!(s.overlay.is_none(), "{:?}", s.overlay);
+    assert_eq!(
+        s.status.as_deref(),
+        Some("miker-web dev changed in git meanwhile (now be5f196): look again")
+    );
+    for c in [Command::Release, Command::Rollback] {
+        s.overlay = None;
+        let fx = update(&mut s, Action::Command(c));
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::CheckGitRef)),
+            "{c:?}: {fx:?}"
+        );
+    }
+}

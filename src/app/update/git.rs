@@ -78,16 +78,32 @@ fn close_stale_confirmation(state: &mut State) {
     else {
         return;
     };
-    let now = state
-        .envs
-        .iter()
-        .find(|r| r.name == change.env)
-        .and_then(|r| r.git_tag.clone());
-    if now != change.expected_from {
+    let tag_of = |env: &str| {
+        state
+            .envs
+            .iter()
+            .find(|r| r.name == env)
+            .and_then(|r| r.git_tag.clone())
+    };
+    // The target's tag is the "from" the push will insist on; a promote's source tag is what it
+    // would write.
+    let moved = [(Some(change.env.as_str()), change.expected_from.clone())]
+        .into_iter()
+        .chain(
+            change
+                .source_env
+                .as_deref()
+                .map(|s| (Some(s), change.tag.clone())),
+        )
+        .find_map(|(env, shown)| {
+            let env = env?;
+            let now = tag_of(env);
+            (now != shown).then_some((env.to_owned(), now))
+        });
+    if let Some((env, now)) = moved {
         state.status = Some(format!(
-            "{} {} changed in git meanwhile (now {}): look again",
+            "{} {env} changed in git meanwhile (now {}): look again",
             change.app,
-            change.env,
             now.as_deref().unwrap_or("none")
         ));
         state.overlay = None;
@@ -201,6 +217,11 @@ pub(super) fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>
     let Some((app, env)) = state.selection() else {
         return;
     };
+    // Ask the remote as the dialog opens: if git moved, the fresh snapshot lands before anyone
+    // confirms, and a confirmation built on the old value closes.
+    if matches!(cmd, Command::Release | Command::Rollback | Command::Promote) {
+        effects.push(Effect::CheckGitRef);
+    }
     match cmd {
         Command::Release => {
             state.overlay = Some(Overlay::Release {
