@@ -37,9 +37,13 @@ fn spawn_with(home: &std::path::Path, args: &[&std::ffi::OsStr]) -> OsSession {
     OsSession::spawn(cmd).expect("spawn")
 }
 
-/// Reads until the first full frame is on screen; returns the parser.
-fn until_first_frame(s: &mut OsSession) -> vt100::Parser {
-    let mut parser = vt100::Parser::new(ROWS, COLS, 0);
+/// Feeds the terminal's output to `parser` until `done` holds for the screen's text.
+fn read_until(
+    s: &mut OsSession,
+    parser: &mut vt100::Parser,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) {
     let mut buf = [0u8; 16384];
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -54,7 +58,19 @@ fn until_first_frame(s: &mut OsSession) -> vt100::Parser {
             }
         }
         let text = parser.screen().contents();
-        let full = [
+        if done(&text) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {what}:\n{text}");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Reads until the first full frame is on screen; returns the parser.
+fn until_first_frame(s: &mut OsSession) -> vt100::Parser {
+    let mut parser = vt100::Parser::new(ROWS, COLS, 0);
+    read_until(s, &mut parser, "full frame", |text| {
+        [
             "Environments",
             "Rollout",
             "Gates",
@@ -63,13 +79,36 @@ fn until_first_frame(s: &mut OsSession) -> vt100::Parser {
             "? help",
         ]
         .iter()
-        .all(|t| text.contains(t));
-        if full {
-            return parser;
-        }
-        assert!(Instant::now() < deadline, "no full frame:\n{text}");
-        std::thread::sleep(Duration::from_micros(200));
-    }
+        .all(|t| text.contains(t))
+    });
+    parser
+}
+
+/// Every env row of the Environments panel has its git tag and its live image (no `—`, no
+/// `connecting` in those columns).
+fn rows_populated(text: &str) -> bool {
+    ["dev", "stg", "prod"].iter().all(|env| {
+        text.lines().any(|l| {
+            let Some(row) = l
+                .strip_prefix('┃')
+                .map(|r| r.trim_start_matches([' ', '▸']))
+            else {
+                return false;
+            };
+            let Some(rest) = row.strip_prefix(env) else {
+                return false;
+            };
+            let cols: Vec<&str> = rest
+                .trim_start_matches('⚿')
+                .split_whitespace()
+                .take(2)
+                .collect();
+            cols.len() == 2
+                && cols
+                    .iter()
+                    .all(|c| c.len() >= 7 && c.chars().all(|ch| ch.is_ascii_hexdigit()))
+        })
+    })
 }
 
 fn cpu_ticks(pid: i32) -> u64 {
@@ -89,21 +128,32 @@ fn quit(mut s: OsSession) {
 fn main() {
     let runs = 10;
     let mut times = Vec::new();
+    let mut populated = Vec::new();
     for _ in 0..runs {
         let home = tempfile::tempdir().expect("tempdir");
         let start = Instant::now();
         let mut s = spawn(home.path());
-        until_first_frame(&mut s);
-        times.push(start.elapsed());
+        let mut parser = until_first_frame(&mut s);
+        let first = start.elapsed();
+        times.push(first);
+        read_until(&mut s, &mut parser, "populated env rows", rows_populated);
+        populated.push(start.elapsed().saturating_sub(first));
         quit(s);
     }
     times.sort();
+    populated.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "start → first full frame (release, demo, {COLS}x{ROWS}, {runs} runs): min {:.1} ms, median {:.1} ms, max {:.1} ms",
         ms(times[0]),
         ms(times[runs / 2]),
         ms(times[runs - 1])
+    );
+    println!(
+        "first frame → every env row has its git tag and live image ({runs} runs): min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        ms(populated[0]),
+        ms(populated[runs / 2]),
+        ms(populated[runs - 1])
     );
 
     // Idle: the sandbox world frozen (--speed 0) in its own process, so the figure is the
@@ -131,7 +181,7 @@ fn main() {
         home.path(),
         &["--inventory".as_ref(), inventory.as_os_str()],
     );
-    until_first_frame(&mut s);
+    let mut parser = until_first_frame(&mut s);
     println!(
         "cockpit on a running sandbox: start → first full frame {:.1} ms",
         ms(start.elapsed())
@@ -149,6 +199,57 @@ fn main() {
     println!(
         "cockpit idle CPU over {secs} s (world frozen): {} ticks = {pct:.3} % of a core",
         after - before
+    );
+    // Push → git column: a release from another process (as a colleague's would be), timed
+    // until the dev row of this cockpit shows the new tag.
+    let mut took = Vec::new();
+    let pushes: usize = 12;
+    for i in 0..pushes {
+        let tag = format!("c0ffe{i:02x}");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+            .arg("--inventory")
+            .arg(&inventory)
+            .args([
+                "--yes",
+                "release",
+                "miker-web",
+                "--env",
+                "dev",
+                "--tag",
+                &tag,
+            ])
+            .env("SHIPDECK_CONFIG", home.path().join("cli-config"))
+            .env("SHIPDECK_DATA", home.path().join("cli-data"))
+            .env("SHIPDECK_STATE", home.path().join("cli-state"))
+            .output()
+            .expect("run release");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sent = Instant::now();
+        read_until(
+            &mut s,
+            &mut parser,
+            "the pushed tag in the dev row",
+            |text| {
+                text.lines().any(|l| {
+                    let mut cols = l.split_whitespace();
+                    cols.next().is_some_and(|c| c.ends_with("dev")) && cols.next() == Some(&tag)
+                })
+            },
+        );
+        took.push(sent.elapsed());
+    }
+    took.sort();
+    let p95 = took[(pushes * 95).div_ceil(100) - 1];
+    println!(
+        "push elsewhere → git column ({pushes} pushes): min {:.0} ms, median {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        ms(took[0]),
+        ms(took[pushes / 2]),
+        ms(p95),
+        ms(took[pushes - 1])
     );
     quit(s);
     let _ = world.kill();
