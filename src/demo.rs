@@ -160,27 +160,40 @@ tmp:
 /// Prepares everything the demo needs that is not a running server.
 pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, DemoError> {
     let (dir, owned) = create_dir(dir)?;
+    let mut ws = prepare_gitops(&dir, endpoints)?;
+    seed_files(&dir)?;
+    ws.owned = owned;
+    Ok(ws)
+}
+
+/// The GitOps remote and the inventory: what the cluster sandbox reads as it starts.
+fn prepare_gitops(dir: &Path, endpoints: &Endpoints) -> Result<Workspace, DemoError> {
     let t0 = std::time::Instant::now();
     // A workspace kept with --dir is reused as it is: its remote may hold the user's releases.
-    match crate::sandbox::gitremote::seed(&dir) {
+    match crate::sandbox::gitremote::seed(dir) {
         Ok(_) | Err(crate::sandbox::gitremote::SeedError::Exists(_)) => {}
         Err(e) => return Err(DemoError::Seed(e.to_string())),
     }
     tracing::debug!(ms = t0.elapsed().as_millis(), "demo: git remote seeded");
-    if !dir.join("tmp").exists() {
-        crate::services::tmpclean::demo::seed(&dir).map_err(|e| DemoError::Seed(e.to_string()))?;
-    }
-    tracing::debug!(ms = t0.elapsed().as_millis(), "demo: tmp seeded");
-    if !dir.join("secrets").exists() {
-        crate::services::secrets::demo::seed(&dir).map_err(|e| DemoError::Seed(e.to_string()))?;
-    }
-    let inventory_path = write_inventory(&dir, endpoints)?;
+    let inventory_path = write_inventory(dir, endpoints)?;
     Ok(Workspace {
         paths: Paths::under(&dir.join(".shipdeck")),
-        dir,
+        dir: dir.to_path_buf(),
         inventory_path,
-        owned,
+        owned: false,
     })
+}
+
+/// The tmp tree and the SOPS files (with their age key): nothing reads them before a person
+/// opens their view.
+fn seed_files(dir: &Path) -> Result<(), DemoError> {
+    if !dir.join("tmp").exists() {
+        crate::services::tmpclean::demo::seed(dir).map_err(|e| DemoError::Seed(e.to_string()))?;
+    }
+    if !dir.join("secrets").exists() {
+        crate::services::secrets::demo::seed(dir).map_err(|e| DemoError::Seed(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Every tag the seeded GitOps history mentions was built long ago: its checks are complete
@@ -228,8 +241,14 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         feishu_section: Some(feishu.demo_inventory_section()),
     };
     lap("github and feishu sandboxes up");
-    let mut ws = prepare(Some(&dir), &endpoints).map_err(|e| failed(e.to_string()))?;
-    lap("workspace seeded");
+    let mut ws = prepare_gitops(&dir, &endpoints).map_err(|e| failed(e.to_string()))?;
+    lap("gitops remote and inventory written");
+    // The tmp tree and the secrets are written while the cluster sandbox starts (neither
+    // needs the other); both are done before the cockpit opens.
+    let files = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || seed_files(&dir))
+    };
     ws.owned = owned;
     let inventory = Inventory::load(&ws.inventory_path)?;
     register_seeded_builds(&github);
@@ -240,6 +259,11 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         .await
         .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
     lap("kubernetes sandbox up");
+    files
+        .await
+        .map_err(|e| failed(format!("seeding the workspace: {e}")))?
+        .map_err(|e| failed(e.to_string()))?;
+    lap("tmp and secrets seeded");
     let ci = crate::sandbox::ci::start(
         github.clone(),
         inventory.clone(),

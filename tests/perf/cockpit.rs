@@ -111,6 +111,21 @@ fn rows_populated(text: &str) -> bool {
     })
 }
 
+/// The demo remote's main commit, read from its refs as git stores them.
+fn remote_main(ws: &std::path::Path) -> String {
+    let bare = ws.join("gitops.git");
+    std::fs::read_to_string(bare.join("refs/heads/main"))
+        .or_else(|_| {
+            std::fs::read_to_string(bare.join("packed-refs")).map(|p| {
+                p.lines()
+                    .find(|l| l.ends_with(" refs/heads/main"))
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .unwrap_or_default()
+}
+
 fn cpu_ticks(pid: i32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
     // Fields after the command name (which may contain spaces) start after the last ')'.
@@ -203,9 +218,13 @@ fn main() {
     // Push → git column: a release from another process (as a colleague's would be), timed
     // until the dev row of this cockpit shows the new tag.
     let mut took = Vec::new();
-    let pushes: usize = 12;
+    let pushes: usize = 20;
     for i in 0..pushes {
         let tag = format!("c0ffe{i:02x}");
+        // Pushes at random points of the 3 s ref-check cycle (back to back they would all land
+        // at the same point of it, and the figure would say where, not how long).
+        std::thread::sleep(Duration::from_secs_f64(3.0 * rand::random::<f64>()));
+        let tip_before = remote_main(&ws);
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
             .arg("--inventory")
             .arg(&inventory)
@@ -221,14 +240,27 @@ fn main() {
             .env("SHIPDECK_CONFIG", home.path().join("cli-config"))
             .env("SHIPDECK_DATA", home.path().join("cli-data"))
             .env("SHIPDECK_STATE", home.path().join("cli-state"))
-            .output()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .expect("run release");
+        // The clock starts when the remote's branch moves, not when the command exits (it
+        // still sends its cards then).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while remote_main(&ws) == tip_before {
+            assert!(
+                Instant::now() < deadline,
+                "the release never reached the remote"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let sent = Instant::now();
+        let out = out.wait_with_output().expect("release ends");
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let sent = Instant::now();
         read_until(
             &mut s,
             &mut parser,
