@@ -34,6 +34,8 @@ pub struct StatusRow {
     pub gates_passed: Option<bool>,
     /// The tag the cluster runs (the canary's during a rollout).
     pub live_image: Option<String>,
+    /// While a canary shares traffic: both revisions and their weights.
+    pub split: Option<crate::services::kube::TrafficSplit>,
     /// Argo CD's sync status and health of the app's Application.
     pub sync: Option<String>,
     pub health: Option<String>,
@@ -113,6 +115,9 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> Outcome {
             if let Some(since) = el.as_ref().and_then(|l| l.stale_since) {
                 notes.push(format!("cluster of {env_name}: stale since {since}"));
             }
+            if let Some(split) = el.as_ref().and_then(|l| l.split.as_ref()) {
+                notes.push(format!("{app} {env_name}: {split}"));
+            }
             for feed in [
                 FeedId::Cluster(env_name.clone()),
                 FeedId::ArgoCd(env_name.clone()),
@@ -136,6 +141,7 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> Outcome {
                 gates: gates_summary,
                 gates_passed,
                 live_image: el.as_ref().and_then(|l| l.live_tag.clone()),
+                split: el.as_ref().and_then(|l| l.split.clone()),
                 sync: el.as_ref().and_then(|l| l.sync.clone()),
                 health: el.as_ref().and_then(|l| l.health.clone()),
                 rollout_phase: ro.map(|r| r.status.clone()),

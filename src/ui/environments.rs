@@ -103,6 +103,26 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         })
         .collect();
     let mut notes: Vec<Line> = Vec::new();
+    // What the cluster is doing now comes first: the panel may have room for two lines only.
+    if let (Some(app), Some(env)) = (state.selected_app(), state.selected_env()) {
+        let live = state.live.env_live(app, &env.name);
+        if let Some(split) = live
+            .as_ref()
+            .and_then(|l| l.split.as_ref())
+            .filter(|_| !wide)
+        {
+            notes.push(Line::raw(format!("{}: {split}", env.name)));
+        }
+        if !with_phase && let Some(phase) = live.and_then(|l| l.rollout_status) {
+            notes.push(Line::styled(
+                format!("{}: rollout {phase}", env.name),
+                dim(),
+            ));
+        }
+        for d in denied_lines(state, &env.name) {
+            notes.push(Line::styled(d, Style::default().fg(Color::Yellow)));
+        }
+    }
     if let Some(changed) = state
         .selected_env()
         .and_then(|e| state.git_for(&e.name))
@@ -130,25 +150,6 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             format!("{}: {why}", env.name),
             Style::default().fg(Color::Yellow),
         ));
-    }
-    if let (Some(app), Some(env)) = (state.selected_app(), state.selected_env()) {
-        let live = state.live.env_live(app, &env.name);
-        if let Some(split) = live
-            .as_ref()
-            .and_then(|l| l.split.as_ref())
-            .filter(|_| !wide)
-        {
-            notes.push(Line::raw(format!("{}: {split}", env.name)));
-        }
-        if !with_phase && let Some(phase) = live.and_then(|l| l.rollout_status) {
-            notes.push(Line::styled(
-                format!("{}: rollout {phase}", env.name),
-                dim(),
-            ));
-        }
-        for d in denied_lines(state, &env.name) {
-            notes.push(Line::styled(d, Style::default().fg(Color::Yellow)));
-        }
     }
     if let Some(problem) = state
         .selected_env()
