@@ -76,7 +76,7 @@ fn learn_kube_user(ops: &OpCtx, inv: &Inventory) {
         crate::services::kube::client::Target::from_inventory(inv, env.kube_context.as_deref());
     let ops = ops.clone();
     tokio::spawn(async move {
-        if let Ok(client) = crate::services::kube::client::client(&target).await {
+        if let Ok(client) = crate::services::kube::client::request_client(&target).await {
             ops.learn_kube_user(&client).await;
         }
     });

@@ -132,10 +132,25 @@ pub struct KubeConfig {
     /// takes a moment to sync, and that moment is not news. Seconds; default 30.
     #[serde(default = "default_drift_grace")]
     pub drift_grace_secs: u64,
+    /// How long connecting to an API server may take. Seconds; default 5.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// How long one request (an action's read or patch, not a watch) may wait for its answer.
+    /// Seconds; default 20.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
 }
 
 fn default_drift_grace() -> u64 {
     30
+}
+
+fn default_connect_timeout() -> u64 {
+    5
+}
+
+fn default_request_timeout() -> u64 {
+    20
 }
 
 impl Default for KubeConfig {
@@ -143,6 +158,8 @@ impl Default for KubeConfig {
         KubeConfig {
             kubeconfig: None,
             drift_grace_secs: default_drift_grace(),
+            connect_timeout_secs: default_connect_timeout(),
+            request_timeout_secs: default_request_timeout(),
         }
     }
 }

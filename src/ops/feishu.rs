@@ -116,6 +116,9 @@ impl std::fmt::Display for NotifyReport {
     }
 }
 
+/// How long `feishu notify` tries, retries included, before it gives up.
+const NOTIFY_DEADLINE: Duration = Duration::from_secs(20);
+
 /// Sends `text` to one chat whatever its event filter, and waits (bounded) for the answer. A
 /// message Feishu did not take is still a report (`delivered: false`, with its error).
 pub async fn notify_text(ctx: &OpCtx, chat: &str, text: &str) -> Result<NotifyReport, OpError> {
@@ -156,14 +159,16 @@ pub async fn notify_text(ctx: &OpCtx, chat: &str, text: &str) -> Result<NotifyRe
     notifier
         .notify_chat(chat, &Notification::text(text, &actor))
         .map_err(|e| feishu_error(&e))?;
-    notifier.close(Duration::from_secs(300)).await;
+    notifier.close(NOTIFY_DEADLINE).await;
     let mut report = NotifyReport {
         chat: chat.to_owned(),
         delivered: false,
         attempts: 0,
-        error: Some("no answer from the notifier".to_owned()),
+        error: None,
     };
+    let mut answered = false;
     while let Some(o) = rx.recv().await {
+        answered = answered || !matches!(o.delivery, Delivery::Retrying { .. });
         report.attempts = o.attempt;
         match o.delivery {
             Delivery::Delivered => {
@@ -174,6 +179,16 @@ pub async fn notify_text(ctx: &OpCtx, chat: &str, text: &str) -> Result<NotifyRe
                 report.error = Some(error);
             }
         }
+    }
+    if !answered {
+        let last = report
+            .error
+            .take()
+            .map_or_else(String::new, |e| format!(" (last: {e})"));
+        report.error = Some(format!(
+            "the Feishu bot webhook of chat `{chat}` did not take the message within {} s{last}",
+            NOTIFY_DEADLINE.as_secs()
+        ));
     }
     let mut entry = Entry::new("feishu-notify");
     entry.detail = serde_json::json!({ "chat": chat, "attempts": report.attempts, "chars": text.chars().count() });

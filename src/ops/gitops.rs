@@ -349,7 +349,7 @@ async fn abort_half(ctx: &OpCtx, inv: &Inventory, app: &str, env: &str) -> Clust
             };
         }
     };
-    let result = match crate::services::kube::client::client(&r.target).await {
+    let result = match crate::services::kube::client::request_client(&r.target).await {
         Ok(client) => {
             let done = actions::abort_for_rollback_with(&client, &r).await;
             ctx.learn_kube_user(&client).await;

@@ -100,6 +100,9 @@ pub struct OpCtx {
     actor: Actor,
     /// The cluster's name for us, learnt the first time a cluster is asked.
     kube_user: Arc<OnceLock<String>>,
+    /// A cluster did not answer in time this session: the journal's identity is not asked
+    /// again (that would make a timed-out command wait once more).
+    kube_silent: Arc<std::sync::atomic::AtomicBool>,
     /// Why writes are off; `None`: they are on.
     read_only: Option<String>,
     notifier: Option<Arc<Notifier>>,
@@ -139,6 +142,7 @@ impl OpCtx {
             paths,
             actor,
             kube_user: Arc::new(OnceLock::new()),
+            kube_silent: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             notifier: None,
             gates: None,
         }
@@ -152,6 +156,7 @@ impl OpCtx {
             paths,
             actor: Actor::local(None),
             kube_user: Arc::new(OnceLock::new()),
+            kube_silent: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             notifier: None,
             gates: None,
             gitops: None,
@@ -220,9 +225,17 @@ impl OpCtx {
         }
     }
 
+    /// Notes that a cluster did not answer within an op's deadline.
+    pub fn cluster_silent(&self) {
+        self.kube_silent
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Asks the cluster of `env` who we are, if nobody has yet (bounded, never fails).
     pub async fn learn_kube_user_for(&self, env: &str) {
-        if self.kube_user.get().is_some() {
+        if self.kube_user.get().is_some()
+            || self.kube_silent.load(std::sync::atomic::Ordering::Relaxed)
+        {
             return;
         }
         let Some(inv) = &self.inventory else {
@@ -233,7 +246,7 @@ impl OpCtx {
         };
         let target =
             crate::services::kube::client::Target::from_inventory(inv, e.kube_context.as_deref());
-        if let Ok(client) = crate::services::kube::client::client(&target).await {
+        if let Ok(client) = crate::services::kube::client::request_client(&target).await {
             self.learn_kube_user(&client).await;
         }
     }

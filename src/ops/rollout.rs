@@ -71,14 +71,38 @@ pub async fn act(
     let name = format!("rollout-{}", action.name());
     ctx.check_writable(&name, Some(app), Some(env)).await?;
     let started = Instant::now();
-    let result = match crate::services::kube::client::client(&r.target).await {
-        Ok(client) => {
-            let done = execute_with(&client, &r, action).await;
-            ctx.learn_kube_user(&client).await;
-            done.map_err(|e| kube_error(&e))
+    // Each request has its own timeout; the deadline bounds the whole action whatever the
+    // server does (a slow drip of bytes resets a read timeout, not this).
+    let deadline = r.target.timeouts.action_deadline();
+    let send = async {
+        match crate::services::kube::client::request_client(&r.target).await {
+            Ok(client) => {
+                let done = execute_with(&client, &r, action).await;
+                ctx.learn_kube_user(&client).await;
+                done.map_err(|e| kube_error(&e))
+            }
+            Err(e) => Err(kube_error(&e)),
         }
-        Err(e) => Err(kube_error(&e)),
     };
+    let result = tokio::time::timeout(deadline, send)
+        .await
+        .unwrap_or_else(|_| {
+            ctx.cluster_silent();
+            Err(OpError::new(
+                Fault::Remote,
+                format!(
+                    "the Kubernetes API of `{env}` ({}) did not answer within {} s while sending {} to rollout {}/{}",
+                    r.target
+                        .context
+                        .as_ref()
+                        .map_or_else(|| "current context".to_owned(), |c| format!("context `{c}`")),
+                    deadline.as_secs(),
+                    action.name(),
+                    r.namespace,
+                    r.rollout
+                ),
+            ))
+        });
     let mut entry = Entry::new(&name);
     entry.app = Some(app.to_owned());
     entry.env = Some(env.to_owned());

@@ -252,11 +252,17 @@ impl Notifier {
     }
 
     /// Stops taking events and waits (at most `timeout`) for the queued ones to be sent or
-    /// given up. Headless commands call this before exiting.
+    /// given up; what is still trying then is stopped, so nothing outlives the caller's
+    /// deadline. Headless commands call this before exiting.
     pub async fn close(self, timeout: Duration) {
         drop(self.queues);
+        let stop: Vec<_> = self.workers.iter().map(tokio::task::JoinHandle::abort_handle).collect();
         let all = futures::future::join_all(self.workers);
-        let _ = tokio::time::timeout(timeout, all).await;
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            for s in stop {
+                s.abort();
+            }
+        }
     }
 }
 

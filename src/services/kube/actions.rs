@@ -11,7 +11,7 @@ use kube::{Api, Client};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::client::{Target, client, describe, patch_params, post_params};
+use super::client::{Target, describe, patch_params, post_params, request_client};
 use super::info::{current_canary_step, is_fully_promoted};
 use super::model::Rollout;
 use super::{KubeError, LiveState, Result, RolloutInfo};
@@ -310,7 +310,7 @@ fn forbidden(r: &RolloutRef, action: RolloutAction, detail: &str) -> KubeError {
 /// Runs an action: GET the Rollout, check Argo CD's rules on it, check RBAC, send the plugin's
 /// patches (status first, the main resource on 404). Spawn it as a task from the TUI.
 pub async fn execute(r: &RolloutRef, action: RolloutAction) -> Result<Done> {
-    let client = client(&r.target).await?;
+    let client = request_client(&r.target).await?;
     execute_with(&client, r, action).await
 }
 
@@ -373,7 +373,7 @@ pub async fn execute_with(client: &Client, r: &RolloutRef, action: RolloutAction
 /// The cluster half of the one-key rollback: abort (traffic back to stable now). Unlike the
 /// `a` key it does not refuse an already-aborted rollout, so the rollback's git half still runs.
 pub async fn abort_for_rollback(r: &RolloutRef) -> Result<Done> {
-    let client = client(&r.target).await?;
+    let client = request_client(&r.target).await?;
     abort_for_rollback_with(&client, r).await
 }
 
@@ -401,7 +401,7 @@ pub async fn abort_for_rollback_with(client: &Client, r: &RolloutRef) -> Result<
 
 /// Whether a rollback would send an abort now: `Some(what is in flight)`, or `None`.
 pub async fn abort_needed(r: &RolloutRef) -> Result<Option<String>> {
-    let client = client(&r.target).await?;
+    let client = request_client(&r.target).await?;
     let api: Api<Rollout> = Api::namespaced(client, &r.namespace);
     let ro = api.get(&r.rollout).await.map_err(|e| describe(&e))?;
     if ro.status.abort || is_fully_promoted(&ro) {

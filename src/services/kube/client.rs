@@ -1,6 +1,7 @@
 //! Clients per kubeconfig context, and where each watch points.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -14,6 +15,32 @@ pub struct Target {
     /// `None`: `KUBECONFIG`, then `~/.kube/config`.
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
+    pub timeouts: Timeouts,
+}
+
+/// How long a client waits: to connect, and for the answer to one request. Watches have no
+/// request timeout (their long poll is quiet by design); kube-runtime's idle timeout guards them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Timeouts {
+    /// The most a whole action (a read, an access review, a patch) may take: one connect and
+    /// one request's wait, since a server that answers does so in milliseconds.
+    pub fn action_deadline(&self) -> Duration {
+        self.connect + self.request
+    }
 }
 
 impl Target {
@@ -24,6 +51,10 @@ impl Target {
         Target {
             kubeconfig: inv.kube.kubeconfig.as_deref().map(|p| inv.resolve(p)),
             context: context.map(str::to_owned),
+            timeouts: Timeouts {
+                connect: Duration::from_secs(inv.kube.connect_timeout_secs),
+                request: Duration::from_secs(inv.kube.request_timeout_secs),
+            },
         }
     }
 
@@ -74,8 +105,18 @@ pub async fn whoami(client: &Client) -> Result<String> {
         .ok_or_else(|| KubeError::Api("the SelfSubjectReview named no user".to_owned()))
 }
 
-/// Builds a client for a target (no request is made yet).
+/// A client for watches (no request is made yet): a connect timeout, no read timeout.
 pub async fn client(target: &Target) -> Result<Client> {
+    build(target, false).await
+}
+
+/// A client for single requests (actions, reviews): a connect timeout and a timeout on each
+/// answer, so a server that accepts and never answers cannot hold an action.
+pub async fn request_client(target: &Target) -> Result<Client> {
+    build(target, true).await
+}
+
+async fn build(target: &Target, requests: bool) -> Result<Client> {
     let kc = match &target.kubeconfig {
         Some(p) => Kubeconfig::read_from(p),
         None => Kubeconfig::read(),
@@ -91,6 +132,13 @@ pub async fn client(target: &Target) -> Result<Client> {
             context: target.label(),
             message: e.to_string(),
         })?;
+    config.connect_timeout = Some(target.timeouts.connect);
+    if requests {
+        config.read_timeout = Some(target.timeouts.request);
+        config.write_timeout = Some(target.timeouts.request);
+        // A pooled connection's idle time must not count against the next answer.
+        config.reset_reader_on_write = true;
+    }
     // API server audit logs and managedFields name the client by its User-Agent.
     config.headers.push((
         http::header::USER_AGENT,

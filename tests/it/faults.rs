@@ -1,0 +1,112 @@
+//! Far ends that accept a connection and never answer (a blackhole on 127.0.0.1): every
+//! command against one ends within its deadline, with exit 4 and one line naming what it was
+//! waiting for.
+
+use std::time::{Duration, Instant};
+
+/// Accepts connections and holds them open without reading or writing a byte.
+async fn blackhole() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    (addr, task)
+}
+
+fn kubeconfig(dir: &std::path::Path, addr: std::net::SocketAddr) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: hole\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: hole\n  context:\n    cluster: hole\n    user: u\ncurrent-context: hole\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_kubernetes_api_ends_rollout_promote_within_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, hole) = blackhole().await;
+    let kc = kubeconfig(dir.path(), addr);
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(
+        &inv,
+        format!(
+            "gitops:\n  url: ./gitops.git\nkube:\n  kubeconfig: {}\n  connect_timeout_secs: 1\n  request_timeout_secs: 2\napps:\n  web:\n    image: example.com/web\n    layout: {{kind: kustomize, path: 'envs/{{env}}/kustomization.yaml'}}\nenvironments:\n  stg:\n    kube_context: hole\n    namespace: shop\n",
+            kc.display()
+        ),
+    )
+    .unwrap();
+    let home = dir.path().join("home");
+    let started = Instant::now();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--inventory")
+        .arg(&inv)
+        .args(["--yes", "rollout", "promote", "web", "--env", "stg"])
+        .env("SHIPDECK_CONFIG", home.join("config"))
+        .env("SHIPDECK_DATA", home.join("data"))
+        .env("SHIPDECK_STATE", home.join("state"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!("rollout promote against a blackhole: {took:?}: {err}");
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    // The action's deadline is connect + one request (3 s), and nothing else waits on the
+    // silent server after it (the journal's identity is not asked again); one second of slack.
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(err.contains("Kubernetes API of `stg`"), "{err}");
+    assert!(err.contains("did not answer within"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    hole.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_feishu_webhook_ends_feishu_notify_within_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, hole) = blackhole().await;
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(
+        &inv,
+        "gitops:\n  url: ./gitops.git\napps:\n  web:\n    image: example.com/web\n    layout: {kind: kustomize, path: 'envs/{env}/kustomization.yaml'}\nenvironments:\n  stg:\n    namespace: shop\nfeishu:\n  chats:\n    releases:\n      webhook_env: SHIPDECK_TEST_HOOK\n",
+    )
+    .unwrap();
+    let home = dir.path().join("home");
+    let started = Instant::now();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--inventory")
+        .arg(&inv)
+        .args([
+            "--yes", "feishu", "notify", "--chat", "releases", "--text", "hello",
+        ])
+        .env(
+            "SHIPDECK_TEST_HOOK",
+            format!("http://{addr}/open-apis/bot/v2/hook/x"),
+        )
+        .env("SHIPDECK_CONFIG", home.join("config"))
+        .env("SHIPDECK_DATA", home.join("data"))
+        .env("SHIPDECK_STATE", home.join("state"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!("feishu notify against a blackhole: {took:?}: {err}");
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    // The deadline is 20 s (before, six attempts of 30 s each with backoff: 209 s).
+    assert!(took < Duration::from_secs(21), "took {took:?}");
+    assert!(
+        err.contains("Feishu bot webhook of chat `releases` did not take the message within 20 s"),
+        "{err}"
+    );
+    hole.abort();
+}
