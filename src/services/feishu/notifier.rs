@@ -256,7 +256,11 @@ impl Notifier {
     /// deadline. Headless commands call this before exiting.
     pub async fn close(self, timeout: Duration) {
         drop(self.queues);
-        let stop: Vec<_> = self.workers.iter().map(tokio::task::JoinHandle::abort_handle).collect();
+        let stop: Vec<_> = self
+            .workers
+            .iter()
+            .map(tokio::task::JoinHandle::abort_handle)
+            .collect();
         let all = futures::future::join_all(self.workers);
         if tokio::time::timeout(timeout, all).await.is_err() {
             for s in stop {
