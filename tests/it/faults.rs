@@ -17,6 +17,36 @@ async fn blackhole() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     (addr, task)
 }
 
+/// Runs the binary (`--yes`, no terminal, its folders under `dir`); returns its exit code,
+/// its stderr and how long it took.
+async fn shipdeck(
+    dir: &std::path::Path,
+    inv: &std::path::Path,
+    args: &[&str],
+    env: Option<(&str, &str)>,
+) -> (Option<i32>, String, Duration) {
+    let home = dir.join("home");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"));
+    cmd.arg("--inventory")
+        .arg(inv)
+        .arg("--yes")
+        .args(args)
+        .env("SHIPDECK_CONFIG", home.join("config"))
+        .env("SHIPDECK_DATA", home.join("data"))
+        .env("SHIPDECK_STATE", home.join("state"))
+        .stdin(std::process::Stdio::null());
+    if let Some((k, v)) = env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let out = cmd.output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
 fn kubeconfig(dir: &std::path::Path, addr: std::net::SocketAddr) -> std::path::PathBuf {
     let path = dir.join("kubeconfig");
     std::fs::write(
@@ -43,23 +73,15 @@ async fn a_silent_kubernetes_api_ends_rollout_promote_within_its_deadline() {
         ),
     )
     .unwrap();
-    let home = dir.path().join("home");
-    let started = Instant::now();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
-        .arg("--inventory")
-        .arg(&inv)
-        .args(["--yes", "rollout", "promote", "web", "--env", "stg"])
-        .env("SHIPDECK_CONFIG", home.join("config"))
-        .env("SHIPDECK_DATA", home.join("data"))
-        .env("SHIPDECK_STATE", home.join("state"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    let took = started.elapsed();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err, took) = shipdeck(
+        dir.path(),
+        &inv,
+        &["rollout", "promote", "web", "--env", "stg"],
+        None,
+    )
+    .await;
     eprintln!("rollout promote against a blackhole: {took:?}: {err}");
-    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(code, Some(4), "{err}");
     // The action's deadline is connect + one request (3 s), and nothing else waits on the
     // silent server after it (the journal's identity is not asked again); one second of slack.
     assert!(took < Duration::from_secs(4), "took {took:?}");
@@ -79,29 +101,16 @@ async fn a_silent_feishu_webhook_ends_feishu_notify_within_its_deadline() {
         "gitops:\n  url: ./gitops.git\napps:\n  web:\n    image: example.com/web\n    layout: {kind: kustomize, path: 'envs/{env}/kustomization.yaml'}\nenvironments:\n  stg:\n    namespace: shop\nfeishu:\n  chats:\n    releases:\n      webhook_env: SHIPDECK_TEST_HOOK\n",
     )
     .unwrap();
-    let home = dir.path().join("home");
-    let started = Instant::now();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
-        .arg("--inventory")
-        .arg(&inv)
-        .args([
-            "--yes", "feishu", "notify", "--chat", "releases", "--text", "hello",
-        ])
-        .env(
-            "SHIPDECK_TEST_HOOK",
-            format!("http://{addr}/open-apis/bot/v2/hook/x"),
-        )
-        .env("SHIPDECK_CONFIG", home.join("config"))
-        .env("SHIPDECK_DATA", home.join("data"))
-        .env("SHIPDECK_STATE", home.join("state"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    let took = started.elapsed();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let hook = format!("http://{addr}/open-apis/bot/v2/hook/x");
+    let (code, err, took) = shipdeck(
+        dir.path(),
+        &inv,
+        &["feishu", "notify", "--chat", "releases", "--text", "hello"],
+        Some(("SHIPDECK_TEST_HOOK", hook.as_str())),
+    )
+    .await;
     eprintln!("feishu notify against a blackhole: {took:?}: {err}");
-    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(code, Some(4), "{err}");
     // The deadline is 20 s (before, six attempts of 30 s each with backoff: 209 s).
     assert!(took < Duration::from_secs(21), "took {took:?}");
     assert!(
