@@ -31,6 +31,10 @@ pub struct FeishuConfig {
     /// GitHub team → chat member sync.
     #[serde(default)]
     pub sync: Option<SyncConfig>,
+    /// The most one call to the Feishu app API may take, its retries included. Seconds;
+    /// default 30.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
 }
 
 /// One chat: a custom bot webhook (notifications) and/or a chat id (member sync).

@@ -119,3 +119,36 @@ async fn a_silent_feishu_webhook_ends_feishu_notify_within_its_deadline() {
     );
     hole.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_feishu_app_api_ends_feishu_sync_within_its_deadline() {
+    let w = crate::ops::World::start(false).await;
+    let (addr, hole) = blackhole().await;
+    // The demo's Feishu section, pointed at the blackhole with a 2 s deadline per call.
+    let text = std::fs::read_to_string(&w.inventory_path).unwrap();
+    let (head, feishu) = text.split_once("\nfeishu:\n").unwrap();
+    let feishu: String = feishu
+        .lines()
+        .map(|l| {
+            if l.starts_with("  api_url: ") {
+                format!("  api_url: http://{addr}\n  timeout_secs: 2\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&w.inventory_path, format!("{head}\nfeishu:\n{feishu}")).unwrap();
+    let started = Instant::now();
+    let (code, _, err) = w.shipdeck(&["feishu", "sync"]).await;
+    let took = started.elapsed();
+    eprintln!("feishu sync against a blackhole: {took:?}: {err}");
+    assert_eq!(code, 4, "{err}");
+    // Before: ten attempts of 30 s each with backoff (393 s).
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(
+        err.contains("the Feishu app API did not answer") && err.contains("within 2 s"),
+        "{err}"
+    );
+    hole.abort();
+    w.shutdown().await;
+}

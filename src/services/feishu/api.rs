@@ -32,6 +32,8 @@ pub struct RetryPolicy {
     pub max_rate_wait: Duration,
     /// The token is refreshed when it has less than this left (the SDKs use 3 minutes).
     pub refresh_margin: Duration,
+    /// The most one call may take, its retries and waits included.
+    pub deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -42,6 +44,7 @@ impl Default for RetryPolicy {
             cap: Duration::from_secs(30),
             max_rate_wait: Duration::from_secs(120),
             refresh_margin: Duration::from_secs(180),
+            deadline: Duration::from_secs(30),
         }
     }
 }
@@ -202,6 +205,13 @@ impl FeishuApi {
             .unwrap_or(path_and_query)
             .to_owned();
         let mut attempt = 0;
+        let started = Instant::now();
+        let deadline = started + self.policy.deadline;
+        let out_of_time = |last: Option<String>| FeishuError::Deadline {
+            url: shown.clone(),
+            secs: self.policy.deadline.as_secs(),
+            last,
+        };
         loop {
             attempt += 1;
             self.count(|s| s.requests += 1);
@@ -215,7 +225,10 @@ impl FeishuApi {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let wait = match req.send().await {
+            let Ok(sent) = tokio::time::timeout_at(deadline, req.send()).await else {
+                return Err(out_of_time(None));
+            };
+            let wait = match sent {
                 Err(e) => {
                     if attempt >= self.policy.max_attempts {
                         return Err(FeishuError::Transport {
@@ -232,7 +245,10 @@ impl FeishuApi {
                         .get("x-ogw-ratelimit-reset")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok());
-                    let text = resp.text().await.unwrap_or_default();
+                    let Ok(text) = tokio::time::timeout_at(deadline, resp.text()).await else {
+                        return Err(out_of_time(Some(format!("HTTP {status}, body unfinished"))));
+                    };
+                    let text = text.unwrap_or_default();
                     let parsed: Option<Json> = serde_json::from_str(&text).ok();
                     let code = parsed
                         .as_ref()
@@ -283,6 +299,10 @@ impl FeishuApi {
                     }
                 }
             };
+            // Retrying past the deadline would only fail later: say so now.
+            if Instant::now() + wait >= deadline {
+                return Err(out_of_time(Some(format!("attempt {attempt} failed"))));
+            }
             tokio::time::sleep(wait).await;
         }
     }

@@ -80,6 +80,12 @@ pub enum FeishuError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("the Feishu app API did not answer {url} within {secs} s{}", last.as_ref().map_or_else(String::new, |l| format!(" ({l})")))]
+    Deadline {
+        url: String,
+        secs: u64,
+        last: Option<String>,
+    },
     #[error("unexpected answer from {url}: {message}")]
     Payload { url: String, message: String },
     #[error("GitHub: {0}")]

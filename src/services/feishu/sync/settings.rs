@@ -109,7 +109,13 @@ impl SyncSettings {
             chats,
             prune: sync.prune,
             protected: sync.protected.clone(),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy {
+                deadline: cfg.timeout_secs.map_or(
+                    RetryPolicy::default().deadline,
+                    std::time::Duration::from_secs,
+                ),
+                ..RetryPolicy::default()
+            },
         })
     }
 }
