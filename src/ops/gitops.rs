@@ -349,14 +349,27 @@ async fn abort_half(ctx: &OpCtx, inv: &Inventory, app: &str, env: &str) -> Clust
             };
         }
     };
-    let result = match crate::services::kube::client::request_client(&r.target).await {
-        Ok(client) => {
-            let done = actions::abort_for_rollback_with(&client, &r).await;
-            ctx.learn_kube_user(&client).await;
-            done
+    // The same bound as a rollout action: the git half must not wait on a silent cluster.
+    let deadline = r.target.timeouts.action_deadline();
+    let abort = async {
+        match crate::services::kube::client::request_client(&r.target).await {
+            Ok(client) => {
+                let done = actions::abort_for_rollback_with(&client, &r).await;
+                ctx.learn_kube_user(&client).await;
+                done
+            }
+            Err(e) => Err(e),
         }
-        Err(e) => Err(e),
     };
+    let result = tokio::time::timeout(deadline, abort)
+        .await
+        .unwrap_or_else(|_| {
+            ctx.cluster_silent();
+            Err(KubeError::Api(format!(
+                "the Kubernetes API of `{env}` did not answer within {} s",
+                deadline.as_secs()
+            )))
+        });
     let (aborted, failed, note) = match result {
         Ok(done) if done.sent.is_empty() => (false, false, "already aborted".to_owned()),
         Ok(_) => (

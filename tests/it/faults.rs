@@ -152,3 +152,38 @@ async fn a_silent_feishu_app_api_ends_feishu_sync_within_its_deadline() {
     hole.abort();
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_cluster_does_not_hold_the_git_half_of_a_rollback() {
+    let w = crate::ops::World::start(false).await;
+    let (addr, hole) = blackhole().await;
+    let text = std::fs::read_to_string(&w.inventory_path)
+        .unwrap()
+        .replacen(
+            "\nkube:\n",
+            "\nkube:\n  connect_timeout_secs: 1\n  request_timeout_secs: 2\n",
+            1,
+        );
+    std::fs::write(&w.inventory_path, text).unwrap();
+    let kc = w.kube.kubeconfig_path().to_path_buf();
+    let kubeconfig = std::fs::read_to_string(&kc)
+        .unwrap()
+        .replace(&w.kube.url(), &format!("http://{addr}"));
+    std::fs::write(&kc, kubeconfig).unwrap();
+    let before = w.remote_main();
+    let started = Instant::now();
+    let (code, out, err) = w.shipdeck(&["rollback", "miker-web", "--env", "dev"]).await;
+    let took = started.elapsed();
+    eprintln!("rollback with a silent cluster: {took:?}: exit {code}: {out}{err}");
+    // The abort is bounded (connect 1 s + request 2 s); git is not held by it, and the
+    // failed half makes it a remote error.
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(
+        format!("{out}{err}").contains("did not answer within 3 s"),
+        "{out}{err}"
+    );
+    assert_ne!(w.remote_main(), before, "the git half was written");
+    hole.abort();
+    w.shutdown().await;
+}
