@@ -102,6 +102,24 @@ pub(super) async fn until(
     }
 }
 
+/// Starts the inventory's watches and applies their events until `web` is Healthy on screen.
+pub(super) async fn watch_until_healthy(
+    inv: &Inventory,
+) -> (
+    UnboundedReceiver<LiveEvent>,
+    LiveState,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = unbounded_channel();
+    let watches = spawn_watches(inv, tx).expect("an env to watch");
+    let mut s = LiveState::default();
+    until(&mut rx, &mut s, "web Healthy", |s| {
+        status_of(s).is_some_and(|(st, _)| st == "Healthy")
+    })
+    .await;
+    (rx, s, watches)
+}
+
 pub(super) fn status_of(s: &LiveState) -> Option<(String, String)> {
     s.rollout("web", "stg")
         .map(|r| (r.status.clone(), r.step.clone()))
@@ -124,13 +142,7 @@ async fn watch_follows_the_canary_and_actions_move_it() {
     let c = client(&sb).await;
     create_web(&c).await;
     let inv = inventory(dir.path(), sb.kubeconfig_path());
-    let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).expect("an env to watch");
-    let mut s = LiveState::default();
-    until(&mut rx, &mut s, "web Healthy", |s| {
-        status_of(s).is_some_and(|(st, _)| st == "Healthy")
-    })
-    .await;
+    let (mut rx, mut s, watches) = watch_until_healthy(&inv).await;
     let r = s.rollout("web", "stg").unwrap();
     assert!(r.fully_promoted);
     assert_eq!(r.stable_rs().unwrap().pods.len(), 3);
@@ -248,13 +260,7 @@ async fn api_server_down_marks_stale_then_recovers() {
     let c = client(&sb).await;
     create_web(&c).await;
     let inv = inventory(dir.path(), sb.kubeconfig_path());
-    let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
-    let mut s = LiveState::default();
-    until(&mut rx, &mut s, "web Healthy", |s| {
-        status_of(s).is_some_and(|(st, _)| st == "Healthy")
-    })
-    .await;
+    let (mut rx, mut s, watches) = watch_until_healthy(&inv).await;
 
     sb.stop_listener().await;
     until(&mut rx, &mut s, "stale mark", |s| {
@@ -283,14 +289,8 @@ async fn forbidden_patch_is_a_readable_error_and_nothing_else_breaks() {
     let c = client(&sb).await;
     create_web(&c).await;
     let inv = inventory(dir.path(), sb.kubeconfig_path());
-    let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
-    let mut s = LiveState::default();
     // v1 first, or v2 would be the first revision (no canary at all).
-    until(&mut rx, &mut s, "web Healthy", |s| {
-        status_of(s).is_some_and(|(st, _)| st == "Healthy")
-    })
-    .await;
+    let (mut rx, mut s, watches) = watch_until_healthy(&inv).await;
     set_tag(&c, "v2").await;
     until(&mut rx, &mut s, "paused canary", |s| {
         status_of(s).is_some_and(|(st, _)| st == "Paused")
@@ -353,13 +353,7 @@ async fn rbac_is_asked_up_front_and_greys_only_what_it_denies() {
         ..Default::default()
     });
     let inv = inventory(dir.path(), sb.kubeconfig_path());
-    let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
-    let mut s = LiveState::default();
-    until(&mut rx, &mut s, "web Healthy", |s| {
-        status_of(s).is_some_and(|(st, _)| st == "Healthy")
-    })
-    .await;
+    let (mut rx, mut s, watches) = watch_until_healthy(&inv).await;
     set_tag(&c, "v2").await;
     until(&mut rx, &mut s, "RBAC answers and a paused canary", |s| {
         s.envs.get("stg").is_some_and(|e| e.access.patch.is_some())

@@ -10,6 +10,7 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use super::cluster::{
     NS, client, create_web, inventory, set_tag, shipdeck, start, status_of, until,
+    watch_until_healthy,
 };
 
 fn deny_reads(resource: &str) -> DenyRule {
@@ -124,13 +125,7 @@ async fn a_restarted_api_server_is_back_within_five_seconds() {
     let c = client(&sb).await;
     create_web(&c).await;
     let inv = inventory(dir.path(), sb.kubeconfig_path());
-    let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
-    let mut s = LiveState::default();
-    until(&mut rx, &mut s, "web Healthy", |s| {
-        status_of(s).is_some_and(|(st, _)| st == "Healthy")
-    })
-    .await;
+    let (mut rx, mut s, watches) = watch_until_healthy(&inv).await;
     sb.stop_listener().await;
     until(&mut rx, &mut s, "stale", |s| {
         matches!(s.envs["stg"].cluster, Conn::Stale { .. })
