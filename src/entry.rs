@@ -18,6 +18,7 @@ pub fn run(cli: Cli) -> u8 {
         yes: cli.yes,
         confirm_env: cli.confirm_env.clone(),
         read_only: cli.read_only,
+        timeout: cli.timeout.map(std::time::Duration::from_secs),
         inventory_path: cli.inventory.clone(),
         paths,
     };
@@ -33,6 +34,10 @@ pub fn run(cli: Cli) -> u8 {
         }
     };
     let outcome = runtime.block_on(dispatch(&ctx, cli.command));
+    // A blocking call left behind at its deadline (libgit2 on a dripping server) must not
+    // hold the exit: what it might still write is checked by the next command, which fetches
+    // first.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
         Ok(()) => 0,
         Err(f) => ctx.report_failure(&f),

@@ -47,6 +47,10 @@ pub struct Cli {
     /// Disable every write.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Give up after this many seconds, with exit 4 naming what it waited for. Without it each
+    /// far end's own deadline from the inventory holds (`status`: 10 s for the clusters).
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -102,11 +106,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// How long to wait for every environment's first answer from its cluster, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub timeout: u64,
-}
+pub struct StatusArgs {}
 
 #[derive(Debug, Args)]
 pub struct InventoryArgs {

@@ -75,9 +75,10 @@ impl Runner {
         env: String,
         action: RolloutAction,
     ) {
+        let ctl = self.task_ctl(id);
         let (ops, tx) = (self.services.ops.clone(), self.tx.clone());
         tokio::spawn(async move {
-            let result = crate::ops::rollout::act(&ops, &app, &env, action).await;
+            let result = crate::ops::rollout::act(&ops, &app, &env, action, &ctl).await;
             // A 403 is news about RBAC: grey the keys it covers from now on.
             if let Err(e) = &result
                 && e.fault == Fault::Forbidden

@@ -108,6 +108,8 @@ pub struct Ctx {
     pub yes: bool,
     pub confirm_env: Option<String>,
     pub read_only: bool,
+    /// `--timeout`: the longest any op of this command waits.
+    pub timeout: Option<std::time::Duration>,
     pub inventory_path: Option<PathBuf>,
     pub paths: Paths,
 }
@@ -241,14 +243,16 @@ impl OpSession {
         };
         let ops = crate::ops::OpCtx::new(inv, ctx.paths.clone(), ctx.read_only)
             .with_notifier(notifier.as_ref().map(|(n, _)| n.clone()))
-            .with_gates(gates);
+            .with_gates(gates)
+            .with_timeout(ctx.timeout);
         OpSession { ops, notifier }
     }
 
     /// A context without an inventory (secrets commands on explicit files): no chats.
     pub fn without_inventory(ctx: &Ctx) -> OpSession {
         OpSession {
-            ops: crate::ops::OpCtx::without_inventory(ctx.paths.clone(), ctx.read_only),
+            ops: crate::ops::OpCtx::without_inventory(ctx.paths.clone(), ctx.read_only)
+                .with_timeout(ctx.timeout),
             notifier: None,
         }
     }

@@ -249,9 +249,15 @@ async fn act(ctx: &Ctx, inv: &Inventory, t: &Target, action: RolloutAction) -> O
             env.protected.then_some(t.env.as_str()),
         ) {
             Err(f) => Err(f),
-            Ok(()) => crate::ops::rollout::act(&session.ops, &t.app, &t.env, action)
-                .await
-                .map_err(Failure::from),
+            Ok(()) => crate::ops::rollout::act(
+                &session.ops,
+                &t.app,
+                &t.env,
+                action,
+                &crate::services::TaskCtl::detached(),
+            )
+            .await
+            .map_err(Failure::from),
         },
     };
     session.close().await;

@@ -45,11 +45,11 @@ pub struct StatusRow {
     pub notes: Vec<String>,
 }
 
-pub async fn run(ctx: &Ctx, args: StatusArgs) -> Outcome {
+pub async fn run(ctx: &Ctx, _args: StatusArgs) -> Outcome {
     let inv = ctx.inventory()?;
     let live = tokio::spawn(live_snapshot(
         inv.clone(),
-        Duration::from_secs(args.timeout),
+        ctx.timeout.unwrap_or(Duration::from_secs(10)),
     ));
     let git = {
         let (inv, paths) = (inv.clone(), ctx.paths.clone());

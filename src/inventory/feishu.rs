@@ -35,6 +35,10 @@ pub struct FeishuConfig {
     /// default 30.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+    /// How long `feishu notify` waits for a bot webhook to take its message, retries
+    /// included. Seconds; default 20.
+    #[serde(default)]
+    pub webhook_timeout_secs: Option<u64>,
 }
 
 /// One chat: a custom bot webhook (notifications) and/or a chat id (member sync).

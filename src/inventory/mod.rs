@@ -89,6 +89,12 @@ pub struct GithubConfig {
     /// (default: the tag itself when it is a 7-40 hex SHA).
     #[serde(default)]
     pub tag_sha_regex: Option<String>,
+    /// How long connecting to the API may take. Seconds; default 5.
+    #[serde(default)]
+    pub connect_timeout_secs: Option<u64>,
+    /// How long one request may take, headers and body. Seconds; default 30.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
 }
 
 /// The GitOps repository that says which tag each environment runs.
@@ -108,6 +114,17 @@ pub struct GitopsConfig {
     /// SSH private key file (else the ssh agent).
     #[serde(default)]
     pub ssh_key_file: Option<String>,
+    /// How long connecting to the remote may take. Seconds; default 5.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// How long one fetch or push may take in all (and the longest a single read may wait).
+    /// Seconds; default 30.
+    #[serde(default = "default_git_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_git_timeout() -> u64 {
+    30
 }
 
 fn default_branch() -> String {
@@ -139,6 +156,14 @@ pub struct KubeConfig {
     /// Seconds; default 20.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
+    /// A watch connection silent this long counts as dead and is re-established (the server
+    /// is asked to end each watch after four fifths of it). Seconds; default 75.
+    #[serde(default = "default_watch_idle")]
+    pub watch_idle_secs: u64,
+}
+
+fn default_watch_idle() -> u64 {
+    75
 }
 
 fn default_drift_grace() -> u64 {
@@ -160,6 +185,7 @@ impl Default for KubeConfig {
             drift_grace_secs: default_drift_grace(),
             connect_timeout_secs: default_connect_timeout(),
             request_timeout_secs: default_request_timeout(),
+            watch_idle_secs: default_watch_idle(),
         }
     }
 }

@@ -63,6 +63,7 @@ pub async fn apply_sync(
 ) -> Result<SyncApplied, OpError> {
     ctx.check_writable("feishu-sync", None, None).await?;
     let started = Instant::now();
+    let task = ctx.bound(task);
     let result = sync
         .apply(plan, &task)
         .await
@@ -116,7 +117,8 @@ impl std::fmt::Display for NotifyReport {
     }
 }
 
-/// How long `feishu notify` tries, retries included, before it gives up.
+/// How long `feishu notify` tries, retries included, before it gives up (unless
+/// `feishu.webhook_timeout_secs` says otherwise).
 const NOTIFY_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Sends `text` to one chat whatever its event filter, and waits (bounded) for the answer. A
@@ -159,7 +161,11 @@ pub async fn notify_text(ctx: &OpCtx, chat: &str, text: &str) -> Result<NotifyRe
     notifier
         .notify_chat(chat, &Notification::text(text, &actor))
         .map_err(|e| feishu_error(&e))?;
-    notifier.close(NOTIFY_DEADLINE).await;
+    let limit = ctx.limit(
+        cfg.webhook_timeout_secs
+            .map_or(NOTIFY_DEADLINE, |s| Duration::from_secs(s.max(1))),
+    );
+    notifier.close(limit).await;
     let mut report = NotifyReport {
         chat: chat.to_owned(),
         delivered: false,
@@ -187,7 +193,7 @@ pub async fn notify_text(ctx: &OpCtx, chat: &str, text: &str) -> Result<NotifyRe
             .map_or_else(String::new, |e| format!(" (last: {e})"));
         report.error = Some(format!(
             "the Feishu bot webhook of chat `{chat}` did not take the message within {} s{last}",
-            NOTIFY_DEADLINE.as_secs()
+            limit.as_secs()
         ));
     }
     let mut entry = Entry::new("feishu-notify");

@@ -53,16 +53,52 @@ impl GitopsHandle {
             .clone()
     }
 
-    /// Runs a blocking engine call off the async workers.
+    /// Runs a blocking engine call off the async workers, within `gitops.timeout_secs`.
     pub async fn with<T: Send + 'static>(
         &self,
         f: impl FnOnce(&GitopsEngine) -> Result<T, GitopsError> + Send + 'static,
     ) -> Result<T, OpError> {
         let engine = self.engine().await?;
-        tokio::task::spawn_blocking(move || f(&engine).map_err(|e| git_error(&e)))
-            .await
-            .map_err(|e| OpError::failed(format!("background task failed: {e}")))?
+        let ctl = TaskCtl::detached().within(git_budget(&self.inventory));
+        bounded_blocking(&self.inventory, &ctl, "reading", move || f(&engine)).await
     }
+}
+
+/// How long one engine call may talk to the remote: `gitops.timeout_secs`.
+fn git_budget(inv: &Inventory) -> std::time::Duration {
+    std::time::Duration::from_secs(inv.gitops.timeout_secs.max(1))
+}
+
+/// Runs a blocking engine call and waits for it until `ctl`'s deadline, plus half a second for the
+/// call to end by itself and say why. libgit2 gets no callback while a server drips its ref
+/// advertisement, so past that the thread is left to end on its socket timeouts, and the
+/// caller hears the deadline now.
+async fn bounded_blocking<T: Send + 'static>(
+    inv: &Inventory,
+    ctl: &TaskCtl,
+    doing: &'static str,
+    f: impl FnOnce() -> Result<T, GitopsError> + Send + 'static,
+) -> Result<T, OpError> {
+    let call = tokio::task::spawn_blocking(f);
+    let joined = match ctl.deadline() {
+        Some(end) => {
+            let grace = tokio::time::Instant::from(end) + std::time::Duration::from_millis(500);
+            match tokio::time::timeout_at(grace, call).await {
+                Ok(j) => j,
+                Err(_) => {
+                    return Err(git_error(&GitopsError::Deadline {
+                        url: inv.gitops_url(),
+                        secs: ctl.budget_secs().unwrap_or(0),
+                        doing,
+                    }));
+                }
+            }
+        }
+        None => call.await,
+    };
+    joined
+        .map_err(|e| OpError::failed(format!("background task failed: {e}")))?
+        .map_err(|e| git_error(&e))
 }
 
 /// An engine error as an op failure.
@@ -157,8 +193,20 @@ impl ChangeReport {
     }
 }
 
-/// Releases, promotes or rolls back, behind the gates where the env requires them.
+/// Releases, promotes or rolls back, behind the gates where the env requires them. Returns at
+/// once when the task is cancelled or the command's `--timeout` is up; the change itself then
+/// ends by its own deadlines and journals what it did (see `detach`).
 pub async fn change(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<ChangeReport, OpError> {
+    let what = format!("{} {} {}", spec.action.as_str(), spec.app, spec.env);
+    let cancel = task.cancel_token().clone();
+    let (body_ctx, task) = (ctx.clone(), ctx.bound(task));
+    super::detach::wait_for(&cancel, ctx.timeout(), &what, async move {
+        change_now(&body_ctx, spec, task).await
+    })
+    .await
+}
+
+async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<ChangeReport, OpError> {
     let inv = ctx.inventory()?.clone();
     inv.app(&spec.app)
         .map_err(|e| OpError::bad_input(e.to_string()))?;
@@ -269,17 +317,18 @@ async fn guarded(
     if req.action != Action::Rollback && !env.required_checks.is_empty() {
         let tag = {
             let (engine, r) = (engine.clone(), req.clone());
-            tokio::task::spawn_blocking(move || {
-                engine.preview(&r, &TaskCtl::detached()).map(|p| p.to)
+            let ctl = task.clone().within(git_budget(inv));
+            let read = ctl.clone();
+            bounded_blocking(inv, &ctl, "fetching", move || {
+                engine.preview(&r, &read).map(|p| p.to)
             })
             .await
         };
         let tag = match tag {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => return (Err(git_error(&e)), Trace::default(), None),
-            Err(e) => return (Err(OpError::failed(e.to_string())), Trace::default(), None),
+            Ok(t) => t,
+            Err(e) => return (Err(e), Trace::default(), None),
         };
-        task.report(0, Some(2), "checking gates");
+        task.report(0, Some(2), "waiting for GitHub (gates)");
         match check_gates(ctx, &env, &req.env, &tag, spec.override_reason.as_deref()).await {
             Ok(p) => {
                 req.gates = Some(p.trailer.clone());
@@ -298,16 +347,25 @@ async fn guarded(
             }
         }
     }
-    task.report(1, Some(2), "writing and pushing");
-    let done = tokio::task::spawn_blocking(move || engine.apply_traced(&req, &task)).await;
-    match done {
-        Ok((r, trace)) => (r.map_err(|e| git_error(&e)), trace, pass),
-        Err(e) => (
-            Err(OpError::failed(format!("background task failed: {e}"))),
-            Trace::default(),
-            pass,
-        ),
-    }
+    task.report(1, Some(2), "waiting for the GitOps remote");
+    let task = task.within(git_budget(inv));
+    let ctl = task.clone();
+    // The trace comes back beside the result, so a call cut short still reports what it knew.
+    let trace = std::sync::Arc::new(std::sync::Mutex::new(Trace::default()));
+    let seen = trace.clone();
+    let result = bounded_blocking(inv, &ctl, "fetching and pushing", move || {
+        let (r, t) = engine.apply_traced(&req, &task);
+        *seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = t;
+        r
+    })
+    .await;
+    let trace = trace
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    (result, trace, pass)
 }
 
 async fn check_gates(

@@ -5,6 +5,7 @@
 //! fits the outcome, and returns a typed report (`Display` for people, `Serialize` for JSON).
 
 pub mod actor;
+pub mod detach;
 pub mod feishu;
 pub mod gitops;
 pub mod rollout;
@@ -19,6 +20,7 @@ pub use actor::Actor;
 use crate::audit::{Entry, Journal};
 use crate::inventory::Inventory;
 use crate::paths::Paths;
+use crate::services::TaskCtl;
 use crate::services::feishu::{Notification, Notifier};
 use crate::services::github::GatesService;
 
@@ -105,6 +107,8 @@ pub struct OpCtx {
     kube_silent: Arc<std::sync::atomic::AtomicBool>,
     /// Why writes are off; `None`: they are on.
     read_only: Option<String>,
+    /// The command's `--timeout`: no op waits longer, whatever its far ends' own deadlines.
+    timeout: Option<std::time::Duration>,
     notifier: Option<Arc<Notifier>>,
     gates: Option<GatesService>,
     gitops: Option<gitops::GitopsHandle>,
@@ -145,6 +149,7 @@ impl OpCtx {
             kube_silent: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             notifier: None,
             gates: None,
+            timeout: None,
         }
     }
 
@@ -160,6 +165,7 @@ impl OpCtx {
             notifier: None,
             gates: None,
             gitops: None,
+            timeout: None,
         }
     }
 
@@ -168,6 +174,31 @@ impl OpCtx {
     pub fn with_notifier(mut self, notifier: Option<Arc<Notifier>>) -> OpCtx {
         self.notifier = notifier;
         self
+    }
+
+    /// No op waits longer than this (the command's `--timeout`).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Option<std::time::Duration>) -> OpCtx {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The command's `--timeout`, if it has one.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
+    }
+
+    /// A far end's own deadline, shortened to the command's `--timeout`.
+    pub fn limit(&self, own: std::time::Duration) -> std::time::Duration {
+        self.timeout.map_or(own, |t| t.min(own))
+    }
+
+    /// The task's control, with the command's `--timeout` as its end.
+    pub fn bound(&self, task: TaskCtl) -> TaskCtl {
+        match self.timeout {
+            Some(t) => task.within(t),
+            None => task,
+        }
     }
 
     /// Gates are checked through this client.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{Fault, OpCtx, OpError};
 use crate::audit::Entry;
+use crate::services::TaskCtl;
 use crate::services::feishu::Notification;
 use crate::services::kube::KubeError;
 use crate::services::kube::actions::{Done, RolloutAction, RolloutRef, execute_with};
@@ -58,8 +59,29 @@ pub fn kube_error(e: &KubeError) -> OpError {
     OpError::new(fault, e.to_string())
 }
 
-/// Runs one action on the Rollout of `app` in `env`.
+/// Runs one action on the Rollout of `app` in `env`. Returns at once when the task is
+/// cancelled; the action then ends by its own deadline and journals what it did.
 pub async fn act(
+    ctx: &OpCtx,
+    app: &str,
+    env: &str,
+    action: RolloutAction,
+    task: &TaskCtl,
+) -> Result<RolloutReport, OpError> {
+    let what = format!("{} {app} {env}", action.name());
+    task.report(
+        0,
+        None,
+        format!("waiting for the Kubernetes API of `{env}`"),
+    );
+    let (body_ctx, app, env) = (ctx.clone(), app.to_owned(), env.to_owned());
+    super::detach::wait_for(task.cancel_token(), None, &what, async move {
+        act_now(&body_ctx, &app, &env, action).await
+    })
+    .await
+}
+
+async fn act_now(
     ctx: &OpCtx,
     app: &str,
     env: &str,
@@ -73,7 +95,7 @@ pub async fn act(
     let started = Instant::now();
     // Each request has its own timeout; the deadline bounds the whole action whatever the
     // server does (a slow drip of bytes resets a read timeout, not this).
-    let deadline = r.target.timeouts.action_deadline();
+    let deadline = ctx.limit(r.target.timeouts.action_deadline());
     let send = async {
         match crate::services::kube::client::request_client(&r.target).await {
             Ok(client) => {
@@ -84,25 +106,39 @@ pub async fn act(
             Err(e) => Err(kube_error(&e)),
         }
     };
-    let result = tokio::time::timeout(deadline, send)
-        .await
-        .unwrap_or_else(|_| {
+    let far_end = format!(
+        "the Kubernetes API of `{env}` ({})",
+        r.target.context.as_ref().map_or_else(
+            || "current context".to_owned(),
+            |c| format!("context `{c}`")
+        )
+    );
+    let doing = format!(
+        "sending {} to rollout {}/{}",
+        action.name(),
+        r.namespace,
+        r.rollout
+    );
+    let result = match tokio::time::timeout(deadline, send).await {
+        Ok(Err(e)) if e.fault == Fault::Remote && !e.message.contains(&format!("`{env}`")) => {
+            // A transport error (reset, refused) says what broke, not where: name the far end.
+            Err(OpError::new(
+                Fault::Remote,
+                format!("{far_end} failed while {doing}: {}", e.message),
+            ))
+        }
+        Ok(r) => r,
+        Err(_) => {
             ctx.cluster_silent();
             Err(OpError::new(
                 Fault::Remote,
                 format!(
-                    "the Kubernetes API of `{env}` ({}) did not answer within {} s while sending {} to rollout {}/{}",
-                    r.target
-                        .context
-                        .as_ref()
-                        .map_or_else(|| "current context".to_owned(), |c| format!("context `{c}`")),
-                    deadline.as_secs(),
-                    action.name(),
-                    r.namespace,
-                    r.rollout
+                    "{far_end} did not answer within {} s while {doing}",
+                    deadline.as_secs()
                 ),
             ))
-        });
+        }
+    };
     let mut entry = Entry::new(&name);
     entry.app = Some(app.to_owned());
     entry.env = Some(env.to_owned());

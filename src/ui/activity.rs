@@ -23,6 +23,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             },
             None => String::new(),
         };
+        // How long it has waited: the far end the note names may be silent.
+        let secs = state.clock.now_ms.saturating_sub(t.started_ms) / 1000;
+        let waited = if secs >= 1 {
+            format!(" ({secs} s)")
+        } else {
+            String::new()
+        };
         let cancelling = if t.state == TaskState::Cancelling {
             " (cancelling…)"
         } else {
@@ -30,7 +37,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         };
         lines.push(Line::from(vec![
             Span::styled("◌ ", Style::default().fg(Color::Cyan)),
-            Span::raw(format!("{}{progress}{cancelling}", t.title)),
+            Span::raw(format!("{}{progress}{waited}{cancelling}", t.title)),
             Span::styled("  esc cancels", dim()),
         ]));
     }

@@ -44,6 +44,7 @@ fn settings(url: &str, min_refresh: Duration) -> GithubSettings {
         token: None,
         tag_sha_regex: None,
         min_refresh,
+        timeouts: (None, None),
     }
 }
 

@@ -94,6 +94,12 @@ pub enum FeishuError {
     UnknownTeam { team: String, org: String },
     #[error("cancelled")]
     Cancelled,
+    /// The command's `--timeout` ran out between (or during) calls.
+    #[error(
+        "the command's --timeout of {secs} s ran out after {done} of {total} writes; what was \
+         written stays (run the sync again: it plans from what the chats hold now)"
+    )]
+    OutOfTime { secs: u64, done: u64, total: u64 },
 }
 
 pub type Result<T, E = FeishuError> = std::result::Result<T, E>;

@@ -319,9 +319,15 @@ async fn worker(
                 }
                 Err(e) => {
                     tracing::warn!(chat = %target.chat, attempt, error = %e, "feishu notification failed");
-                    let _ = outcomes.send(report(Delivery::Failed {
-                        error: e.to_string(),
-                    }));
+                    let error = if may_have_landed(&e) {
+                        format!(
+                            "{e} (the request may have reached Feishu: not sent again, so the \
+                             message cannot appear twice)"
+                        )
+                    } else {
+                        e.to_string()
+                    };
+                    let _ = outcomes.send(report(Delivery::Failed { error }));
                     break;
                 }
             }
@@ -329,11 +335,19 @@ async fn worker(
     }
 }
 
-/// A wrong secret or a malformed body will not get better by trying again.
+/// A wrong secret or a malformed body will not get better by trying again. A webhook has
+/// no idempotency key, so a request that may have reached Feishu (the connection broke or
+/// went silent after it was sent) is not sent again: a lost answer must not post twice.
 fn retryable(e: &FeishuError) -> bool {
     match e {
         FeishuError::Signature { .. } | FeishuError::BadRequest { .. } => false,
         FeishuError::Http { status, .. } => *status == 429 || *status >= 500,
+        FeishuError::Transport { source, .. } => source.is_connect(),
         _ => true,
     }
+}
+
+/// The request was sent, and what became of it is unknown.
+fn may_have_landed(e: &FeishuError) -> bool {
+    matches!(e, FeishuError::Transport { source, .. } if !source.is_connect())
 }

@@ -31,7 +31,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// Longest a request may take from connect to the last byte of the body.
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +72,8 @@ pub(crate) struct GithubClient {
     /// `scheme://host[:port]` of the API, without a trailing slash.
     origin: String,
     token: Option<SecretString>,
+    /// Connecting, and one whole exchange (headers and body).
+    timeouts: (Duration, Duration),
 }
 
 impl std::fmt::Debug for GithubClient {
@@ -94,6 +96,18 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 impl GithubClient {
+    /// The inventory's `github.connect_timeout_secs` / `github.timeout_secs`, when given.
+    #[must_use]
+    pub(crate) fn with_timeouts(mut self, connect: Option<u64>, total: Option<u64>) -> Self {
+        if let Some(c) = connect {
+            self.timeouts.0 = Duration::from_secs(c.max(1));
+        }
+        if let Some(t) = total {
+            self.timeouts.1 = Duration::from_secs(t.max(1));
+        }
+        self
+    }
+
     /// A client for the API at `api_url` (any URL on that host: the REST base, the GraphQL
     /// endpoint).
     pub(crate) fn new(api_url: &str, token: Option<SecretString>) -> Result<Self, ClientError> {
@@ -103,6 +117,7 @@ impl GithubClient {
             octo: Arc::new(OnceLock::new()),
             origin,
             token,
+            timeouts: (CONNECT_TIMEOUT, TOTAL_TIMEOUT),
         })
     }
 
@@ -116,8 +131,8 @@ impl GithubClient {
         let built = Octocrab::builder()
             .base_uri(self.origin.as_str())?
             .add_retry_config(RetryConfig::None)
-            .set_connect_timeout(Some(CONNECT_TIMEOUT))
-            .set_read_timeout(Some(TOTAL_TIMEOUT))
+            .set_connect_timeout(Some(self.timeouts.0))
+            .set_read_timeout(Some(self.timeouts.1))
             .build()?;
         // A concurrent first request may have won: either instance is as good.
         Ok(self.octo.get_or_init(|| built))
@@ -178,10 +193,11 @@ impl GithubClient {
                 body,
             })
         };
-        match tokio::time::timeout(TOTAL_TIMEOUT, exchange).await {
+        let total = self.timeouts.1;
+        match tokio::time::timeout(total, exchange).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => Err(transport(TransportError::Octocrab(e))),
-            Err(_) => Err(transport(TransportError::Timeout(TOTAL_TIMEOUT))),
+            Err(_) => Err(transport(TransportError::Timeout(total))),
         }
     }
 

@@ -95,6 +95,8 @@ pub struct GithubSettings {
     pub tag_sha_regex: Option<Regex>,
     /// Refresh spacing for a commit whose gates still run (default 10 s).
     pub min_refresh: Duration,
+    /// `github.connect_timeout_secs` and `github.timeout_secs` (per request).
+    pub timeouts: (Option<u64>, Option<u64>),
 }
 
 impl GithubSettings {
@@ -121,6 +123,7 @@ impl GithubSettings {
             token,
             tag_sha_regex,
             min_refresh: MIN_REFRESH,
+            timeouts: (cfg.connect_timeout_secs, cfg.timeout_secs),
         })
     }
 }
@@ -166,7 +169,7 @@ fn is_full_sha(s: &str) -> bool {
 
 impl GatesService {
     pub fn new(settings: GithubSettings) -> Result<Self> {
-        let rest = rest::Rest::new(&settings.api_url, settings.token)?;
+        let rest = rest::Rest::new(&settings.api_url, settings.token, settings.timeouts)?;
         Ok(GatesService {
             inner: Arc::new(Inner {
                 owner: settings.owner,

@@ -61,12 +61,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 const SECONDARY_DEFAULT_WAIT: SignedDuration = SignedDuration::from_secs(60);
 
 impl Rest {
-    pub(crate) fn new(base: &str, token: Option<SecretString>) -> Result<Self> {
+    pub(crate) fn new(
+        base: &str,
+        token: Option<SecretString>,
+        timeouts: (Option<u64>, Option<u64>),
+    ) -> Result<Self> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(GithubError::BadUrl(base));
         }
-        let client = GithubClient::new(&base, token).map_err(|e| from_client(e, &base))?;
+        let client = GithubClient::new(&base, token)
+            .map_err(|e| from_client(e, &base))?
+            .with_timeouts(timeouts.0, timeouts.1);
         Ok(Rest {
             client,
             base,

@@ -31,6 +31,8 @@ pub struct GitopsEngine {
     clone_dir: PathBuf,
     lock_path: PathBuf,
     auth: Auth,
+    /// How long one call may talk to the remote (`gitops.timeout_secs`).
+    timeout: Duration,
 }
 
 /// What was learnt while applying, for the audit line even when it fails.
@@ -89,8 +91,13 @@ impl GitopsEngine {
             let lock = dir.with_extension("lock");
             (dir, lock)
         };
+        let timeout = Duration::from_secs(inv.gitops.timeout_secs.max(1));
+        repo::set_transport_timeouts(
+            Duration::from_secs(inv.gitops.connect_timeout_secs.max(1)),
+            timeout,
+        );
         {
-            let _lock = repo::lock(&lock_path)?;
+            let _lock = repo::lock(&lock_path, &TaskCtl::detached().within(timeout))?;
             repo::open_or_init(&clone_dir)?;
         }
         Ok(GitopsEngine {
@@ -103,6 +110,7 @@ impl GitopsEngine {
             url,
             clone_dir,
             lock_path,
+            timeout,
         })
     }
 
@@ -125,7 +133,8 @@ impl GitopsEngine {
     /// The remote branch's tip, asked cheaply (refs only, like `git ls-remote`): whether a
     /// snapshot is worth fetching.
     pub fn remote_tip(&self) -> Result<String> {
-        repo::remote_tip(&self.clone_dir, &self.url, &self.branch, &self.auth)
+        let ctl = TaskCtl::detached().within(self.timeout);
+        repo::remote_tip(&self.clone_dir, &self.url, &self.branch, &self.auth, &ctl)
             .map(|o| o.to_string())
     }
 
@@ -140,7 +149,7 @@ impl GitopsEngine {
     /// Like [`GitopsEngine::snapshot`] without contacting the remote: what the working clone
     /// last fetched (a first paint before the fetch returns, or offline).
     pub fn snapshot_cached(&self) -> Result<Vec<EnvTag>> {
-        let _lock = repo::lock(&self.lock_path)?;
+        let _lock = repo::lock(&self.lock_path, &TaskCtl::detached().within(self.timeout))?;
         let repo = repo::open_or_init(&self.clone_dir)?;
         let tip = repo
             .refname_to_id(&repo::tracking_ref(&self.branch))
@@ -249,6 +258,7 @@ impl GitopsEngine {
     ) -> (Result<ChangeOutcome>, Trace) {
         let started = Instant::now();
         let mut progress = Progress::default();
+        let ctl = &ctl.clone().within(self.timeout);
         let result = self.apply_inner(req, ctl, started, &mut progress);
         let trace = Trace {
             from: progress.from,
@@ -377,7 +387,7 @@ impl GitopsEngine {
                 format!("pushing {} {} → {to_tag}", req.app, req.env),
             );
             progress.attempts = attempt;
-            match repo::push(&repo, &self.url, &self.branch, tip, commit, &self.auth)? {
+            match repo::push(&repo, &self.url, &self.branch, tip, commit, &self.auth, ctl)? {
                 Pushed::Ok => {
                     repo::set_tracking(&repo, &self.branch, commit)?;
                     return Ok(Self::outcome(
@@ -535,7 +545,8 @@ impl GitopsEngine {
 
     /// Lock the clone, open it, fetch: the start of every call.
     fn session(&self, ctl: &TaskCtl) -> Result<(CloneLock, Repository, Oid)> {
-        let lock = repo::lock(&self.lock_path)?;
+        let ctl = &ctl.clone().within(self.timeout);
+        let lock = repo::lock(&self.lock_path, ctl)?;
         let repo = repo::open_or_init(&self.clone_dir)?;
         let tip = repo::fetch(&repo, &self.url, &self.branch, &self.auth, ctl)?;
         Ok((lock, repo, tip))

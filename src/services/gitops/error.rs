@@ -35,6 +35,22 @@ pub enum GitopsError {
     /// Fetch/push/auth failed talking to the remote.
     #[error("git remote {url}: {message}")]
     Remote { url: String, message: String },
+    /// The remote did not let the fetch or push finish in the op's time.
+    #[error(
+        "the GitOps remote {url} did not answer within {secs} s while {doing} (a retry \
+         fetches first, so it cannot write twice)"
+    )]
+    Deadline {
+        url: String,
+        secs: u64,
+        doing: &'static str,
+    },
+    /// The clone's lock stayed taken for the op's whole time.
+    #[error(
+        "the working clone {path} stayed locked by another shipdeck operation for {secs} s; \
+         it may still be waiting on the remote: retry when it ends"
+    )]
+    Busy { path: PathBuf, secs: u64 },
     #[error("writes are disabled (read_only in the inventory)")]
     ReadOnly,
     #[error("cancelled")]
@@ -75,7 +91,10 @@ impl GitopsError {
             | GitopsError::Unparsable { .. }
             | GitopsError::Bad(_) => ErrorKind::BadInput,
             GitopsError::Conflict { .. } | GitopsError::Contended { .. } => ErrorKind::Conflict,
-            GitopsError::Refused(_) | GitopsError::Remote { .. } => ErrorKind::Remote,
+            GitopsError::Refused(_)
+            | GitopsError::Remote { .. }
+            | GitopsError::Deadline { .. }
+            | GitopsError::Busy { .. } => ErrorKind::Remote,
             GitopsError::ReadOnly => ErrorKind::Refused,
             GitopsError::Cancelled | GitopsError::Io { .. } | GitopsError::Git(_) => {
                 ErrorKind::Failed

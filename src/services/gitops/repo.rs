@@ -5,7 +5,8 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use git2::{FetchOptions, ObjectType, Oid, PushOptions, RemoteCallbacks, Repository, Signature};
 
@@ -26,7 +27,58 @@ pub(crate) struct CloneLock {
     _file: File,
 }
 
-pub(crate) fn lock(path: &Path) -> Result<CloneLock> {
+/// libgit2's socket timeouts: how long connecting, and one read or write, may take. They
+/// bound a silent server even where no callback runs (the ref advertisement, an SSH
+/// handshake, a TLS handshake). libgit2 keeps them process-wide, so the first engine opened
+/// sets them.
+pub(crate) fn set_transport_timeouts(connect: Duration, io: Duration) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX).max(1);
+    ONCE.call_once(|| {
+        // SAFETY: libgit2 reads these two globals only while it connects, reads or writes a
+        // socket, and in this process that happens only inside a `GitopsEngine`, which is
+        // opened after this `Once` completed (`call_once` makes every other caller wait and
+        // orders the write before what follows). So no read races this write.
+        #[allow(unsafe_code)]
+        unsafe {
+            let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms(connect));
+            let _ = git2::opts::set_server_timeout_in_milliseconds(ms(io));
+        }
+    });
+}
+
+/// The error for a remote call that stopped: cancelled, out of time, or the remote's own.
+fn stopped(
+    url: &str,
+    e: &git2::Error,
+    auth: Option<&Auth>,
+    ctl: &TaskCtl,
+    doing: &'static str,
+) -> GitopsError {
+    if ctl.is_cancelled() {
+        GitopsError::Cancelled
+    } else if ctl.expired() || timed_out(e) {
+        deadline(url, ctl, doing)
+    } else {
+        remote_err(url, e, auth)
+    }
+}
+
+/// libgit2's own socket timeout fired (`set_transport_timeouts`).
+fn timed_out(e: &git2::Error) -> bool {
+    e.code() == git2::ErrorCode::Timeout || e.message().contains("timed out")
+}
+
+pub(crate) fn deadline(url: &str, ctl: &TaskCtl, doing: &'static str) -> GitopsError {
+    GitopsError::Deadline {
+        url: url.to_owned(),
+        secs: ctl.budget_secs().unwrap_or(0),
+        doing,
+    }
+}
+
+/// Waits for the clone's lock until the op's time is up: another shipdeck may be mid-push.
+pub(crate) fn lock(path: &Path, ctl: &TaskCtl) -> Result<CloneLock> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| GitopsError::io(dir, e))?;
     }
@@ -36,8 +88,25 @@ pub(crate) fn lock(path: &Path) -> Result<CloneLock> {
         .write(true)
         .open(path)
         .map_err(|e| GitopsError::io(path, e))?;
-    file.lock().map_err(|e| GitopsError::io(path, e))?;
-    Ok(CloneLock { _file: file })
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(CloneLock { _file: file }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(GitopsError::io(path, e)),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+        }
+        if ctl.is_cancelled() {
+            return Err(GitopsError::Cancelled);
+        }
+        if ctl.expired() {
+            return Err(GitopsError::Busy {
+                path: path.to_owned(),
+                secs: ctl.budget_secs().unwrap_or(0),
+            });
+        }
+        // Another process (or an earlier op still waiting on its remote) holds it; flock has
+        // no timed wait, so look again shortly.
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Opens the clone, creating an empty bare repository the first time.
@@ -111,21 +180,16 @@ pub(crate) fn fetch(
             Some(p.total_objects() as u64),
             "fetching",
         );
-        !ctl.is_cancelled()
+        !ctl.should_stop()
     });
+    cbs.sideband_progress(|_| !ctl.should_stop());
     let mut opts = FetchOptions::new();
     opts.remote_callbacks(cbs);
     opts.download_tags(git2::AutotagOption::None);
     let spec = format!("+refs/heads/{branch}:{tracking}");
     remote
         .fetch(&[spec.as_str()], Some(&mut opts), None)
-        .map_err(|e| {
-            if ctl.is_cancelled() {
-                GitopsError::Cancelled
-            } else {
-                remote_err(url, &e, Some(auth))
-            }
-        })?;
+        .map_err(|e| stopped(url, &e, Some(auth), ctl, "fetching"))?;
     // A remote without the branch fetches nothing: say so rather than act on a stale ref.
     let advertised = remote.list().map_err(|e| remote_err(url, &e, Some(auth)))?;
     let wanted = format!("refs/heads/{branch}");
@@ -222,13 +286,14 @@ pub(crate) fn push(
     base: Oid,
     commit: Oid,
     auth: &Auth,
+    ctl: &TaskCtl,
 ) -> Result<Pushed> {
     let result = if let Some(remote) = open_local(url).filter(|r| r.is_bare() && !has_hooks(r)) {
         push_direct(repo, &remote, url, branch, base, commit)
     } else if is_local(url) {
-        push_with_git(repo.path(), url, branch, commit)
+        push_with_git(repo.path(), url, branch, commit, ctl)
     } else {
-        push_with_libgit2(repo, url, branch, base, commit, auth)
+        push_with_libgit2(repo, url, branch, base, commit, auth, ctl)
     };
     // Whatever happened, nothing of the attempt stays referenced in the clone.
     if let Ok(mut r) = repo.find_reference(OUTGOING) {
@@ -239,7 +304,13 @@ pub(crate) fn push(
 
 /// The repository behind a local URL, if it is one.
 /// The remote's tip of `branch`, as `git ls-remote` asks it: refs only, no objects move.
-pub(crate) fn remote_tip(clone_dir: &Path, url: &str, branch: &str, auth: &Auth) -> Result<Oid> {
+pub(crate) fn remote_tip(
+    clone_dir: &Path,
+    url: &str,
+    branch: &str,
+    auth: &Auth,
+    ctl: &TaskCtl,
+) -> Result<Oid> {
     let wanted = format!("refs/heads/{branch}");
     let missing = || GitopsError::Remote {
         url: url.to_owned(),
@@ -255,8 +326,10 @@ pub(crate) fn remote_tip(clone_dir: &Path, url: &str, branch: &str, auth: &Auth)
     cbs.credentials(auth.callback());
     let conn = remote
         .connect_auth(git2::Direction::Fetch, Some(cbs), None)
-        .map_err(|e| remote_err(url, &e, Some(auth)))?;
-    let heads = conn.list().map_err(|e| remote_err(url, &e, Some(auth)))?;
+        .map_err(|e| stopped(url, &e, Some(auth), ctl, "asking for its branch tip"))?;
+    let heads = conn
+        .list()
+        .map_err(|e| stopped(url, &e, Some(auth), ctl, "asking for its branch tip"))?;
     heads
         .iter()
         .find(|h| h.name() == wanted)
@@ -369,18 +442,35 @@ fn tree_children(mut data: &[u8]) -> Vec<Oid> {
 
 /// Local remotes go through `git push`, so the remote's hooks run as they would for anyone.
 /// (libgit2's local transport writes into the remote directly and skips its hooks.)
-fn push_with_git(git_dir: &Path, url: &str, branch: &str, commit: Oid) -> Result<Pushed> {
-    let out = Command::new("git")
+fn push_with_git(
+    git_dir: &Path,
+    url: &str,
+    branch: &str,
+    commit: Oid,
+    ctl: &TaskCtl,
+) -> Result<Pushed> {
+    let child = Command::new("git")
         .arg("--git-dir")
         .arg(git_dir)
         .args(["push", "--porcelain", "--no-verify", url])
         .arg(format!("{commit}:refs/heads/{branch}"))
         .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| GitopsError::Remote {
             url: url.to_owned(),
             message: format!("could not run `git push` (is git installed?): {e}"),
         })?;
+    let out = wait_within(child, ctl).map_err(|e| match e {
+        Waited::Stopped if ctl.is_cancelled() => GitopsError::Cancelled,
+        Waited::Stopped => deadline(url, ctl, "running its receive hooks"),
+        Waited::Io(e) => GitopsError::Remote {
+            url: url.to_owned(),
+            message: format!("`git push` failed to run: {e}"),
+        },
+    })?;
     if out.status.success() {
         return Ok(Pushed::Ok);
     }
@@ -403,6 +493,49 @@ fn push_with_git(git_dir: &Path, url: &str, branch: &str, commit: Oid) -> Result
         } else {
             stderr
         },
+    })
+}
+
+enum Waited {
+    /// Cancelled or out of time: the child was killed.
+    Stopped,
+    Io(std::io::Error),
+}
+
+/// The child's output, or `Stopped` (the child killed) once the op is cancelled or out of
+/// time. A remote's hook may hang; the op's deadline still holds.
+fn wait_within(
+    mut child: std::process::Child,
+    ctl: &TaskCtl,
+) -> std::result::Result<std::process::Output, Waited> {
+    // Drain both pipes beside the wait, so a chatty hook cannot block on a full pipe.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(Waited::Io)? {
+            break status;
+        }
+        if ctl.should_stop() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Waited::Stopped);
+        }
+        // std has no timed wait on a child; 20 ms is far below a push's own time.
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
     })
 }
 
@@ -434,6 +567,7 @@ fn push_with_libgit2(
     base: Oid,
     commit: Oid,
     auth: &Auth,
+    ctl: &TaskCtl,
 ) -> Result<Pushed> {
     repo.reference(OUTGOING, commit, true, "shipdeck: outgoing")?;
     let moved = RefCell::new(false);
@@ -462,7 +596,7 @@ fn push_with_libgit2(
             remote_lines
                 .borrow_mut()
                 .push_str(&String::from_utf8_lossy(data));
-            true
+            !ctl.should_stop()
         });
         let mut opts = PushOptions::new();
         opts.remote_callbacks(cbs);
@@ -487,7 +621,7 @@ fn push_with_libgit2(
             format!("{text}\n{status}")
         }));
     }
-    result.map_err(|e| remote_err(url, &e, Some(auth)))?;
+    result.map_err(|e| stopped(url, &e, Some(auth), ctl, "pushing"))?;
     Ok(Pushed::Ok)
 }
 

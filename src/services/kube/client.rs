@@ -24,6 +24,9 @@ pub struct Target {
 pub struct Timeouts {
     pub connect: Duration,
     pub request: Duration,
+    /// A watch connection silent this long is dead (the server is asked to end each watch
+    /// sooner).
+    pub watch_idle: Duration,
 }
 
 impl Default for Timeouts {
@@ -31,6 +34,7 @@ impl Default for Timeouts {
         Timeouts {
             connect: Duration::from_secs(5),
             request: Duration::from_secs(20),
+            watch_idle: Duration::from_secs(75),
         }
     }
 }
@@ -54,6 +58,7 @@ impl Target {
             timeouts: Timeouts {
                 connect: Duration::from_secs(inv.kube.connect_timeout_secs),
                 request: Duration::from_secs(inv.kube.request_timeout_secs),
+                watch_idle: Duration::from_secs(inv.kube.watch_idle_secs.max(2)),
             },
         }
     }
@@ -133,6 +138,9 @@ async fn build(target: &Target, requests: bool) -> Result<Client> {
             message: e.to_string(),
         })?;
     config.connect_timeout = Some(target.timeouts.connect);
+    // A watch's long poll gets no answer for minutes by design; silence past `watch_idle`
+    // (the server ends every watch sooner) means the connection is gone.
+    config.read_timeout = Some(target.timeouts.watch_idle);
     if requests {
         config.read_timeout = Some(target.timeouts.request);
         config.write_timeout = Some(target.timeouts.request);

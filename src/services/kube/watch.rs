@@ -52,7 +52,7 @@ enum Tick {
 /// Watches `K` in `ns` (label-selected if `labels` is set), stores into a reflector and reports
 /// through `Tick`s; `idx` identifies the stream for readiness.
 fn watch<K>(
-    client: &Client,
+    client: &WatchClient,
     ns: &str,
     labels: Option<&str>,
     idx: usize,
@@ -66,8 +66,12 @@ where
         + Sync
         + 'static,
 {
-    let api: Api<K> = Api::namespaced(client.clone(), ns);
-    let mut cfg = watcher::Config::default();
+    let api: Api<K> = Api::namespaced(client.client.clone(), ns);
+    // The server ends each watch before the client's read timeout (`idle`) fires, so a
+    // connection that stays silent longer is dead (a dropped link sends no FIN), and the
+    // watch restarts instead of waiting minutes for TCP to notice.
+    let server_secs = u32::try_from((client.idle.as_secs() * 4 / 5).max(1)).unwrap_or(u32::MAX);
+    let mut cfg = watcher::Config::default().timeout(server_secs);
     if let Some(l) = labels {
         cfg = cfg.labels(l);
     }
@@ -111,17 +115,36 @@ where
     (reader, stream)
 }
 
+/// A client for watches, with the silence after which its connection counts as dead.
+pub(super) struct WatchClient {
+    client: Client,
+    idle: std::time::Duration,
+}
+
+/// Derefs to the client, for the plain requests made beside the watches.
+impl std::ops::Deref for WatchClient {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
 /// Connects, retrying on the reconnect schedule while the kubeconfig or context cannot be
 /// loaded.
 async fn connect(
     target: &Target,
     feed: &FeedId,
     tx: &UnboundedSender<LiveEvent>,
-) -> Option<Client> {
+) -> Option<WatchClient> {
     let mut retry = 0u32;
     loop {
         match client(target).await {
-            Ok(c) => return Some(c),
+            Ok(client) => {
+                return Some(WatchClient {
+                    client,
+                    idle: target.timeouts.watch_idle,
+                });
+            }
             Err(e) => {
                 let ev = LiveEvent::Connection {
                     feed: feed.clone(),

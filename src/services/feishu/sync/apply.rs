@@ -66,10 +66,9 @@ impl MemberSync {
             let removes: Vec<String> = chat.remove.iter().map(|m| m.open_id.clone()).collect();
             let result: Result<()> = async {
                 for batch in adds.chunks(BATCH) {
-                    if ctl.is_cancelled() {
-                        return Err(FeishuError::Cancelled);
-                    }
-                    let o = self.api.add_members(&chat.chat_id, batch).await?;
+                    stop_check(ctl, done, total)?;
+                    let o = within(ctl, done, total, self.api.add_members(&chat.chat_id, batch))
+                        .await?;
                     r.writes += 1;
                     done += 1;
                     let refused = o.invalid.len() + o.not_existed.len() + o.pending_approval.len();
@@ -84,10 +83,14 @@ impl MemberSync {
                     );
                 }
                 for batch in removes.chunks(BATCH) {
-                    if ctl.is_cancelled() {
-                        return Err(FeishuError::Cancelled);
-                    }
-                    let invalid = self.api.remove_members(&chat.chat_id, batch).await?;
+                    stop_check(ctl, done, total)?;
+                    let invalid = within(
+                        ctl,
+                        done,
+                        total,
+                        self.api.remove_members(&chat.chat_id, batch),
+                    )
+                    .await?;
                     r.writes += 1;
                     done += 1;
                     r.removed += batch.len().saturating_sub(invalid.len());
@@ -108,6 +111,12 @@ impl MemberSync {
                     out.push(r);
                     break;
                 }
+                // Out of time: what was written is reported; the sync as a whole failed.
+                Err(e @ FeishuError::OutOfTime { .. }) => {
+                    out.push(r);
+                    tracing::warn!(error = %e, "feishu sync: out of time");
+                    return Err(e);
+                }
                 Err(e) => {
                     tracing::warn!(chat = %chat.chat, error = %e, "feishu sync: chat failed");
                     r.error = Some(e.to_string());
@@ -121,5 +130,39 @@ impl MemberSync {
             cancelled,
             api: self.api.stats(),
         })
+    }
+}
+
+/// Before a call: cancelled or out of time stops here, between calls.
+fn stop_check(ctl: &TaskCtl, done: u64, total: u64) -> Result<()> {
+    if ctl.is_cancelled() {
+        return Err(FeishuError::Cancelled);
+    }
+    if ctl.expired() {
+        return Err(out_of_time(ctl, done, total));
+    }
+    Ok(())
+}
+
+/// One call, cut short at the op's deadline (each call has its own, shorter or not).
+async fn within<T>(
+    ctl: &TaskCtl,
+    done: u64,
+    total: u64,
+    call: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match ctl.deadline() {
+        Some(end) => tokio::time::timeout_at(end.into(), call)
+            .await
+            .unwrap_or_else(|_| Err(out_of_time(ctl, done, total))),
+        None => call.await,
+    }
+}
+
+fn out_of_time(ctl: &TaskCtl, done: u64, total: u64) -> FeishuError {
+    FeishuError::OutOfTime {
+        secs: ctl.budget_secs().unwrap_or(0),
+        done,
+        total,
     }
 }
