@@ -224,7 +224,8 @@ proptest! {
     #[test]
     fn helm_edit_changes_exactly_the_tag(
         depth in 1usize..4,
-        siblings in prop::collection::vec("[a-z]{2,6}", 0..3),
+        // A set: two equal sibling keys are a duplicate key, which the editor refuses.
+        siblings in prop::collection::btree_set("[a-z]{2,6}", 0..3),
         crlf in any::<bool>(),
         comments in any::<bool>(),
         q in quote_strategy(),
