@@ -12,13 +12,13 @@ const ROWS: u16 = 40;
 /// A bound on how long to wait before declaring failure; not a performance assertion.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-struct Screen {
+pub(crate) struct Screen {
     session: Session,
     parser: vt100::Parser,
 }
 
 impl Screen {
-    fn start(args: &[&str], home: &std::path::Path) -> Screen {
+    pub(crate) fn start(args: &[&str], home: &std::path::Path) -> Screen {
         let bin = env!("CARGO_BIN_EXE_shipdeck");
         // Size the pty before the program starts, so its first frame is already 120×40.
         let mut cmd = std::process::Command::new("sh");
@@ -58,11 +58,11 @@ impl Screen {
         }
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.parser.screen().contents()
     }
 
-    fn wait_for(&mut self, what: &str, ok: impl Fn(&str) -> bool) {
+    pub(crate) fn wait_for(&mut self, what: &str, ok: impl Fn(&str) -> bool) {
         let start = Instant::now();
         loop {
             self.pump();
@@ -78,12 +78,12 @@ impl Screen {
         }
     }
 
-    fn send(&mut self, keys: &str) {
+    pub(crate) fn send(&mut self, keys: &str) {
         self.session.write_all(keys.as_bytes()).unwrap();
         self.session.flush().unwrap();
     }
 
-    fn wait_exit(&mut self) -> WaitStatus {
+    pub(crate) fn wait_exit(&mut self) -> WaitStatus {
         let start = Instant::now();
         loop {
             self.pump();

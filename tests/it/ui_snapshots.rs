@@ -12,7 +12,7 @@ use crate::app_core::demo_state;
 
 const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
 
-fn draw(state: &State, w: u16, h: u16) -> String {
+pub(crate) fn draw(state: &State, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| shipdeck::ui::render(f, state)).unwrap();
     terminal.backend().to_string()

@@ -4,7 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+mod cockpit;
 mod git;
+mod http;
+mod kube;
 mod proxy;
 
 /// Accepts connections and holds them open without reading or writing a byte.

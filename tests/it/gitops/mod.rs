@@ -7,7 +7,7 @@ mod edit_prop;
 mod engine;
 mod headless;
 mod https_auth;
-mod remote;
+pub(crate) mod remote;
 mod ssh_auth;
 
 use std::path::{Path, PathBuf};

@@ -11,13 +11,13 @@ use shipdeck::services::gitops::{Action, ChangeRequest, ErrorKind};
 use super::{World, git, remote_file, remote_main};
 
 /// A `git daemon` serving a folder on 127.0.0.1, killed on drop.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Daemon {
-    fn start(base: &Path) -> Daemon {
+    pub(crate) fn start(base: &Path) -> Daemon {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

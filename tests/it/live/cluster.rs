@@ -14,9 +14,9 @@ use shipdeck::services::kube::actions::{self, RolloutAction, RolloutRef};
 use shipdeck::services::kube::{Conn, KubeError, LiveEvent, LiveState, spawn_watches};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
-pub(super) const NS: &str = "shop";
+pub(crate) const NS: &str = "shop";
 
-pub(super) async fn start(dir: &Path) -> KubeSandbox {
+pub(crate) async fn start(dir: &Path) -> KubeSandbox {
     start_at(dir, 40.0).await
 }
 
@@ -28,7 +28,7 @@ async fn start_at(dir: &Path, speed: f64) -> KubeSandbox {
     KubeSandbox::start(o).await.unwrap()
 }
 
-pub(super) async fn client(sb: &KubeSandbox) -> Client {
+pub(crate) async fn client(sb: &KubeSandbox) -> Client {
     let kc = Kubeconfig::read_from(sb.kubeconfig_path()).unwrap();
     let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
@@ -42,7 +42,7 @@ fn rollouts(c: &Client) -> Api<DynamicObject> {
 }
 
 /// A Rollout `web` at `example.com/web:v1` with the sandbox's canary steps.
-pub(super) async fn create_web(c: &Client) {
+pub(crate) async fn create_web(c: &Client) {
     let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
         "argoproj.io",
         "v1alpha1",
@@ -67,7 +67,7 @@ pub(super) async fn create_web(c: &Client) {
         .unwrap();
 }
 
-pub(super) async fn set_tag(c: &Client, tag: &str) {
+pub(crate) async fn set_tag(c: &Client, tag: &str) {
     let p = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": format!("example.com/web:{tag}")}]}}}});
     rollouts(c)
         .patch("web", &PatchParams::default(), &Patch::Merge(&p))
@@ -75,7 +75,7 @@ pub(super) async fn set_tag(c: &Client, tag: &str) {
         .unwrap();
 }
 
-pub(super) fn inventory(dir: &Path, kubeconfig: &Path) -> Inventory {
+pub(crate) fn inventory(dir: &Path, kubeconfig: &Path) -> Inventory {
     let text = format!(
         "gitops:\n  url: ./gitops.git\nkube:\n  kubeconfig: {}\napps:\n  web:\n    image: example.com/web\n    layout: {{kind: kustomize, path: 'envs/{{env}}/kustomization.yaml'}}\nenvironments:\n  stg:\n    kube_context: shipdeck-sandbox\n    namespace: {NS}\n",
         kubeconfig.display()
@@ -86,7 +86,7 @@ pub(super) fn inventory(dir: &Path, kubeconfig: &Path) -> Inventory {
 }
 
 /// Applies watch events to a `LiveState` until `pred` holds (bounded wait).
-pub(super) async fn until(
+pub(crate) async fn until(
     rx: &mut UnboundedReceiver<LiveEvent>,
     state: &mut LiveState,
     what: &str,
@@ -103,7 +103,7 @@ pub(super) async fn until(
 }
 
 /// Starts the inventory's watches and applies their events until `web` is Healthy on screen.
-pub(super) async fn watch_until_healthy(
+pub(crate) async fn watch_until_healthy(
     inv: &Inventory,
 ) -> (
     UnboundedReceiver<LiveEvent>,
@@ -120,7 +120,7 @@ pub(super) async fn watch_until_healthy(
     (rx, s, watches)
 }
 
-pub(super) fn status_of(s: &LiveState) -> Option<(String, String)> {
+pub(crate) fn status_of(s: &LiveState) -> Option<(String, String)> {
     s.rollout("web", "stg")
         .map(|r| (r.status.clone(), r.step.clone()))
 }

@@ -2,7 +2,7 @@
 //! The live cluster view (issue 5): derivations against the plugin's fixtures, panels, and the
 //! watches and actions against the sandbox API server.
 
-mod cluster;
+pub(crate) mod cluster;
 mod derive;
 mod panels;
 mod rbac;
