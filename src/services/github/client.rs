@@ -40,6 +40,37 @@ pub enum TransportError {
     Octocrab(#[source] octocrab::Error),
     #[error("no complete answer within {}s", .0.as_secs())]
     Timeout(Duration),
+    /// The connect timeout fired: TCP, or the TLS handshake on top of it, did not finish.
+    #[error("no connection within {}s (the TCP or TLS handshake did not finish)", .0.as_secs())]
+    ConnectTimeout(Duration),
+}
+
+/// Whether the request failed while connecting (hyper's client says `client error (Connect)`;
+/// its error type is not ours to name, so its words are read).
+fn connecting(e: &octocrab::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.to_string().contains("(Connect)") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// Whether an octocrab error comes from a timeout below it (the connector's).
+fn timed_out(e: &octocrab::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// Why a client could not be set up, or a request not be sent.
@@ -196,6 +227,10 @@ impl GithubClient {
         let total = self.timeouts.1;
         match tokio::time::timeout(total, exchange).await {
             Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) if timed_out(&e) && connecting(&e) => {
+                Err(transport(TransportError::ConnectTimeout(self.timeouts.0)))
+            }
+            Ok(Err(e)) if timed_out(&e) => Err(transport(TransportError::Timeout(total))),
             Ok(Err(e)) => Err(transport(TransportError::Octocrab(e))),
             Err(_) => Err(transport(TransportError::Timeout(total))),
         }

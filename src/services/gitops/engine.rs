@@ -319,7 +319,20 @@ impl GitopsEngine {
                     Duration::from_millis(80),
                     Duration::from_secs(1),
                 );
-                std::thread::sleep(backoff.delay(attempt - 1));
+                let wait = backoff.delay(attempt - 1);
+                // A retry never runs past the op's deadline: stop now rather than start one
+                // that cannot finish.
+                if ctl
+                    .deadline()
+                    .is_some_and(|end| Instant::now() + wait >= end)
+                {
+                    return Err(repo::deadline(
+                        &self.url,
+                        ctl,
+                        "retrying a push the remote moved under",
+                    ));
+                }
+                std::thread::sleep(wait);
                 if ctl.is_cancelled() {
                     return Err(GitopsError::Cancelled);
                 }

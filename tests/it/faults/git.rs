@@ -120,3 +120,39 @@ async fn stalled_https_and_ssh_handshakes_end_release_within_its_deadline() {
     hole.abort();
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commands_timeout_is_shorter_than_the_remotes_own() {
+    let w = World::start(false).await;
+    let daemon = Daemon::start(&w.root);
+    let proxy = Proxy::start(
+        format!("127.0.0.1:{}", daemon.port).parse().unwrap(),
+        Fault::Drip(Duration::from_millis(300)),
+    )
+    .await;
+    let url = format!("git://{}/gitops.git", proxy.host());
+    point_gitops_at(&w, &url, 30);
+    let before = w.remote_main();
+    let started = Instant::now();
+    let (code, out, err) = w
+        .shipdeck(&[
+            "--timeout",
+            "2",
+            "release",
+            "miker-web",
+            "--env",
+            "dev",
+            "--tag",
+            "fa17ed1",
+        ])
+        .await;
+    let took = started.elapsed();
+    eprintln!(
+        "FAULT git remote (git://) | Drip(300ms), --timeout 2 | release | {took:.2?} | exit {code} | {out}{err}"
+    );
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(err.contains("within 2 s"), "{err}");
+    assert_eq!(w.remote_main(), before);
+    w.shutdown().await;
+}

@@ -86,7 +86,9 @@ async fn a_silent_kubernetes_api_ends_rollout_promote_within_its_deadline() {
         None,
     )
     .await;
-    eprintln!("rollout promote against a blackhole: {took:?}: {err}");
+    eprintln!(
+        "FAULT Kubernetes API | Blackhole | rollout promote | {took:.2?} | exit {code:?} | {err}"
+    );
     assert_eq!(code, Some(4), "{err}");
     // The action's deadline is connect + one request (3 s), and nothing else waits on the
     // silent server after it (the journal's identity is not asked again); one second of slack.
@@ -115,7 +117,9 @@ async fn a_silent_feishu_webhook_ends_feishu_notify_within_its_deadline() {
         Some(("SHIPDECK_TEST_HOOK", hook.as_str())),
     )
     .await;
-    eprintln!("feishu notify against a blackhole: {took:?}: {err}");
+    eprintln!(
+        "FAULT Feishu bot webhook | Blackhole | feishu notify | {took:.2?} | exit {code:?} | {err}"
+    );
     assert_eq!(code, Some(4), "{err}");
     // The deadline is 20 s (before, six attempts of 30 s each with backoff: 209 s).
     assert!(took < Duration::from_secs(21), "took {took:?}");
@@ -147,7 +151,7 @@ async fn a_silent_feishu_app_api_ends_feishu_sync_within_its_deadline() {
     let started = Instant::now();
     let (code, _, err) = w.shipdeck(&["feishu", "sync"]).await;
     let took = started.elapsed();
-    eprintln!("feishu sync against a blackhole: {took:?}: {err}");
+    eprintln!("FAULT Feishu app API | Blackhole | feishu sync | {took:.2?} | exit {code} | {err}");
     assert_eq!(code, 4, "{err}");
     // Before: ten attempts of 30 s each with backoff (393 s).
     assert!(took < Duration::from_secs(4), "took {took:?}");
@@ -180,7 +184,9 @@ async fn a_silent_cluster_does_not_hold_the_git_half_of_a_rollback() {
     let started = Instant::now();
     let (code, out, err) = w.shipdeck(&["rollback", "miker-web", "--env", "dev"]).await;
     let took = started.elapsed();
-    eprintln!("rollback with a silent cluster: {took:?}: exit {code}: {out}{err}");
+    eprintln!(
+        "FAULT Kubernetes API | Blackhole | rollback (git half written) | {took:.2?} | exit {code} | {out}{err}"
+    );
     // The abort is bounded (connect 1 s + request 2 s); git is not held by it, and the
     // failed half makes it a remote error.
     assert_eq!(code, 4, "{out}{err}");
@@ -192,4 +198,48 @@ async fn a_silent_cluster_does_not_hold_the_git_half_of_a_rollback() {
     assert_ne!(w.remote_main(), before, "the git half was written");
     hole.abort();
     w.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_tls_handshakes_end_gates_and_notify_within_their_deadlines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, hole) = blackhole().await;
+    let inv = dir.path().join("inventory.yaml");
+    std::fs::write(
+        &inv,
+        format!(
+            "gitops:\n  url: ./gitops.git\ngithub:\n  owner: o\n  repo: r\n  api_url: https://{addr}\n  connect_timeout_secs: 1\n  timeout_secs: 2\napps:\n  web:\n    image: example.com/web\n    layout: {{kind: kustomize, path: 'envs/{{env}}/kustomization.yaml'}}\nenvironments:\n  stg:\n    namespace: shop\nfeishu:\n  webhook_timeout_secs: 2\n  chats:\n    releases:\n      webhook_env: SHIPDECK_TEST_HOOK\n"
+        ),
+    )
+    .unwrap();
+    let hook = format!("https://{addr}/open-apis/bot/v2/hook/x");
+    let runs: [(&str, &[&str], &str); 2] = [
+        (
+            "GitHub API (https)",
+            &["gates", "web", "--env", "stg", "--sha", "9f1c2ab"],
+            "(the TCP or TLS handshake did not finish)",
+        ),
+        (
+            "Feishu bot webhook (https)",
+            &["feishu", "notify", "--chat", "releases", "--text", "hi"],
+            "did not take the message within 2 s",
+        ),
+    ];
+    for (far_end, args, says) in runs {
+        let (code, err, took) = shipdeck(
+            dir.path(),
+            &inv,
+            args,
+            Some(("SHIPDECK_TEST_HOOK", hook.as_str())),
+        )
+        .await;
+        eprintln!(
+            "FAULT {far_end} | stalled TLS handshake | {} | {took:.2?} | exit {code:?} | {err}",
+            args[0]
+        );
+        assert_eq!(code, Some(4), "{far_end}: {err}");
+        assert!(took < Duration::from_secs(3), "{far_end} took {took:?}");
+        assert!(err.contains(says), "{far_end}: {err}");
+    }
+    hole.abort();
 }
