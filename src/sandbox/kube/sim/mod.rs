@@ -164,6 +164,18 @@ pub fn set_condition(
 
 /// Writes `new` over the stored object (spec and status), if it still exists; unchanged
 /// objects cost nothing.
+/// Writes `new` only if the object is still at the resourceVersion `new` was read at, as a
+/// controller's update does: a patch that landed meanwhile (a user's promote-full behind a
+/// retry) is not overwritten; the next pass reads it.
+pub fn write_if_unchanged(store: &Store, res: ResId, new: Value) -> Result<(), StoreError> {
+    let ns = s(&new, "/metadata/namespace").to_owned();
+    let name = s(&new, "/metadata/name").to_owned();
+    let rv = s(&new, "/metadata/resourceVersion").parse::<u64>().ok();
+    store
+        .update(res, &ns, &name, WriteMode::Internal, rv, move |_| Ok(new))
+        .map(|_| ())
+}
+
 pub fn write(store: &Store, res: ResId, new: Value) -> Result<(), StoreError> {
     let ns = s(&new, "/metadata/namespace").to_owned();
     let name = s(&new, "/metadata/name").to_owned();

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Clock, Marks, event, is_managed, s, write};
+use super::{Clock, Marks, event, is_managed, s, write_if_unchanged};
 use crate::sandbox::kube::resources::ids;
 use crate::sandbox::kube::store::{Store, StoreError};
 use pass::Pass;
@@ -193,7 +193,7 @@ impl RolloutsSim {
         self.scale_replicasets(&pass)?;
         let (new, events) = pass.into_rollout();
         if new != *ro {
-            write(&self.store, ids::rollouts(), new.clone())?;
+            write_if_unchanged(&self.store, ids::rollouts(), new.clone())?;
         }
         for (kind, reason, msg) in events {
             event(&self.store, &new, kind, reason, &msg, COMPONENT);
