@@ -46,10 +46,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The message is printed: URLs in it lose their credentials.
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
         Failure {
             exit,
-            message: message.into(),
+            message: crate::redact::text(&message.into()),
             emitted: false,
         }
     }
@@ -132,7 +133,7 @@ impl Ctx {
         let text = if self.json() {
             serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         } else {
-            human(value)
+            printable(&human(value))
         };
         // A closed pipe (`| head`) is not an error worth a panic.
         let _ = writeln!(out, "{}", text.trim_end());
@@ -189,9 +190,29 @@ impl Ctx {
             });
             println!("{body:#}");
         }
-        eprintln!("shipdeck: {}", failure.message);
+        eprintln!("shipdeck: {}", printable(&failure.message));
         failure.exit.code()
     }
+}
+
+/// Text for a terminal: control characters other than newline and tab are shown escaped, so
+/// input echoed back (a tag `\x1b[31mRED`) cannot drive the terminal.
+pub fn printable(text: &str) -> String {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn prompt(text: &str) -> String {

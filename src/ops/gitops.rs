@@ -253,7 +253,7 @@ async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
     entry.to = trace.to.clone().or_else(|| spec.tag.clone());
     entry.detail = serde_json::json!({
         "attempts": trace.attempts,
-        "remote": ctx.gitops().ok().map(|_| inv.gitops_url()),
+        "remote": ctx.gitops().ok().map(|_| crate::redact::url(&inv.gitops_url())),
         "gates": pass.as_ref().map(|p| p.trailer.clone()),
         "reason": pass.as_ref().and_then(|p| p.reason.clone()).or_else(|| spec.reason.clone()),
         "cluster": cluster,

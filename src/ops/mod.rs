@@ -56,10 +56,11 @@ pub struct OpError {
 }
 
 impl OpError {
+    /// The message is shown, journaled and sent to chats: URLs in it lose their credentials.
     pub fn new(fault: Fault, message: impl Into<String>) -> Self {
         OpError {
             fault,
-            message: message.into(),
+            message: crate::redact::text(&message.into()),
             overridable: false,
         }
     }

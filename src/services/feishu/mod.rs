@@ -64,29 +64,29 @@ pub enum FeishuError {
     BotRateLimited { chat: String },
     #[error("chat `{chat}`: Feishu refused the message as a bad request (9499): {msg}")]
     BadRequest { chat: String, msg: String },
-    #[error("Feishu answered code {code} for {url}: {msg}")]
+    #[error("Feishu answered code {code} for {url_shown}: {msg}", url_shown = crate::redact::url(url))]
     Api { code: i64, url: String, msg: String },
-    #[error("Feishu answered HTTP {status} for {url}: {body}")]
+    #[error("Feishu answered HTTP {status} for {url_shown}: {body}", url_shown = crate::redact::url(url))]
     Http {
         status: u16,
         url: String,
         body: String,
     },
-    #[error("Feishu kept rate limiting {url} after {attempts} attempts")]
+    #[error("Feishu kept rate limiting {url_shown} after {attempts} attempts", url_shown = crate::redact::url(url))]
     RateLimited { url: String, attempts: u32 },
-    #[error("cannot reach {url}: {source}")]
+    #[error("cannot reach {url_shown}: {source}", url_shown = crate::redact::url(url))]
     Transport {
         url: String,
         #[source]
         source: reqwest::Error,
     },
-    #[error("the Feishu app API did not answer {url} within {secs} s{}", last.as_ref().map_or_else(String::new, |l| format!(" ({l})")))]
+    #[error("the Feishu app API did not answer {url_shown} within {secs} s{}", last.as_ref().map_or_else(String::new, |l| format!(" ({l})")), url_shown = crate::redact::url(url))]
     Deadline {
         url: String,
         secs: u64,
         last: Option<String>,
     },
-    #[error("unexpected answer from {url}: {message}")]
+    #[error("unexpected answer from {url_shown}: {message}", url_shown = crate::redact::url(url))]
     Payload { url: String, message: String },
     #[error("GitHub: {0}")]
     Github(String),

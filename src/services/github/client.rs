@@ -80,7 +80,7 @@ pub(crate) enum ClientError {
     BadUrl(String),
     #[error("the GitHub token contains characters not allowed in a header")]
     BadToken,
-    #[error("cannot reach {url}: {source}")]
+    #[error("cannot reach {url_shown}: {source}", url_shown = crate::redact::url(url))]
     Transport {
         url: String,
         #[source]

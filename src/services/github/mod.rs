@@ -59,19 +59,19 @@ pub enum GithubError {
         owner: String,
         repo: String,
     },
-    #[error("GitHub answered {status} for {url}: {message}")]
+    #[error("GitHub answered {status} for {url_shown}: {message}", url_shown = crate::redact::url(url))]
     Api {
         status: u16,
         url: String,
         message: String,
     },
-    #[error("cannot reach GitHub at {url}: {source}")]
+    #[error("cannot reach GitHub at {url_shown}: {source}", url_shown = crate::redact::url(url))]
     Transport {
         url: String,
         #[source]
         source: TransportError,
     },
-    #[error("unexpected answer from {url}: {source}")]
+    #[error("unexpected answer from {url_shown}: {source}", url_shown = crate::redact::url(url))]
     Payload {
         url: String,
         #[source]

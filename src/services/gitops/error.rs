@@ -33,13 +33,13 @@ pub enum GitopsError {
     #[error("the remote refused the push: {0}")]
     Refused(String),
     /// Fetch/push/auth failed talking to the remote.
-    #[error("git remote {url}: {message}")]
+    #[error("git remote {url_shown}: {message}", url_shown = crate::redact::url(url))]
     Remote { url: String, message: String },
     /// The remote did not let the fetch or push finish in the op's time.
     #[error(
-        "the GitOps remote {url} did not answer within {secs} s while {doing} (a retry \
+        "the GitOps remote {url_shown} did not answer within {secs} s while {doing} (a retry \
          fetches first, so it cannot write twice)"
-    )]
+    , url_shown = crate::redact::url(url))]
     Deadline {
         url: String,
         secs: u64,
