@@ -12,9 +12,11 @@ pub mod inventory;
 pub mod logging;
 pub mod ops;
 pub mod paths;
+pub mod redact;
 pub mod sandbox;
 pub mod services;
 pub mod terminal;
+pub mod textpos;
 pub mod ui;
 
 pub mod entry;

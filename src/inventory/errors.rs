@@ -27,6 +27,9 @@ pub enum InventoryError {
         tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     NotFound { tried: Vec<PathBuf> },
+    /// Several problems, each with its place and fix.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<InventoryError>),
     #[error("unknown {kind} `{name}`; the inventory defines: {}", known.join(", "))]
     UnknownName {
         kind: &'static str,
@@ -55,8 +58,49 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Inventory, InventoryError
         .map_err(|e| from_yaml(&e, path, text))?;
     inv.source = path.to_path_buf();
     inv.complete_images();
-    validate(&inv, path)?;
-    Ok(inv)
+    let mut problems = super::checks::problems(&inv, text, path);
+    if let Err(e) = validate(&inv, path) {
+        problems.push(e);
+    }
+    match problems.len() {
+        0 => Ok(inv),
+        1 => Err(problems.remove(0)),
+        _ => Err(InventoryError::Many(problems)),
+    }
+}
+
+/// serde-saphyr's message with its budget breach (`budget breached: Nodes { nodes: 250001 }`,
+/// a Debug struct) said as a sentence; any other message as it is.
+pub(crate) fn yaml_sentence(message: &str) -> String {
+    const MARK: &str = "budget breached: ";
+    let Some(at) = message.find(MARK) else {
+        return message.to_owned();
+    };
+    let rest = &message[at + MARK.len()..];
+    let kind: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let count: String = rest
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let what = match kind.as_str() {
+        "Nodes" => "nodes",
+        "Aliases" => "alias uses",
+        "Anchors" => "anchors",
+        "Depth" => "levels of nesting",
+        "Events" => "parser events",
+        "Documents" => "documents",
+        other => other,
+    };
+    let tail = rest.find('}').map_or("", |i| &rest[i + 1..]);
+    format!(
+        "{}the YAML goes past a safety limit ({count} {what}; aliases that repeat aliases can \
+         expand a small file without end), so it is not read{tail}",
+        &message[..at]
+    )
 }
 
 /// Strips the library's own " at line X column Y" tails: the location goes in front.
@@ -65,7 +109,7 @@ fn bare_message(e: &YamlError) -> String {
         snippets: serde_saphyr::SnippetMode::Off,
     };
     let full = e.render_with_options(opts);
-    let first = full.lines().next().unwrap_or_default().trim().to_owned();
+    let first = yaml_sentence(full.lines().next().unwrap_or_default().trim());
     match first.find(" at line ") {
         Some(i) => first[..i].to_owned(),
         None => first,

@@ -3,6 +3,7 @@
 //! Loading never panics on input. Every problem is reported as `file:line:col`, what is wrong,
 //! and how to fix it, because the person reading it is usually mid-incident.
 
+mod checks;
 mod errors;
 mod feishu;
 mod locate;
@@ -16,9 +17,13 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 pub use errors::InventoryError;
+pub(crate) use errors::yaml_sentence;
 pub use feishu::{EventKind, FeishuChat, FeishuConfig, Membership, SyncConfig};
 pub use secrets::SecretsConfig;
 pub use tmp::{TmpConfig, TmpRule, TrashConfig};
+
+/// The largest inventory read (4 MiB).
+pub const MAX_INVENTORY_BYTES: u64 = 4 << 20;
 
 /// The whole inventory file.
 #[derive(Debug, Clone, Deserialize)]
@@ -321,12 +326,49 @@ impl Inventory {
         errors::parse(text, path)
     }
 
-    /// Reads, parses and validates an inventory file.
+    /// Reads, parses and validates an inventory file. A file past [`MAX_INVENTORY_BYTES`]
+    /// (`/dev/zero`, a log passed by mistake) is refused before it fills memory, and one that
+    /// is not UTF-8 is refused with the place of its first bad byte.
     pub fn load(path: &Path) -> Result<Self, InventoryError> {
-        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+        use std::io::Read as _;
+        let read_err = |source| InventoryError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_INVENTORY_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_err)?;
+        if bytes.len() as u64 > MAX_INVENTORY_BYTES {
+            return Err(InventoryError::Invalid {
+                path: path.to_path_buf(),
+                line: 1,
+                col: 1,
+                message: format!(
+                    "the file is larger than {} MiB; an inventory is a few kilobytes",
+                    MAX_INVENTORY_BYTES >> 20
+                ),
+                fix: "pass the inventory file (is this the right path?)".to_owned(),
+            });
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let (line, col) = crate::textpos::line_col(e.as_bytes(), at);
+                return Err(InventoryError::Invalid {
+                    path: path.to_path_buf(),
+                    line,
+                    col,
+                    message: format!(
+                        "byte {at} (0x{:02x}) is not UTF-8; the file looks binary or in another encoding",
+                        e.as_bytes()[at]
+                    ),
+                    fix: "save the inventory as UTF-8 text".to_owned(),
+                });
+            }
+        };
         Self::from_str_at(&text, path)
     }
 

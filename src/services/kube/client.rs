@@ -121,12 +121,40 @@ pub async fn request_client(target: &Target) -> Result<Client> {
     build(target, true).await
 }
 
-async fn build(target: &Target, requests: bool) -> Result<Client> {
-    let kc = match &target.kubeconfig {
+/// Why `context` cannot be used with this kubeconfig (it is not in it; or, for none, the
+/// kubeconfig has no current context), naming the contexts it has.
+pub fn missing_context(kc: &Kubeconfig, context: Option<&str>) -> Option<String> {
+    let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+    let has = if names.is_empty() {
+        "it has none".to_owned()
+    } else {
+        format!("it has: {}", names.join(", "))
+    };
+    match context {
+        Some(c) if !names.contains(&c) => {
+            Some(format!("context `{c}` is not in the kubeconfig ({has})"))
+        }
+        None if kc.current_context.as_deref().is_none_or(str::is_empty) => Some(format!(
+            "no kube_context is set and the kubeconfig has no current-context ({has})"
+        )),
+        _ => None,
+    }
+}
+
+/// The kubeconfig a target reads.
+pub fn read_kubeconfig(path: Option<&std::path::Path>) -> Result<Kubeconfig> {
+    match path {
         Some(p) => Kubeconfig::read_from(p),
         None => Kubeconfig::read(),
     }
-    .map_err(|e| KubeError::Kubeconfig(e.to_string()))?;
+    .map_err(|e| KubeError::Kubeconfig(e.to_string()))
+}
+
+async fn build(target: &Target, requests: bool) -> Result<Client> {
+    let kc = read_kubeconfig(target.kubeconfig.as_deref())?;
+    if let Some(problem) = missing_context(&kc, target.context.as_deref()) {
+        return Err(KubeError::Kubeconfig(problem));
+    }
     let opts = KubeConfigOptions {
         context: target.context.clone(),
         ..KubeConfigOptions::default()
