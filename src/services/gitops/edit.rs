@@ -87,6 +87,11 @@ pub fn set_tag(text: &str, spot: TagSpot<'_>, new: &str, file: &str) -> Result<S
     Ok(out)
 }
 
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> u64 {
+    crate::textpos::line_col(text.as_bytes(), offset).0
+}
+
 fn unparsable(file: &str, what: impl Into<String>) -> GitopsError {
     GitopsError::Unparsable {
         file: file.to_owned(),
@@ -124,17 +129,35 @@ fn locate(text: &str, spot: TagSpot<'_>, file: &str) -> Result<Found> {
             let seq = images
                 .as_sequence()
                 .ok_or_else(|| unparsable(file, "`images:` is not a list"))?;
-            let (index, entry) = seq
+            let matching: Vec<(usize, YamlNode)> = seq
                 .values()
                 .enumerate()
-                .find(|(_, item)| {
+                .filter(|(_, item)| {
                     item.get("name")
                         .and_then(|n| n.as_scalar().map(yaml_edit::Scalar::as_string))
                         .is_some_and(|n| n == image_name)
                 })
-                .ok_or_else(|| {
-                    not_found(file, format!("no `images:` entry with name `{image_name}`"))
-                })?;
+                .collect();
+            // kustomize applies every entry in order, so the last one wins: editing any one
+            // of several would report a release that Argo CD never applies.
+            if matching.len() > 1 {
+                let lines: Vec<String> = matching
+                    .iter()
+                    .map(|(_, n)| line_of(text, n.byte_range().start as usize).to_string())
+                    .collect();
+                return Err(unparsable(
+                    file,
+                    format!(
+                        "{} `images:` entries are named `{image_name}` (lines {}); kustomize \
+                         applies the last, so the edit would be ambiguous: keep one entry",
+                        matching.len(),
+                        lines.join(" and ")
+                    ),
+                ));
+            }
+            let (index, entry) = matching.into_iter().next().ok_or_else(|| {
+                not_found(file, format!("no `images:` entry with name `{image_name}`"))
+            })?;
             let what = format!("images[name={image_name}]");
             let (field, node) = if let Some(d) = entry.get("digest") {
                 ("digest", d)
@@ -173,6 +196,20 @@ fn locate(text: &str, spot: TagSpot<'_>, file: &str) -> Result<Found> {
             (node, path, key.to_owned(), false)
         }
     };
+    let at = node.byte_range().start as usize;
+    if text
+        .get(at..)
+        .is_some_and(|t| t.trim_start().starts_with('*'))
+    {
+        return Err(unparsable(
+            file,
+            format!(
+                "`{what}` (line {}) is a YAML alias, so its value belongs to another key; \
+                 write the tag there literally",
+                line_of(text, at)
+            ),
+        ));
+    }
     let scalar = node
         .as_scalar()
         .ok_or_else(|| unparsable(file, format!("`{what}` is not a plain or quoted scalar")))?;
@@ -185,6 +222,23 @@ fn locate(text: &str, spot: TagSpot<'_>, file: &str) -> Result<Found> {
     start += raw.len() - raw.trim_start().len();
     end -= raw.len() - raw.trim_end().len();
     let raw = &text[start..end];
+    // An anchored value is shared with every alias of it, and an alias is someone else's
+    // value: a splice here would change other keys or drop the anchor.
+    let anchored = text[..start]
+        .trim_end_matches([' ', '\t'])
+        .rsplit([' ', '\t', '\n'])
+        .next()
+        .is_some_and(|t| t.starts_with('&'));
+    if anchored || raw.starts_with(['&', '*']) {
+        return Err(unparsable(
+            file,
+            format!(
+                "`{what}` (line {}) is a YAML anchor or alias (`{raw}`), so its value is \
+                 shared with other keys; write the tag there literally",
+                line_of(text, start)
+            ),
+        ));
+    }
     let quoted_ok = match raw.as_bytes().first() {
         Some(q @ (b'"' | b'\'')) => raw.len() >= 2 && raw.as_bytes().last() == Some(q),
         Some(_) => !raw.contains(" #"),
@@ -232,11 +286,16 @@ fn verify(old: &str, new: &str, found: &Found, tag: &str, file: &str) -> Result<
         found.value.replace('\'', "''"),
         &old[found.range.end..]
     );
-    let mut expected = parse(&neutral).map_err(|e| unparsable(file, e.to_string()))?;
+    let sentence = |e: serde_saphyr::Error| crate::inventory::yaml_sentence(&e.to_string());
+    let mut expected = parse(&neutral).map_err(|e| unparsable(file, sentence(e)))?;
     let actual = parse(new).map_err(|e| {
         unparsable(
             file,
-            format!("the edit of `{}` would not parse: {e}", found.what),
+            format!(
+                "the edit of `{}` would not parse: {}",
+                found.what,
+                sentence(e)
+            ),
         )
     })?;
     let mut slot = &mut expected;
@@ -319,6 +378,44 @@ mod tests {
         assert_eq!(out, text.replace("3c9b7f0", "1234567"));
         let err = read_tag(text, TagSpot::Helm { key: "image.nope" }, "v.yaml").unwrap_err();
         assert_eq!(err.to_string(), "v.yaml: no key `image.nope`");
+    }
+
+    #[test]
+    fn two_entries_for_one_image_are_refused_with_both_lines() {
+        let text = "images:\n- name: harbor.local/miker/web\n  newTag: v1\n- name: other\n  newTag: x\n- name: harbor.local/miker/web\n  newTag: v2\n";
+        let e = set_tag(text, K, "v3", "k.yaml").unwrap_err().to_string();
+        assert!(e.contains("2 `images:` entries"), "{e}");
+        assert!(e.contains("lines 2 and 6"), "{e}");
+        assert!(matches!(
+            read_tag(text, K, "k.yaml"),
+            Err(GitopsError::Unparsable { .. })
+        ));
+    }
+
+    #[test]
+    fn an_anchored_or_aliased_tag_is_refused() {
+        let spot = TagSpot::Helm { key: "image.tag" };
+        for text in [
+            "image:\n  tag: &t v1\nsidecar:\n  tag: *t\n",
+            "base: &b v1\nimage:\n  tag: *b\n",
+        ] {
+            let e = set_tag(text, spot, "v2", "v.yaml").unwrap_err().to_string();
+            assert!(e.contains("YAML a"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_in_a_sentence() {
+        let mut lines = vec!["a0: &a0 [x,x,x,x,x,x,x,x,x,x]".to_owned()];
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(",");
+            lines.push(format!("a{i}: &a{i} [{refs}]"));
+        }
+        let mut text = lines.join("\n") + "\n";
+        text.push_str("images:\n- name: harbor.local/miker/web\n  newTag: v1\n");
+        let e = set_tag(&text, K, "v2", "k.yaml").unwrap_err().to_string();
+        assert!(e.contains("goes past a safety limit (250001 nodes"), "{e}");
+        assert!(!e.contains("Nodes {"), "{e}");
     }
 
     #[test]

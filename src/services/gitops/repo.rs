@@ -216,14 +216,26 @@ pub(crate) fn blob_at(tree: &git2::Tree<'_>, path: &str) -> Option<Oid> {
     (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
 }
 
-/// Text of the file at `path` in commit `at`.
+/// Text of the file at `path` in commit `at`. A file that is not UTF-8 is refused with the
+/// offset of its first bad byte: re-encoding it would rewrite lines nobody asked to change.
 pub(crate) fn read_file(repo: &Repository, at: Oid, path: &str) -> Result<Option<String>> {
     let tree = repo.find_commit(at)?.tree()?;
     let Some(id) = blob_at(&tree, path) else {
         return Ok(None);
     };
     let blob = repo.find_blob(id)?;
-    Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+    match std::str::from_utf8(blob.content()) {
+        Ok(text) => Ok(Some(text.to_owned())),
+        Err(e) => Err(GitopsError::Unparsable {
+            file: path.to_owned(),
+            what: format!(
+                "byte {} is not UTF-8 (0x{:02x}); shipdeck edits UTF-8 files only and will not \
+                 re-encode this one: convert it to UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+                e.valid_up_to(),
+                blob.content().get(e.valid_up_to()).copied().unwrap_or(0)
+            ),
+        }),
+    }
 }
 
 /// A commit on top of `base` whose tree differs only in the file at `path`. Only the trees on
