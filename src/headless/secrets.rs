@@ -188,12 +188,18 @@ fn render_list(rows: &[FileInfo]) -> String {
     out
 }
 
-/// Prints a batch's report; failed files make the exit code 1.
+/// Prints a batch's report; failed files make the exit code 1, or 2 when every failed file
+/// is malformed.
 fn finish(ctx: &Ctx, report: &BatchReport) -> Outcome {
     ctx.emit(report, render_report);
     if report.failed > 0 {
+        let exit = if report.malformed == report.failed {
+            Exit::BadInput
+        } else {
+            Exit::Failed
+        };
         return Err(Failure::new(
-            Exit::Failed,
+            exit,
             format!(
                 "{} of {} files failed (left as they were)",
                 report.failed,

@@ -87,14 +87,7 @@ impl SecretsChange {
 
 /// A secrets error as an op failure: a file or config that cannot work is bad input.
 pub fn secrets_error(e: &SecretsError) -> OpError {
-    let bad = match e {
-        SecretsError::Config(_) | SecretsError::Unsupported(_) => true,
-        SecretsError::InFile { source, .. } => matches!(
-            **source,
-            SecretsError::Config(_) | SecretsError::Unsupported(_)
-        ),
-        _ => false,
-    };
+    let bad = e.is_malformed();
     if bad {
         OpError::bad_input(e.to_string())
     } else {

@@ -44,4 +44,19 @@ pub enum SecretsError {
     Cancelled,
 }
 
+impl SecretsError {
+    /// The file (or config) is malformed or tampered with: bad input, which retrying the
+    /// same bytes cannot fix (exit 2).
+    pub fn is_malformed(&self) -> bool {
+        match self {
+            SecretsError::InFile { source, .. } => source.is_malformed(),
+            SecretsError::Config(_)
+            | SecretsError::Unsupported(_)
+            | SecretsError::Format(_)
+            | SecretsError::MacMismatch => true,
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = SecretsError> = std::result::Result<T, E>;

@@ -64,6 +64,30 @@ pub fn resolve_root(base_dir: &Path, configured: &str, home: Option<&Path>) -> R
             });
         }
     };
+    // A symlinked parent moves the root as surely as a symlinked root: check every folder the
+    // written path walks through, not only the last.
+    let mut walked = if written.is_absolute() {
+        PathBuf::new()
+    } else {
+        base_dir.to_path_buf()
+    };
+    let parts: Vec<_> = written.components().collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        walked.push(part);
+        if matches!(part, std::path::Component::Normal(_))
+            && std::fs::symlink_metadata(&walked).is_ok_and(|m| m.file_type().is_symlink())
+        {
+            let target = std::fs::read_link(&walked)
+                .map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
+            return Err(refuse(
+                &joined,
+                &format!(
+                    "its parent {} is a symlink (to {target}); point tmp.root at the real folder",
+                    walked.display()
+                ),
+            ));
+        }
+    }
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(&joined)
             .map_or_else(|_| "?".to_owned(), |t| t.display().to_string());

@@ -102,3 +102,20 @@ fn escapes_symlinked_roots_and_the_inventory_folder_are_refused() {
         "{missing:?}"
     );
 }
+
+#[test]
+fn a_root_under_a_symlinked_parent_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("project");
+    fs::create_dir_all(&base).unwrap();
+    fs::create_dir_all(dir.path().join("outside/dir")).unwrap();
+    touch(&dir.path().join("outside/dir/precious.txt"), 400, "x");
+    symlink(dir.path().join("outside"), base.join("out-link")).unwrap();
+    // The last component is a real folder; the one before it leaves the tree.
+    let e = refused(&base, "out-link/dir", None);
+    assert!(
+        e.contains("its parent") && e.contains("out-link") && e.contains("is a symlink"),
+        "{e}"
+    );
+    assert!(dir.path().join("outside/dir/precious.txt").exists());
+}

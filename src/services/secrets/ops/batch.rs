@@ -155,6 +155,9 @@ pub struct BatchReport {
     pub changed: usize,
     pub unchanged: usize,
     pub failed: usize,
+    /// Of the failed, those whose file is malformed (bad input rather than a failure).
+    #[serde(skip)]
+    pub malformed: usize,
     /// Recipients added/removed (public keys).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub added: Vec<String>,
@@ -172,6 +175,7 @@ impl BatchReport {
             changed: 0,
             unchanged: 0,
             failed: 0,
+            malformed: 0,
             added: Vec::new(),
             removed: Vec::new(),
         }
@@ -251,6 +255,7 @@ fn batch(
             Err(e) => {
                 tracing::warn!(file = %path.display(), action, error = %e, "secret file left as it was");
                 report.failed += 1;
+                report.malformed += usize::from(e.is_malformed());
                 FileOutcome {
                     path: path.clone(),
                     status: Status::Failed,

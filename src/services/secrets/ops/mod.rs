@@ -122,7 +122,17 @@ pub fn load(path: &Path) -> Result<SopsFile> {
             ),
         )
     })?;
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        in_file(
+            path,
+            SecretsError::Format(format!(
+                "byte {at} (0x{:02x}) is not UTF-8: not a SOPS file",
+                e.as_bytes()[at]
+            )),
+        )
+    })?;
     SopsFile::parse(&text, format).map_err(|e| in_file(path, e))
 }
 
