@@ -21,6 +21,7 @@ mod gates;
 mod gitops;
 mod guard;
 mod harness;
+mod hostile;
 mod inventory;
 mod live;
 mod news;

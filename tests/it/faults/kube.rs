@@ -115,6 +115,15 @@ async fn a_silently_dropped_watch_is_marked_stale_and_recovers_by_itself() {
 
     proxy.set(Fault::Pass);
     let lifted = Instant::now();
+    // Live again by the reconnect alone: no object changed meanwhile.
+    cluster::until(&mut rx, &mut s, "live again without a change", |s| {
+        s.envs["stg"].cluster == Conn::Live
+    })
+    .await;
+    eprintln!(
+        "FAULT Kubernetes API | silent watch drop | cockpit watch | stale mark cleared {:.2?} after the link came back, no object changed",
+        lifted.elapsed()
+    );
     cluster::set_tag(&c, "v2").await;
     cluster::until(&mut rx, &mut s, "live again with the new canary", |s| {
         s.envs["stg"].cluster == Conn::Live

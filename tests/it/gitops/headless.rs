@@ -4,7 +4,7 @@ use std::process::{Command, Output, Stdio};
 
 use super::{World, remote_file};
 
-fn shipdeck(w: &World, args: &[&str]) -> Output {
+pub(crate) fn shipdeck(w: &World, args: &[&str]) -> Output {
     let home = w.dir.path().join("cli-home");
     Command::new(env!("CARGO_BIN_EXE_shipdeck"))
         .arg("--inventory")

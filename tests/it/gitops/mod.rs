@@ -5,7 +5,7 @@
 mod concurrency;
 mod edit_prop;
 mod engine;
-mod headless;
+pub(crate) mod headless;
 mod https_auth;
 pub(crate) mod remote;
 mod ssh_auth;
