@@ -279,14 +279,16 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         println!("export KUBECONFIG={}", kube.kubeconfig_path().display());
         println!("running; press Ctrl-C to stop");
         let _ = tokio::signal::ctrl_c().await;
-        Ok(())
+        Err(Failure::new(crate::headless::Exit::Interrupted, ""))
     } else {
         let keymap = crate::entry::load_keymap(&ctx.paths);
         let mut state = crate::app::State::new(&inventory, "demo", keymap);
         state.read_only = crate::ops::read_only_reason(ctx.read_only, Some(&inventory));
-        crate::driver::run_tui(state, &inventory, &ws.paths, ctx.read_only)
-            .await
-            .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
+        match crate::driver::run_tui(state, &inventory, &ws.paths, ctx.read_only).await {
+            Ok(None) => Ok(()),
+            Ok(Some(signal)) => Err(Failure::new(signal, "")),
+            Err(e) => Err(Failure::new(crate::headless::Exit::Failed, e.to_string())),
+        }
     };
     ci.abort();
     kube.shutdown().await;

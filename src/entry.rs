@@ -76,7 +76,11 @@ async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
         }
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "shipdeck", &mut std::io::stdout());
+            // Into memory first: clap_complete panics on a write error, and a closed pipe
+            // (`| head -1`) is no error worth one.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "shipdeck", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
             Ok(())
         }
         Some(Command::Demo(a)) => crate::demo::run(ctx, a).await,
@@ -101,7 +105,9 @@ async fn cockpit(ctx: &Ctx) -> Outcome {
     let label = inventory.source.display().to_string();
     let mut state = State::new(&inventory, label, load_keymap(&ctx.paths));
     state.read_only = crate::ops::read_only_reason(ctx.read_only, Some(&inventory));
-    crate::driver::run_tui(state, &inventory, &ctx.paths, ctx.read_only)
-        .await
-        .map_err(|e| Failure::new(crate::headless::Exit::Failed, e.to_string()))
+    match crate::driver::run_tui(state, &inventory, &ctx.paths, ctx.read_only).await {
+        Ok(None) => Ok(()),
+        Ok(Some(signal)) => Err(Failure::new(signal, "")),
+        Err(e) => Err(Failure::new(crate::headless::Exit::Failed, e.to_string())),
+    }
 }

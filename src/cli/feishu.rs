@@ -15,6 +15,7 @@ pub enum FeishuCommand {
         /// Chat name from the inventory's `feishu.chats`.
         #[arg(long)]
         chat: String,
+        /// The message (plain text).
         #[arg(long)]
         text: String,
     },

@@ -12,7 +12,9 @@ rate limited for longer than a minute).";
 #[derive(Debug, Args)]
 #[command(after_help = GATES_EXIT)]
 pub struct GatesArgs {
+    /// The app, as the inventory names it.
     pub app: String,
+    /// The environment whose gates to show (the checks it requires).
     #[arg(long)]
     pub env: String,
     /// Commit to check (full or short SHA) instead of the one the env's tag names.

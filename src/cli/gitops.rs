@@ -7,9 +7,12 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
+    /// The app, as the inventory names it.
     pub app: String,
+    /// The environment whose tag to set.
     #[arg(long)]
     pub env: String,
+    /// The image tag to release (a commit SHA, or what `github.tag_sha_regex` reads).
     #[arg(long)]
     pub tag: String,
     #[command(flatten)]
@@ -18,9 +21,12 @@ pub struct ReleaseArgs {
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
+    /// The app, as the inventory names it.
     pub app: String,
+    /// The environment to copy the tag from (default: the target's `promote_from`).
     #[arg(long)]
     pub from: Option<String>,
+    /// The environment to promote into.
     #[arg(long)]
     pub to: String,
     #[command(flatten)]
@@ -29,7 +35,9 @@ pub struct PromoteArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// The app, as the inventory names it.
     pub app: String,
+    /// The environment to roll back.
     #[arg(long)]
     pub env: String,
     /// Tag to go back to (default: the tag that ran before the current one; a second run after
@@ -43,7 +51,9 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    /// The app, as the inventory names it.
     pub app: String,
+    /// The environment whose tag changes to list, newest first.
     #[arg(long)]
     pub env: String,
 }

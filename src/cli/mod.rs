@@ -98,6 +98,7 @@ pub enum Command {
     Paths,
     /// Print a shell completion script.
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },

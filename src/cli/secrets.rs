@@ -19,6 +19,7 @@ pub enum SecretsCommand {
     },
     /// Set one value (read from a hidden prompt, or stdin with --value-stdin).
     Set {
+        /// The SOPS file to change.
         file: PathBuf,
         /// `stringData.DB_PASSWORD`, or sops's `["stringData"]["DB_PASSWORD"]`.
         key_path: String,
@@ -35,12 +36,14 @@ pub enum SecretsCommand {
     AddRecipient {
         /// `age1…`
         recipient: String,
+        /// Files or folders (default: every file under the inventory's secret paths).
         files: Vec<PathBuf>,
     },
     /// Take an age recipient's access away and rotate the data keys.
     RemoveRecipient {
         /// `age1…`
         recipient: String,
+        /// Files or folders (default: every file under the inventory's secret paths).
         files: Vec<PathBuf>,
         /// Only drop the recipient (does NOT revoke: old copies still open with its key).
         #[arg(long)]
@@ -48,6 +51,7 @@ pub enum SecretsCommand {
     },
     /// Apply the recipients of `.sops.yaml` creation rules to the files.
     Updatekeys {
+        /// Files or folders (default: every file under the inventory's secret paths).
         files: Vec<PathBuf>,
         /// Also rotate the data key of files that lose a recipient.
         #[arg(long)]

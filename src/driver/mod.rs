@@ -42,7 +42,7 @@ pub async fn run_tui(
     inventory: &Inventory,
     paths: &Paths,
     read_only_flag: bool,
-) -> Result<(), DriverError> {
+) -> Result<Option<crate::headless::Exit>, DriverError> {
     let t0 = Instant::now();
     let lap = |what: &str| tracing::debug!(us = t0.elapsed().as_micros(), "tui: {what}");
     // Handlers first: a signal from the first frame on must restore the terminal.
@@ -50,6 +50,8 @@ pub async fn run_tui(
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut guard = TerminalGuard::enter()?;
+    // Which signal ended the cockpit, if one did: the exit code says so (128 + its number).
+    let mut signalled = None;
     let (tx, mut rx) = unbounded_channel::<Action>();
     let watches = start_watches(inventory, &tx);
     if watches.is_some() {
@@ -90,9 +92,18 @@ pub async fn run_tui(
                 Some(Err(_)) | None => pending.push(Action::Terminate),
             },
             Some(a) = rx.recv() => pending.push(a),
-            _ = sigterm.recv() => pending.push(Action::Terminate),
-            _ = sigint.recv() => pending.push(Action::Terminate),
-            _ = sighup.recv() => pending.push(Action::Terminate),
+            _ = sigterm.recv() => {
+                signalled = Some(crate::headless::Exit::Terminated);
+                pending.push(Action::Terminate);
+            }
+            _ = sigint.recv() => {
+                signalled = Some(crate::headless::Exit::Interrupted);
+                pending.push(Action::Terminate);
+            }
+            _ = sighup.recv() => {
+                signalled = Some(crate::headless::Exit::HungUp);
+                pending.push(Action::Terminate);
+            }
             () = tokio::time::sleep(wait) => {}
         }
         drain(&mut rx, &mut pending);
@@ -125,7 +136,7 @@ pub async fn run_tui(
         w.abort();
     }
     guard.exit()?;
-    Ok(())
+    Ok(signalled)
 }
 
 /// A click names a cell; the layout knows which panel is there, the core only hears `Focus`.

@@ -28,6 +28,10 @@ pub enum Exit {
     Conflict = 3,
     Remote = 4,
     Refused = 5,
+    /// Ended by SIGHUP, SIGINT (ctrl-c) or SIGTERM: 128 + the signal, as shells report it.
+    HungUp = 129,
+    Interrupted = 130,
+    Terminated = 143,
 }
 
 impl Exit {
@@ -129,14 +133,25 @@ impl Ctx {
 
     /// Prints a result: JSON for scripts, the human rendering otherwise.
     pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
-        let mut out = std::io::stdout().lock();
         let text = if self.json() {
             serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         } else {
             printable(&human(value))
         };
         // A closed pipe (`| head`) is not an error worth a panic.
-        let _ = writeln!(out, "{}", text.trim_end());
+        let _ = writeln!(std::io::stdout().lock(), "{}", text.trim_end());
+    }
+
+    /// One record of a stream (`--watch`): JSON on one line (NDJSON), else the human text.
+    /// `false` once the reader has gone (a closed pipe): the stream should stop.
+    pub fn emit_record<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) -> bool {
+        let text = if self.json() {
+            serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        } else {
+            printable(&human(value))
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", text.trim_end()).is_ok() && out.flush().is_ok()
     }
 
     /// Whether a write may go ahead: a protected environment needs its name, typed at the
@@ -190,7 +205,10 @@ impl Ctx {
             });
             println!("{body:#}");
         }
-        eprintln!("shipdeck: {}", printable(&failure.message));
+        // A signal's exit says it all; there is nothing to add.
+        if !failure.message.is_empty() {
+            eprintln!("shipdeck: {}", printable(&failure.message));
+        }
         failure.exit.code()
     }
 }

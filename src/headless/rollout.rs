@@ -1,6 +1,6 @@
 //! `shipdeck rollout get|promote|promote-full|abort|retry|pause|restart APP --env E`.
 
-use std::io::Write;
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -207,14 +207,17 @@ async fn get(ctx: &Ctx, inv: &Inventory, t: &Target, watch: bool) -> Outcome {
                         ),
                     ));
                 };
-                if watch && !ctx.json() {
-                    // The plugin clears the screen on each redraw; so do we.
-                    print!("\x1b[H\x1b[2J");
-                    let _ = std::io::stdout().flush();
-                }
                 let d = doc(&t.app, &t.env, &info);
-                ctx.emit(&d, |_| print::get_rollout(&info, jiff::Timestamp::now()));
                 if !watch {
+                    ctx.emit(&d, |_| print::get_rollout(&info, jiff::Timestamp::now()));
+                    break Ok(());
+                }
+                if !ctx.json() && std::io::stdout().is_terminal() {
+                    // The plugin clears the screen on each redraw; so do we, on a terminal only.
+                    print!("\x1b[H\x1b[2J");
+                }
+                // One record per change; a reader that went away (`| head`) ends the watch.
+                if !ctx.emit_record(&d, |_| print::get_rollout(&info, jiff::Timestamp::now())) {
                     break Ok(());
                 }
             }

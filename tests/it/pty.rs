@@ -167,22 +167,25 @@ fn demo_shows_panels_help_and_quits_cleanly() {
 }
 
 #[test]
-fn sigterm_restores_the_terminal() {
-    let home = tempfile::tempdir().unwrap();
-    let ws = home.path().join("ws");
-    let mut s = Screen::start(&["demo", "--dir", ws.to_str().unwrap()], home.path());
-    s.wait_for("the cockpit", |t| t.contains("Activity"));
-    let pid = s.session.get_process().pid();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = s.wait_exit();
-    assert!(
-        matches!(status, WaitStatus::Exited(_, 0)),
-        "exit status {status:?}"
-    );
-    assert!(!s.parser.screen().alternate_screen());
-    assert!(!s.parser.screen().hide_cursor());
+fn sigterm_and_sigint_restore_the_terminal_and_exit_as_shells_expect() {
+    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+        let home = tempfile::tempdir().unwrap();
+        let ws = home.path().join("ws");
+        let mut s = Screen::start(&["demo", "--dir", ws.to_str().unwrap()], home.path());
+        s.wait_for("the cockpit", |t| t.contains("Activity"));
+        let pid = s.session.get_process().pid();
+        let killed = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = s.wait_exit();
+        // 128 + the signal's number, as a shell reports a process the signal ended.
+        assert!(
+            matches!(status, WaitStatus::Exited(_, c) if c == code),
+            "{signal}: exit status {status:?}"
+        );
+        assert!(!s.parser.screen().alternate_screen());
+        assert!(!s.parser.screen().hide_cursor());
+    }
 }
