@@ -20,7 +20,8 @@ Exit codes:
   2  bad input (arguments, inventory, tag, unknown app or env)
   3  conflict (someone else changed it meanwhile; review and retry)
   4  remote error (git remote, API server, GitHub, Feishu)
-  5  refused (gates not green, confirmation missing, read-only)";
+  5  refused (gates not green, confirmation missing, read-only)
+  129/130/143  ended by SIGHUP / SIGINT (ctrl-c) / SIGTERM";
 
 #[derive(Debug, Parser)]
 #[command(
