@@ -47,10 +47,15 @@ pub enum GitopsError {
     },
     /// The clone's lock stayed taken for the op's whole time.
     #[error(
-        "the working clone {path} stayed locked by another shipdeck operation for {secs} s; \
-         it may still be waiting on the remote: retry when it ends"
+        "the working clone {path} stayed locked by another shipdeck operation{} for {secs} s; \
+         it may still be waiting on the remote: retry when it ends",
+        holder.map_or_else(String::new, |pid| format!(" (PID {pid})"))
     )]
-    Busy { path: PathBuf, secs: u64 },
+    Busy {
+        path: PathBuf,
+        secs: u64,
+        holder: Option<u32>,
+    },
     #[error("writes are disabled (read_only in the inventory)")]
     ReadOnly,
     #[error("cancelled")]

@@ -88,9 +88,18 @@ pub(crate) fn lock(path: &Path, ctl: &TaskCtl) -> Result<CloneLock> {
         .write(true)
         .open(path)
         .map_err(|e| GitopsError::io(path, e))?;
+    let mut told = false;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(CloneLock { _file: file }),
+            Ok(()) => {
+                // Who holds it, for anyone who has to wait: our PID, in the file itself.
+                let _ = file.set_len(0);
+                let _ = std::io::Write::write_all(
+                    &mut &file,
+                    std::process::id().to_string().as_bytes(),
+                );
+                return Ok(CloneLock { _file: file });
+            }
             Err(std::fs::TryLockError::Error(e)) => return Err(GitopsError::io(path, e)),
             Err(std::fs::TryLockError::WouldBlock) => {}
         }
@@ -101,12 +110,23 @@ pub(crate) fn lock(path: &Path, ctl: &TaskCtl) -> Result<CloneLock> {
             return Err(GitopsError::Busy {
                 path: path.to_owned(),
                 secs: ctl.budget_secs().unwrap_or(0),
+                holder: holder(path),
             });
+        }
+        if !told {
+            told = true;
+            let by = holder(path).map_or_else(String::new, |pid| format!(" held by PID {pid}"));
+            ctl.report(0, None, format!("waiting for the working clone's lock{by}"));
         }
         // Another process (or an earlier op still waiting on its remote) holds it; flock has
         // no timed wait, so look again shortly.
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The PID written into the lock file by whoever holds it.
+fn holder(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// Opens the clone, creating an empty bare repository the first time.

@@ -189,3 +189,60 @@ async fn the_cockpit_answers_keys_while_the_remote_and_the_cluster_are_silent() 
     );
     w.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_waiting_for_the_clone_lock_names_its_holder_and_esc_ends_it() {
+    let w = World::start(false).await;
+    let mut c = crate::ops::cockpit(&w).await;
+    // Another shipdeck (PID 4242, as far as the file says) holds the working clone.
+    let dir = shipdeck::services::gitops::working_dir(&w.inv.gitops_url(), &w.cockpit_paths());
+    let lock_path = dir.with_extension("lock");
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    held.lock().unwrap();
+    std::fs::write(&lock_path, "4242").unwrap();
+    let change = shipdeck::app::state::PendingChange {
+        action: shipdeck::services::gitops::Action::Release,
+        app: "miker-web".into(),
+        env: "dev".into(),
+        tag: Some("fa17ed1".into()),
+        expected_from: None,
+        source_env: None,
+        override_reason: None,
+    };
+    let task = c
+        .state
+        .tasks
+        .start("release miker-web dev → fa17ed1", c.state.clock.now_ms);
+    c.runner.run(Effect::GitChange { task, change });
+    c.until("the task to name the lock's holder", |s| {
+        s.tasks.running().any(|t| {
+            t.progress
+                .as_ref()
+                .is_some_and(|p| p.note.contains("lock held by PID 4242"))
+        })
+    })
+    .await;
+    let pressed = Instant::now();
+    c.press(Command::Cancel);
+    c.until("the task to end", |s| {
+        s.tasks
+            .all()
+            .iter()
+            .all(|t| matches!(t.state, TaskState::Finished(_)))
+    })
+    .await;
+    eprintln!(
+        "FAULT clone lock | held by another process | cockpit release, esc | ended {:.2?} after esc",
+        pressed.elapsed()
+    );
+    assert!(pressed.elapsed() < Duration::from_secs(1));
+    assert!(matches!(
+        c.state.tasks.all()[0].state,
+        TaskState::Finished(TaskOutcome::Cancelled)
+    ));
+    drop(held);
+    w.shutdown().await;
+}
