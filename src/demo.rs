@@ -212,6 +212,44 @@ fn register_seeded_builds(github: &crate::sandbox::github::GithubSandbox) {
 }
 
 /// `shipdeck demo`.
+/// Locks `<dir>/.shipdeck-demo.lock` (with our PID in it) for as long as the file is held;
+/// refuses when another demo holds it, naming its PID.
+fn hold_demo_lock(dir: &Path) -> Result<std::fs::File, Failure> {
+    let path = dir.join(".shipdeck-demo.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            Failure::new(
+                crate::headless::Exit::Failed,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.set_len(0);
+            let _ =
+                std::io::Write::write_all(&mut &file, std::process::id().to_string().as_bytes());
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(&path).unwrap_or_default();
+            Err(Failure::refused(format!(
+                "{} already runs a sandbox (PID {}); stop it first, or give another --dir",
+                dir.display(),
+                pid.trim()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Failure::new(
+            crate::headless::Exit::Failed,
+            format!("{}: {e}", path.display()),
+        )),
+    }
+}
+
 pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     let failed = |e: String| Failure::new(crate::headless::Exit::Failed, e);
     let t0 = std::time::Instant::now();
@@ -227,6 +265,9 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         .map_err(|e| failed(format!("sandbox GitHub: {e}")))?;
     let github = std::sync::Arc::new(github);
     let (dir, owned) = create_dir(args.dir.as_deref()).map_err(|e| failed(e.to_string()))?;
+    // Held while this sandbox runs: a second demo on the same folder would rewrite the
+    // inventory and kubeconfig under the first.
+    let _running = hold_demo_lock(&dir)?;
     let feishu = crate::sandbox::feishu::FeishuSandbox::start(
         crate::sandbox::feishu::FeishuSandboxOpts::demo(),
     )
@@ -281,8 +322,9 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         let _ = tokio::signal::ctrl_c().await;
         Err(Failure::new(crate::headless::Exit::Interrupted, ""))
     } else {
-        let keymap = crate::entry::load_keymap(&ctx.paths);
+        let (keymap, keymap_problem) = crate::entry::load_keymap(&ctx.paths);
         let mut state = crate::app::State::new(&inventory, "demo", keymap);
+        state.status = keymap_problem;
         state.read_only = crate::ops::read_only_reason(ctx.read_only, Some(&inventory));
         match crate::driver::run_tui(state, &inventory, &ws.paths, ctx.read_only).await {
             Ok(None) => Ok(()),

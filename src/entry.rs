@@ -89,21 +89,34 @@ async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
 
 /// The default keymap overlaid by the user's `keymap.yaml`; a broken override is reported in
 /// the log and ignored rather than locking the user out of their keys.
-pub fn load_keymap(paths: &Paths) -> Keymap {
+/// The keymap, with the user's overrides if they parse; else the defaults and the reason,
+/// for the status line at start (a log line alone would go unseen).
+pub fn load_keymap(paths: &Paths) -> (Keymap, Option<String>) {
     let path = paths.keymap_override();
     match std::fs::read_to_string(&path) {
-        Ok(text) => Keymap::with_overrides(&text).unwrap_or_else(|e| {
-            tracing::warn!(path = %path.display(), error = %e, "keymap override ignored");
-            Keymap::default()
-        }),
-        Err(_) => Keymap::default(),
+        Ok(text) => match Keymap::with_overrides(&text) {
+            Ok(k) => (k, None),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "keymap override ignored");
+                (
+                    Keymap::default(),
+                    Some(format!(
+                        "keymap override ignored, default keys in use: {}: {e}",
+                        path.display()
+                    )),
+                )
+            }
+        },
+        Err(_) => (Keymap::default(), None),
     }
 }
 
 async fn cockpit(ctx: &Ctx) -> Outcome {
     let inventory = ctx.inventory()?;
     let label = inventory.source.display().to_string();
-    let mut state = State::new(&inventory, label, load_keymap(&ctx.paths));
+    let (keymap, keymap_problem) = load_keymap(&ctx.paths);
+    let mut state = State::new(&inventory, label, keymap);
+    state.status = keymap_problem;
     state.read_only = crate::ops::read_only_reason(ctx.read_only, Some(&inventory));
     match crate::driver::run_tui(state, &inventory, &ctx.paths, ctx.read_only).await {
         Ok(None) => Ok(()),

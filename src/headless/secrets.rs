@@ -331,6 +331,17 @@ fn hidden_prompt(question: &str) -> Result<SecretString, Failure> {
 pub async fn keygen(ctx: &Ctx, args: KeygenArgs) -> Outcome {
     let now = jiff::Timestamp::now();
     if let Some(path) = args.out.or(args.file) {
+        // A missing folder is more often a typo than a wish: say so rather than create it.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(Failure::bad_input(format!(
+                "{}: the folder {} does not exist; create it first (mkdir -p {})",
+                path.display(),
+                dir.display(),
+                dir.display()
+            )));
+        }
         {
             let session = match ctx.inventory() {
                 Ok(inv) => OpSession::open(ctx, inv, false).await,

@@ -238,3 +238,22 @@ fn a_feishu_secret_file_others_can_read_is_warned_about() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("readable by others"));
 }
+
+#[test]
+fn keygen_refuses_a_missing_folder_rather_than_create_it() {
+    let home = tempfile::tempdir().unwrap();
+    let key = home.path().join("typo/keys.txt");
+    let out = shipdeck(home.path())
+        .arg("keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let e = Expect {
+        exit: 2,
+        says: vec!["does not exist; create it first".to_owned()],
+        never: Vec::new(),
+    };
+    check(&key, &e, &out);
+    assert!(!home.path().join("typo").exists());
+}

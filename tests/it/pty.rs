@@ -189,3 +189,32 @@ fn sigterm_and_sigint_restore_the_terminal_and_exit_as_shells_expect() {
         assert!(!s.parser.screen().hide_cursor());
     }
 }
+
+#[test]
+fn a_bad_keymap_is_shown_at_start_and_a_second_demo_on_the_folder_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    std::fs::write(home.path().join("config/keymap.yaml"), "quit: [\n").unwrap();
+    let ws = home.path().join("ws");
+    let mut s = Screen::start(&["demo", "--dir", ws.to_str().unwrap()], home.path());
+    s.wait_for("the keymap problem on screen", |t| {
+        t.contains("Activity") && t.contains("keymap override ignored")
+    });
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .args(["demo", "--dir", ws.to_str().unwrap()])
+        .env("SHIPDECK_CONFIG", home.path().join("config2"))
+        .env("SHIPDECK_DATA", home.path().join("data2"))
+        .env("SHIPDECK_STATE", home.path().join("state2"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    let pid = s.session.get_process().pid().to_string();
+    assert_eq!(second.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("already runs a sandbox") && err.contains(&pid),
+        "{err}"
+    );
+    s.send("q");
+    let _ = s.wait_exit();
+}
