@@ -22,6 +22,7 @@ pub fn check(ctx: &Ctx, path: Option<PathBuf>) -> Outcome {
     };
     let inv = Inventory::load(&path).map_err(Failure::from)?;
     check_contexts(&inv, &path)?;
+    check_tmp_root(&inv, &path)?;
     warn_readable_secret_file(&inv);
     let report = CheckReport {
         ok: true,
@@ -94,5 +95,33 @@ fn warn_readable_secret_file(inv: &Inventory) {
             meta.permissions().mode() & 0o777,
             path.display()
         );
+    }
+}
+
+/// `tmp.root` is refused now, as `tmp clean` would refuse it (`/`, the home folder or one
+/// above it, a system folder, a symlink); a root that does not exist yet is only a warning.
+fn check_tmp_root(inv: &Inventory, path: &std::path::Path) -> Outcome {
+    use crate::services::tmpclean::{PlanOptions, TmpError, resolve_root};
+    let Some(tmp) = &inv.tmp else {
+        return Ok(());
+    };
+    match resolve_root(
+        inv.base_dir(),
+        &tmp.root,
+        PlanOptions::default().home.as_deref(),
+    ) {
+        Ok(_) => Ok(()),
+        Err(e @ TmpError::RootMissing(_)) => {
+            eprintln!("shipdeck: warning: tmp.root: {e}");
+            Ok(())
+        }
+        Err(e) => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let (line, col) = crate::textpos::find(&text, "root:").unwrap_or((1, 1));
+            Err(Failure::bad_input(format!(
+                "{}:{line}:{col}: tmp.root: {e}\n  fix: point tmp.root at a folder that holds only scratch files, e.g. ./tmp",
+                path.display()
+            )))
+        }
     }
 }

@@ -132,10 +132,23 @@ fn from_yaml(e: &YamlError, path: &Path, text: &str) -> InventoryError {
             format!("unknown value `{variant}`"),
             did_you_mean(variant, expected, "value"),
         ),
-        YamlError::SerdeMissingField { field, .. } => (
-            format!("missing required key `{field}`"),
-            format!("add `{field}: …` to this mapping (see inventory.example.yaml)"),
-        ),
+        YamlError::SerdeMissingField { field, .. } => {
+            let (message, fix) = (
+                format!("missing required key `{field}`"),
+                format!("add `{field}: …` to this mapping (see inventory.example.yaml)"),
+            );
+            // The parser points inside the mapping; the reader looks for its key (`prod:`).
+            if let Some((line, col)) = enclosing_key(text, loc.line()) {
+                return InventoryError::Invalid {
+                    path: path.to_path_buf(),
+                    line,
+                    col,
+                    message: format!("{message} under `{}`", key_at(text, line)),
+                    fix,
+                };
+            }
+            (message, fix)
+        }
         YamlError::DuplicateMappingKey { .. } => (
             bare_message(inner)
                 .split(", set DuplicateKeyPolicy")
@@ -150,7 +163,7 @@ fn from_yaml(e: &YamlError, path: &Path, text: &str) -> InventoryError {
         | YamlError::NullIntoString { .. } => {
             let m = bare_message(inner);
             let fix = type_fix(&m);
-            (format!("wrong type: {m}"), fix)
+            (format!("wrong type: {}", plain_type(&m)), fix)
         }
         _ if text
             .lines()
@@ -166,7 +179,7 @@ fn from_yaml(e: &YamlError, path: &Path, text: &str) -> InventoryError {
             let m = bare_message(inner);
             if m.starts_with("expected ") {
                 let fix = type_fix(&m);
-                (format!("wrong type: {m}"), fix)
+                (format!("wrong type: {}", plain_type(&m)), fix)
             } else {
                 (
                     m,
@@ -179,6 +192,34 @@ fn from_yaml(e: &YamlError, path: &Path, text: &str) -> InventoryError {
     InventoryError::at(path, loc, message, fix)
 }
 
+/// The key whose block holds `line`: the nearest line above it, indented less, that opens a
+/// mapping (`prod:`).
+fn enclosing_key(text: &str, line: u64) -> Option<(u64, u64)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = usize::try_from(line).ok()?.checked_sub(1)?;
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let here_line = lines.get(at)?;
+    // Pointing at a key that opens a block (`layout:`) already names the mapping; at the
+    // top level it is the document's own mapping that lacks the key, and no key holds it.
+    if here_line.trim_end().ends_with(':') {
+        return (indent(here_line) > 0).then(|| (line, indent(here_line) as u64 + 1));
+    }
+    let here = indent(here_line);
+    (0..at).rev().find_map(|i| {
+        let l = lines[i];
+        let t = l.trim();
+        (!t.is_empty() && !t.starts_with('#') && indent(l) < here && t.ends_with(':'))
+            .then(|| (i as u64 + 1, indent(l) as u64 + 1))
+    })
+}
+
+fn key_at(text: &str, line: u64) -> String {
+    text.lines()
+        .nth(usize::try_from(line).unwrap_or(0).saturating_sub(1))
+        .map(|l| l.trim().trim_end_matches(':').to_owned())
+        .unwrap_or_default()
+}
+
 fn unwrap_snippet(e: &YamlError) -> &YamlError {
     match e {
         YamlError::WithSnippet { error, .. } => unwrap_snippet(error),
@@ -186,15 +227,50 @@ fn unwrap_snippet(e: &YamlError) -> &YamlError {
     }
 }
 
+/// The parser's words for a type (`invalid u64`, `use Option<String>`, `expected sequence
+/// start`) said as a person would: the reader wrote YAML, not Rust.
+fn plain_type(message: &str) -> String {
+    let m = message;
+    if m.contains("null into string") || m.contains("Option<") {
+        "expected a value here, found nothing (empty, `~` or `null`)".to_owned()
+    } else if m.contains("boolean") || m.contains("bool") {
+        "expected `true` or `false`".to_owned()
+    } else if ["u8", "u16", "u32", "u64", "i32", "i64", "usize", "integer"]
+        .iter()
+        .any(|t| m.split(|c: char| !c.is_alphanumeric()).any(|w| w == *t))
+    {
+        "expected a whole number".to_owned()
+    } else if m.contains("f32") || m.contains("f64") || m.contains("float") {
+        "expected a number".to_owned()
+    } else if m.contains("sequence") {
+        "expected a list".to_owned()
+    } else if m.contains("mapping") || m.contains("struct") {
+        "expected a mapping of `key: value` lines".to_owned()
+    } else if m.contains("string") {
+        "expected a string".to_owned()
+    } else {
+        m.to_owned()
+    }
+}
+
 fn type_fix(message: &str) -> String {
-    if message.contains("boolean") || message.contains("bool") {
+    if message.contains("null into string") || message.contains("Option<") {
+        "write the value, e.g. a path such as ./tmp or a name (or remove the key)".to_owned()
+    } else if message.contains("boolean") || message.contains("bool") {
         "write `true` or `false`".to_owned()
     } else if message.contains("sequence") {
         "write a list, e.g. `[a, b]` or one `- item` per line".to_owned()
     } else if message.contains("mapping") || message.contains("map") || message.contains("struct") {
         "write a mapping of `key: value` lines indented under this key".to_owned()
-    } else if message.contains("integer") || message.contains("u32") {
-        "write a whole number".to_owned()
+    } else if ["u8", "u16", "u32", "u64", "i32", "i64", "usize", "integer"]
+        .iter()
+        .any(|t| {
+            message
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == *t)
+        })
+    {
+        "write a whole number, e.g. 30".to_owned()
     } else {
         "write a plain string (quote it if it looks like a number or boolean)".to_owned()
     }

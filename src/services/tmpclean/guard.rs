@@ -38,7 +38,14 @@ const SYSTEM_DIRS: &[&str] = &[
 /// Resolves the configured root against the inventory's folder and refuses a dangerous one.
 /// Returns the canonical path of the root.
 pub fn resolve_root(base_dir: &Path, configured: &str, home: Option<&Path>) -> Result<PathBuf> {
-    let written = Path::new(configured);
+    // `~` is the home folder, as a shell reads it (and as `tmp clean` must refuse it).
+    let expanded = match (configured.strip_prefix('~'), home) {
+        (Some(rest), Some(h)) if rest.is_empty() || rest.starts_with('/') => {
+            h.join(rest.trim_start_matches('/'))
+        }
+        _ => PathBuf::from(configured),
+    };
+    let written = expanded.as_path();
     let refuse = |path: &Path, why: &str| TmpError::DangerousRoot {
         path: path.to_path_buf(),
         why: why.to_owned(),
