@@ -48,6 +48,9 @@ pub enum SecretsCommand {
         /// Only drop the recipient (does NOT revoke: old copies still open with its key).
         #[arg(long)]
         no_rotate: bool,
+        /// Remove it even when it is the last recipient whose identity you hold.
+        #[arg(long)]
+        force: bool,
     },
     /// Apply the recipients of `.sops.yaml` creation rules to the files.
     Updatekeys {

@@ -88,7 +88,9 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             recipient,
             files,
             no_rotate,
+            force,
         } => {
+            keys::parse_recipient(&recipient)?;
             if no_rotate {
                 eprintln!("warning: {}", ops::removal_warning(&recipient));
             }
@@ -100,6 +102,7 @@ pub async fn run(ctx: &Ctx, args: SecretsArgs) -> Outcome {
             let change = SecretsChange::RemoveRecipient {
                 recipient,
                 rotate: !no_rotate,
+                force,
             };
             batch(ctx, &files, change, &what).await
         }

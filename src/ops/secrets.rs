@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use secrecy::SecretString;
 
-use super::{OpCtx, OpError};
+use super::{Fault, OpCtx, OpError};
 use crate::services::TaskCtl;
 use crate::services::feishu::{EventKind, Notification};
 use crate::services::secrets::SecretsError;
@@ -54,8 +54,13 @@ pub enum SecretsChange {
     /// Give this age recipient access (the data key is unchanged).
     AddRecipient(String),
     /// Take this recipient out; with `rotate`, also a new data key so its old copy opens nothing
-    /// new.
-    RemoveRecipient { recipient: String, rotate: bool },
+    /// new. Without `force`, taking out the last recipient whose identity this machine holds
+    /// is refused: nobody here could open those files again.
+    RemoveRecipient {
+        recipient: String,
+        rotate: bool,
+        force: bool,
+    },
     /// Make each file's recipients match its `.sops.yaml` creation rule.
     Updatekeys { rotate: bool },
 }
@@ -124,14 +129,20 @@ pub async fn apply(
         return Err(OpError::bad_input("no SOPS files found"));
     }
     let ids = identities(ctx)?;
+    if let SecretsChange::RemoveRecipient {
+        recipient, force, ..
+    } = &change
+    {
+        check_removal(&files, recipient, &ids, *force)?;
+    }
     let started = Instant::now();
     let work = change.clone();
     let report = tokio::task::spawn_blocking(move || match &work {
         SecretsChange::Rotate => batch::rotate(&files, &ids, &[], &[], &task),
         SecretsChange::AddRecipient(r) => batch::add_recipient(&files, r, &ids, &task),
-        SecretsChange::RemoveRecipient { recipient, rotate } => {
-            batch::remove_recipient(&files, recipient, &ids, *rotate, &task)
-        }
+        SecretsChange::RemoveRecipient {
+            recipient, rotate, ..
+        } => batch::remove_recipient(&files, recipient, &ids, *rotate, &task),
         SecretsChange::Updatekeys { rotate } => batch::updatekeys(&files, &ids, *rotate, &task),
     })
     .await
@@ -145,6 +156,54 @@ pub async fn apply(
         change,
         batch: report,
     })
+}
+
+/// A removal must name a recipient some file has, and (without `force`) must leave every file
+/// openable by an identity this machine holds.
+fn check_removal(
+    files: &[PathBuf],
+    recipient: &str,
+    ids: &Identities,
+    force: bool,
+) -> Result<(), OpError> {
+    use crate::services::secrets::ops as files_ops;
+    let recipient = recipient.trim();
+    crate::services::secrets::keys::parse_recipient(recipient).map_err(|e| secrets_error(&e))?;
+    let ours = ids.recipients();
+    let holders: Vec<(PathBuf, Vec<String>)> = files
+        .iter()
+        .filter_map(|p| {
+            files_ops::load(p)
+                .ok()
+                .map(|f| (p.clone(), f.meta.recipients()))
+        })
+        .filter(|(_, r)| r.iter().any(|x| x == recipient))
+        .collect();
+    if holders.is_empty() {
+        return Err(OpError::bad_input(format!(
+            "{recipient} is a recipient of none of the {} file(s): nothing to remove",
+            files.len()
+        )));
+    }
+    if force || !ours.iter().any(|o| o == recipient) {
+        return Ok(());
+    }
+    let locked: Vec<String> = holders
+        .iter()
+        .filter(|(_, r)| !r.iter().any(|x| x != recipient && ours.contains(x)))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    if locked.is_empty() {
+        return Ok(());
+    }
+    Err(OpError::new(
+        Fault::Refused,
+        format!(
+            "{recipient} is the last recipient whose identity you hold in {}: after removing it \
+             nobody here could open them; give another of your keys access first, or pass --force",
+            locked.join(", ")
+        ),
+    ))
 }
 
 /// Sets one value in one file (read from the caller; never logged or journaled).
@@ -188,7 +247,9 @@ fn card(change: &SecretsChange, files: usize, actor: &str) -> Notification {
             &format!("{r} can now open {n}"),
             actor,
         ),
-        SecretsChange::RemoveRecipient { recipient, rotate } => Notification::recipients(
+        SecretsChange::RemoveRecipient {
+            recipient, rotate, ..
+        } => Notification::recipients(
             EventKind::RecipientRemoved,
             &if *rotate {
                 format!("{recipient} taken out of {n}; their data keys rotated")

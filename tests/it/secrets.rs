@@ -742,6 +742,7 @@ fn shipdeck(home: &Path) -> Command {
 fn keygen_file_works_with_age_and_sops() {
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("id/keys.txt");
+    std::fs::create_dir_all(tmp.path().join("id")).unwrap();
     let out = shipdeck(tmp.path())
         .args(["keygen", "-o"])
         .arg(&key)
@@ -998,4 +999,91 @@ async fn a_headless_rotation_is_announced_in_the_chats() {
     // The card carries what was done, never a value.
     assert!(cards.iter().all(|m| !m.text.contains("hunter2")));
     fs.shutdown().await;
+}
+
+#[test]
+fn removing_your_own_last_key_is_refused_unknown_recipients_are_bad_input_and_same_values_are_unchanged()
+ {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mine, mine_pk) = fresh_key(tmp.path(), "mine.txt");
+    let (_, other_pk) = fresh_key(tmp.path(), "other.txt");
+    let (_, stranger_pk) = fresh_key(tmp.path(), "stranger.txt");
+    let file = write_encrypted(
+        tmp.path(),
+        "a.yaml",
+        PLAIN_YAML,
+        &[mine_pk.clone(), other_pk.clone()],
+        &Rules::default(),
+    );
+    let before = read(&file);
+    let run = |args: &[&str]| {
+        shipdeck(tmp.path())
+            .arg("--yes")
+            .args(args)
+            .env("SOPS_AGE_KEY_FILE", &mine)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let f = file.to_str().unwrap();
+    // My only key in the file: refused (5), the file as it was.
+    let out = run(&["secrets", "remove-recipient", &mine_pk, f]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("last recipient whose identity you hold") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(read(&file), before);
+    // A recipient the file does not have, and one that is not a recipient at all: bad input.
+    for r in [stranger_pk.as_str(), "age1notakey"] {
+        let out = run(&["secrets", "remove-recipient", r, f]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{r}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(read(&file), before);
+    }
+    // Someone else's key may go without --force.
+    let out = run(&["secrets", "remove-recipient", &other_pk, f]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same value again: unchanged, and the file is not rewritten.
+    let current = read(&file);
+    let value = "hunter2-very-secret";
+    let mut child = shipdeck(tmp.path())
+        .args([
+            "--yes",
+            "secrets",
+            "set",
+            f,
+            "stringData.DB_PASSWORD",
+            "--value-stdin",
+        ])
+        .env("SOPS_AGE_KEY_FILE", &mine)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        format!("{value}\n").as_bytes(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("unchanged"), "{text}");
+    assert_eq!(read(&file), current);
 }

@@ -127,6 +127,7 @@ fn recipient_change(state: &State, add: bool, typed: &str) -> Result<SecretsChan
         [one] => Ok(SecretsChange::RemoveRecipient {
             recipient: (*one).to_owned(),
             rotate: true,
+            force: false,
         }),
         [] => Err(format!("no listed file has a recipient matching `{typed}`")),
         many => Err(format!(

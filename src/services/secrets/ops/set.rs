@@ -110,7 +110,7 @@ pub fn set_value(
     ids: &Identities,
 ) -> Result<BatchReport> {
     let mut report = BatchReport::new("set");
-    rewrite(path, ids, |file, docs| {
+    let changed = rewrite(path, ids, |file, docs| {
         let keys: Vec<String> = key_path
             .iter()
             .filter_map(|s| match s {
@@ -132,23 +132,36 @@ pub fn set_value(
                 "dotenv files have one level of keys".to_owned(),
             ));
         }
+        let before = doc.clone();
         set_in(
             doc,
             key_path,
             Node::Scalar(Scalar::Str(value.expose_secret().to_owned())),
             &mut Vec::new(),
         )?;
+        // The same value again: the file (and its data key and MAC) stays as it is.
+        if *doc == before {
+            return Ok(None);
+        }
         Ok(Some(Rewrite {
             recipients: file.meta.recipients(),
             new_key: false,
             touch: true,
         }))
     })?;
-    report.changed = 1;
+    if changed {
+        report.changed = 1;
+    } else {
+        report.unchanged = 1;
+    }
     report.files.push(FileOutcome {
         path: path.to_path_buf(),
-        status: Status::Changed,
-        message: None,
+        status: if changed {
+            Status::Changed
+        } else {
+            Status::Unchanged
+        },
+        message: (!changed).then(|| "unchanged: it already holds this value".to_owned()),
     });
     Ok(report)
 }
