@@ -70,6 +70,18 @@ async fn promote_the_canary_then_roll_back_both_halves() {
     // Select stg; `p` outside the Rollout panel is the GitOps promote, inside it the canary's.
     c.apply(Action::Command(Command::Down));
     assert_eq!(c.state.selected_env().unwrap().name, "stg");
+    // On the Environments panel stg already runs dev's tag: the answer names the other `p`.
+    c.apply(Action::Command(Command::Promote));
+    assert!(
+        c.state
+            .status
+            .as_deref()
+            .is_some_and(|m| m.contains("already runs")
+                && m.contains("its canary is paused at step")
+                && m.contains("Rollout panel")),
+        "{:?}",
+        c.state.status
+    );
     while c.state.focus != Panel::Rollout {
         c.apply(Action::Command(Command::FocusNext));
     }

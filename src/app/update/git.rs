@@ -268,7 +268,21 @@ fn promote(state: &mut State, app: &str, env: &EnvRow, effects: &mut Vec<Effect>
     };
     let to_tag = env.git_tag.clone();
     if to_tag.as_deref() == Some(from_tag.as_str()) {
-        state.status = Some(format!("promote: {} already runs {from_tag}", env.name));
+        // `p` also promotes a paused canary (from the Rollout panel): say so, since that is
+        // what someone pressing `p` here with a canary waiting most likely wants.
+        let canary = state
+            .live
+            .rollout(app, &env.name)
+            .filter(|r| r.status == "Paused")
+            .map(|r| r.step.clone());
+        state.status = Some(match canary {
+            Some(step) => format!(
+                "promote: {} already runs {from_tag}; its canary is paused at step {step}: \
+                 focus the Rollout panel (tab) and press p to promote the canary",
+                env.name
+            ),
+            None => format!("promote: {} already runs {from_tag}", env.name),
+        });
         return;
     }
     let change = PendingChange {
