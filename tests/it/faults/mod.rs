@@ -87,7 +87,8 @@ async fn a_silent_kubernetes_api_ends_rollout_promote_within_its_deadline() {
     )
     .await;
     eprintln!(
-        "FAULT Kubernetes API | Blackhole | rollout promote | {took:.2?} | exit {code:?} | {err}"
+        "FAULT Kubernetes API | Blackhole | rollout promote | {took:.2?} | exit {} | {err}",
+        exit_text(code)
     );
     assert_eq!(code, Some(4), "{err}");
     // The action's deadline is connect + one request (3 s), and nothing else waits on the
@@ -118,7 +119,8 @@ async fn a_silent_feishu_webhook_ends_feishu_notify_within_its_deadline() {
     )
     .await;
     eprintln!(
-        "FAULT Feishu bot webhook | Blackhole | feishu notify | {took:.2?} | exit {code:?} | {err}"
+        "FAULT Feishu bot webhook | Blackhole | feishu notify | {took:.2?} | exit {} | {err}",
+        exit_text(code)
     );
     assert_eq!(code, Some(4), "{err}");
     // The deadline is 20 s (before, six attempts of 30 s each with backoff: 209 s).
@@ -234,12 +236,18 @@ async fn stalled_tls_handshakes_end_gates_and_notify_within_their_deadlines() {
         )
         .await;
         eprintln!(
-            "FAULT {far_end} | stalled TLS handshake | {} | {took:.2?} | exit {code:?} | {err}",
-            args[0]
+            "FAULT {far_end} | stalled TLS handshake | {} | {took:.2?} | exit {} | {err}",
+            args[0],
+            exit_text(code)
         );
         assert_eq!(code, Some(4), "{far_end}: {err}");
         assert!(took < Duration::from_secs(3), "{far_end} took {took:?}");
         assert!(err.contains(says), "{far_end}: {err}");
     }
     hole.abort();
+}
+
+/// An exit status as the fault table prints it: the code, or "signal" when a signal ended it.
+fn exit_text(code: Option<i32>) -> String {
+    code.map_or_else(|| "signal".to_owned(), |c| c.to_string())
 }
