@@ -89,6 +89,12 @@ pub enum Command {
     /// Fuzzy-find and run any action.
     #[strum(message = "command palette")]
     Palette,
+    /// Show an app by name (`app NAME` in the palette).
+    #[strum(message = "show an app by name: app NAME")]
+    App,
+    /// Select an env by name (`env NAME` in the palette).
+    #[strum(message = "select an env by name: env NAME")]
+    Env,
     /// Close the overlay, or cancel the newest running task.
     #[strum(message = "close overlay / cancel newest task")]
     Cancel,
@@ -185,6 +191,8 @@ pub enum Action {
     Input(char),
     /// Backspace in a text field.
     Backspace,
+    /// ctrl-u in a text field: clear it.
+    ClearInput,
     /// Enter in an overlay: accept.
     Submit,
     /// A left click at a terminal cell (the driver turns it into `Focus` by the layout).

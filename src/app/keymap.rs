@@ -287,6 +287,7 @@ impl Keymap {
             InputMode::Text => match key.code {
                 KeyName::Esc => Some(Action::Command(Command::Cancel)),
                 KeyName::Char('c') if key.ctrl => Some(Action::Command(Command::Cancel)),
+                KeyName::Char('u') if key.ctrl => Some(Action::ClearInput),
                 KeyName::Enter => Some(Action::Submit),
                 KeyName::Backspace => Some(Action::Backspace),
                 KeyName::Up => Some(Action::Command(Command::Up)),

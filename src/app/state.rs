@@ -447,6 +447,16 @@ impl State {
         ))
     }
 
+    /// The selected env's name when a person paused its rollout (`ctrl-p`): the key bar and
+    /// help then say how to resume.
+    pub fn paused_by_user(&self) -> Option<&str> {
+        let env = self.selected_env()?;
+        self.live
+            .rollout(self.selected_app()?, &env.name)
+            .filter(|r| r.paused)
+            .map(|_| env.name.as_str())
+    }
+
     /// What git says about the selected app in an env.
     pub fn git_for(&self, env: &str) -> Option<&crate::services::gitops::EnvTag> {
         let app = self.selected_app()?;
@@ -506,5 +516,10 @@ impl State {
     /// Commands whose name or description matches the palette query, best first.
     pub fn palette_matches(&self, query: &str) -> Vec<Command> {
         super::update::fuzzy(query)
+    }
+
+    /// What enter in the palette would do, in words, or what is wrong with the arguments.
+    pub fn palette_preview(&self, query: &str, selected: usize) -> Result<String, String> {
+        super::update::palette_plan(self, query, selected).map(|p| p.describe(self))
     }
 }

@@ -56,8 +56,15 @@ pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .sum();
     let narrow = full_width + state.context_label.len() + 2 > usize::from(area.width);
     let mut spans = Vec::new();
+    // A rollout a person paused resumes with the canary's `p` (as the plugin's promote).
+    let paused = state.paused_by_user().is_some();
+    let on_rollout = state.focus == crate::app::Panel::Rollout;
     for (key, cmd) in bound {
-        let label = if narrow { short(cmd) } else { cmd.name() };
+        let label = match cmd {
+            Command::Promote if paused && on_rollout => "resume",
+            _ if narrow => short(cmd),
+            _ => cmd.name(),
+        };
         // A key that would only be refused now is greyed out; pressing it says why.
         if crate::app::key_blocked(state, cmd).is_some() {
             spans.push(Span::styled(format!(" {key} {label} "), greyed()));
@@ -70,6 +77,18 @@ pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
                 .add_modifier(Modifier::BOLD),
         ));
         spans.push(Span::raw(format!(" {label} ")));
+    }
+    if paused && !on_rollout {
+        let key = state
+            .keymap
+            .keys_for(Command::Promote)
+            .into_iter()
+            .next()
+            .map_or_else(|| "promote".to_owned(), |k| k.to_string());
+        spans.push(Span::styled(
+            format!(" paused: tab to Rollout, {key} resumes"),
+            Style::default().fg(Color::Yellow),
+        ));
     }
     if state.read_only.is_some() {
         spans.push(Span::styled(

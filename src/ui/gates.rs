@@ -27,7 +27,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         match state.selected_gates() {
             Some(view) => {
                 if let Some(report) = &view.report {
-                    lines.extend(report_lines(report, focused.then_some(state.selected_gate)));
+                    lines.extend(report_lines(
+                        report,
+                        focused.then_some(state.selected_gate),
+                        usize::from(area.width.saturating_sub(2)),
+                    ));
                 } else if view.loading {
                     lines.push(Line::styled("fetching gates…", dim()));
                 }
@@ -77,35 +81,29 @@ fn duration(secs: Option<u64>) -> String {
     }
 }
 
-fn report_lines(report: &GateReport, selected: Option<usize>) -> Vec<Line<'static>> {
-    let mut spans = Vec::new();
+fn report_lines(report: &GateReport, selected: Option<usize>, width: usize) -> Vec<Line<'static>> {
+    // Each check is one unit (`✔ lint 30s`): it moves to the next line whole.
+    let mut items = Vec::new();
     for (i, g) in report.gates.iter().enumerate() {
         let mut style = Style::default();
         if selected == Some(i) {
             style = style.add_modifier(Modifier::REVERSED);
         }
-        spans.push(Span::styled(
-            format!("{} ", g.state.symbol()),
-            style.fg(color(g.state)),
-        ));
-        spans.push(Span::styled(
-            format!("{}{}", g.name, duration(g.duration_s)),
-            style,
-        ));
-        spans.push(Span::raw("  "));
+        items.push(vec![
+            Span::styled(format!("{} ", g.state.symbol()), style.fg(color(g.state))),
+            Span::styled(format!("{}{}", g.name, duration(g.duration_s)), style),
+        ]);
     }
     let summary_style = if report.all_passed {
         Style::default().fg(Color::Green)
     } else {
         Style::default().fg(Color::Yellow)
     };
-    let mut lines = vec![
-        Line::from(spans),
-        Line::from(vec![
-            Span::styled(report.summary.clone(), summary_style),
-            Span::styled(format!("  {}", report.short_sha()), dim()),
-        ]),
-    ];
+    let mut lines = super::fit::units(items, "  ", width);
+    lines.extend([Line::from(vec![
+        Span::styled(report.summary.clone(), summary_style),
+        Span::styled(format!("  {}", report.short_sha()), dim()),
+    ])]);
     if let Some(until) = report.rate_limited_until {
         lines.push(Line::styled(
             format!("rate limited until {}", until.strftime("%H:%M:%S")),

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod confirm_dialog;
 pub mod environments;
 pub mod feishu_view;
+mod fit;
 pub mod footer;
 pub mod gates;
 pub mod layout;

@@ -83,6 +83,17 @@ fn help(frame: &mut Frame<'_>, state: &State, scroll: u16) {
         "  mouse: click a panel to focus it · esc closes",
         dim(),
     ));
+    // What is true now first: a rollout a person paused and how it resumes.
+    if let Some(env) = state.paused_by_user() {
+        let key = keys_label(state, Command::Promote);
+        lines.insert(
+            0,
+            Line::styled(
+                format!("  {env} is paused by a person: {key} on the Rollout panel resumes it"),
+                Style::default().fg(Color::Yellow),
+            ),
+        );
+    }
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let area = centered(frame.area(), 72, height);
     let hidden = height.saturating_sub(area.height);
@@ -109,7 +120,10 @@ fn palette(frame: &mut Frame<'_>, state: &State, query: &str, selected: usize) {
             Span::raw(query.to_owned()),
             Span::styled("▏", Style::default().fg(Color::Cyan)),
         ]),
-        Line::from(""),
+        match state.palette_preview(query, selected) {
+            Ok(what) => Line::styled(format!("  ↵ {what}"), dim()),
+            Err(why) => Line::styled(format!("  {why}"), Style::default().fg(Color::Yellow)),
+        },
     ];
     let room = usize::from(area.height.saturating_sub(4));
     let first = selected.saturating_sub(room.saturating_sub(1));
@@ -119,17 +133,19 @@ fn palette(frame: &mut Frame<'_>, state: &State, query: &str, selected: usize) {
         } else {
             Style::default()
         };
+        // The row is the box's width less its borders, the name's column and a space.
+        let room = usize::from(area.width.saturating_sub(2)).saturating_sub(16);
         lines.push(Line::from(vec![
             Span::styled(format!(" {:<13}", cmd.name()), style),
-            Span::styled(format!(" {}", cmd.describe()), dim()),
+            Span::styled(
+                format!("  {}", super::fit::cut(cmd.describe(), room)),
+                dim(),
+            ),
         ]));
-    }
-    if matches.is_empty() {
-        lines.push(Line::styled(" no action matches", dim()));
     }
     frame.render_widget(Clear, area);
     frame.render_widget(
-        Paragraph::new(lines).block(block("Run an action".to_owned(), true)),
+        Paragraph::new(lines).block(block("Run an action (ctrl-u clears)".to_owned(), true)),
         area,
     );
 }

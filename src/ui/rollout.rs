@@ -47,7 +47,7 @@ fn rs_summary(label: &str, rs: &ReplicaSetInfo, color: Color) -> Vec<Span<'stati
     ]
 }
 
-fn header(r: &RolloutInfo, now: Timestamp) -> Vec<Line<'static>> {
+fn header(r: &RolloutInfo, now: Timestamp, resume_key: &str) -> Vec<Line<'static>> {
     let mut first = vec![Span::styled(
         format!("{} {}", r.icon, r.status),
         Style::default()
@@ -63,7 +63,7 @@ fn header(r: &RolloutInfo, now: Timestamp) -> Vec<Line<'static>> {
     // A person's pause holds the rollout whatever the step's timer says: no countdown then.
     if r.paused {
         first.push(Span::styled(
-            "  paused by user",
+            format!("  paused by user ({resume_key} resumes)"),
             Style::default().fg(Color::Yellow),
         ));
     } else if let Some(end) = r.pause_ends_at {
@@ -171,7 +171,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                 // Refused, not absent: the denial says which permission is missing.
                 _ if state.live.rollouts_denied(&env.name).is_some() => lines.extend(denied),
                 Some(Some(r)) => {
-                    lines.extend(header(r, now));
+                    let key = state
+                        .keymap
+                        .keys_for(crate::app::Command::Promote)
+                        .into_iter()
+                        .next()
+                        .map_or_else(|| ":promote".to_owned(), |k| k.to_string());
+                    lines.extend(header(r, now, &key));
                     lines.extend(denied);
                     if state.zoomed && state.focus == Panel::Rollout {
                         lines.push(Line::from(""));

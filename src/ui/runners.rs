@@ -65,20 +65,27 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             }
             for s in &r.sets {
                 let max = s.max.map_or_else(|| "∞".to_owned(), |m| m.to_string());
-                let mut head = vec![Span::styled(
-                    format!("{} ", s.name),
+                // Units that move to the next line whole: `(min 1/max 4, now 1)` never splits.
+                let mut name = vec![Span::styled(
+                    s.name.clone(),
                     Style::default().fg(Color::Cyan),
                 )];
                 if s.mode == RunnerMode::Legacy {
-                    head.push(Span::styled("(legacy) ", dim()));
+                    name.push(Span::styled(" (legacy)", dim()));
                 }
-                lines.push(Line::from(
-                    head.into_iter()
-                        .chain([Span::raw(format!(
-                            "running {}  pending {}  failed {}  (min {}/max {max}, now {})",
-                            s.running, s.pending, s.failed, s.min, s.current
-                        ))])
-                        .collect::<Vec<_>>(),
+                let counts = [
+                    format!("running {}", s.running),
+                    format!("pending {}", s.pending),
+                    format!("failed {}", s.failed),
+                    format!("(min {}/max {max}, now {})", s.min, s.current),
+                ];
+                let items = std::iter::once(name)
+                    .chain(counts.into_iter().map(|c| vec![Span::raw(c)]))
+                    .collect();
+                lines.extend(super::fit::units(
+                    items,
+                    "  ",
+                    usize::from(area.width.saturating_sub(2)),
                 ));
                 for run in &s.runners {
                     let phase = run.pod_phase.clone().unwrap_or_else(|| run.phase.clone());

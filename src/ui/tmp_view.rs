@@ -6,10 +6,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
+use super::fit;
 use super::style::{dim, sheet};
 use crate::app::State;
 use crate::app::state::TmpSort;
 use crate::services::tmpclean::{format_age, format_bytes};
+
+const HEADER: [&str; 6] = ["", "size", "age", "rule", "path", "why"];
 
 pub fn render(frame: &mut Frame<'_>, state: &State) {
     let view = &state.tmp;
@@ -65,6 +68,26 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     }
     let room = usize::from(list.height.saturating_sub(1));
     let first = view.selected.saturating_sub(room.saturating_sub(1));
+    // Each column as wide as its widest cell when the screen allows; else the widest narrow
+    // first. Cells are cut to their column here: the path in the middle so its name stays.
+    let texts: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                format_bytes(r.size),
+                format_age(r.age_secs),
+                r.rule.clone(),
+                r.path.clone(),
+                r.reason.clone(),
+            ]
+        })
+        .collect();
+    let want: Vec<usize> = std::iter::once(4)
+        .chain(
+            (0..5).map(|c| fit::widest(texts.iter().map(|t| t[c].as_str()).chain([HEADER[c + 1]]))),
+        )
+        .collect();
+    let widths = fit::columns(usize::from(list.width), &want, &[4, 4, 3, 8, 12, 10]);
     let table_rows: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -81,35 +104,28 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
             if i == view.selected {
                 style = style.add_modifier(Modifier::REVERSED);
             }
-            Row::new(vec![
-                Cell::from(mark).style(if kept {
-                    dim()
+            let text = &texts[i];
+            let mut cells = vec![Cell::from(mark).style(if kept {
+                dim()
+            } else {
+                Style::default().fg(Color::Red)
+            })];
+            for (c, w) in widths.iter().skip(1).enumerate() {
+                cells.push(Cell::from(if c == 3 {
+                    fit::elide_middle(&text[c], *w)
                 } else {
-                    Style::default().fg(Color::Red)
-                }),
-                Cell::from(format_bytes(r.size)),
-                Cell::from(format_age(r.age_secs)),
-                Cell::from(r.rule.clone()),
-                Cell::from(r.path.clone()),
-                Cell::from(r.reason.clone()),
-            ])
-            .style(style)
+                    fit::cut(&text[c], *w)
+                }));
+            }
+            Row::new(cells).style(style)
         })
         .collect();
-    let table = Table::new(
-        table_rows,
-        [
-            Constraint::Length(4),
-            Constraint::Length(10),
-            Constraint::Length(6),
-            Constraint::Length(24),
-            Constraint::Min(24),
-            Constraint::Min(16),
-        ],
-    )
-    .header(
-        Row::new(["", "size", "age", "rule", "path", "why"])
-            .style(Style::default().add_modifier(Modifier::BOLD)),
-    );
+    let constraints = widths.iter().map(|w| Constraint::Length(width(*w)));
+    let table = Table::new(table_rows, constraints)
+        .header(Row::new(HEADER).style(Style::default().add_modifier(Modifier::BOLD)));
     frame.render_widget(table, list);
+}
+
+fn width(w: usize) -> u16 {
+    u16::try_from(w).unwrap_or(u16::MAX)
 }

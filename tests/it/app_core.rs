@@ -410,7 +410,8 @@ fn help_lists_every_command_with_its_keys() {
         assert!(!c.describe().is_empty());
         if c.view_only() {
             assert!(in_views.contains(c), "{} has no key in any view", c.name());
-        } else if *c != Command::OpenLink {
+        } else if !matches!(c, Command::OpenLink | Command::App | Command::Env) {
+            // `app` and `env` take a name: the palette is their place (`:app miker-api`).
             assert!(!s.keymap.keys_for(*c).is_empty(), "{} has no key", c.name());
         }
     }
@@ -749,4 +750,114 @@ fn dialogs_ask_git_as_they_open_and_close_when_git_moved() {
             "{c:?}: {fx:?}"
         );
     }
+}
+
+#[test]
+fn palette_takes_arguments_and_ctrl_u_clears_it() {
+    use shipdeck::services::gitops::EnvTag;
+    let mut s = demo_state();
+    let row = |env: &str, tag: &str| EnvTag {
+        app: "miker-web".into(),
+        env: env.into(),
+        file: format!("{env}.yaml"),
+        tag: Some(tag.into()),
+        changed: None,
+        problem: None,
+    };
+    update(
+        &mut s,
+        Action::GitSnapshot(Ok(vec![row("dev", "9f1c2ab"), row("stg", "71be0e3")])),
+    );
+    // The first word is matched; letters scattered over a description are no match.
+    assert!(
+        !s.palette_matches("api").contains(&Command::Rollback),
+        "{:?}",
+        s.palette_matches("api")
+    );
+    assert_eq!(
+        s.palette_matches("app miker-api").first(),
+        Some(&Command::App)
+    );
+    assert_eq!(s.palette_matches("env").first(), Some(&Command::Env));
+    assert_eq!(s.palette_matches("tidy").first(), Some(&Command::Tmp));
+
+    // ctrl-u empties the query, as in a shell.
+    cmd(&mut s, Command::Palette);
+    for c in "rollbak".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    let ctrl_u = s.keymap.resolve(
+        &key(KeyCode::Char('u'), KeyModifiers::CONTROL),
+        s.input_mode(),
+    );
+    assert_eq!(ctrl_u, Some(Action::ClearInput));
+    update(&mut s, ctrl_u.unwrap());
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Palette { query, .. }) if query.is_empty()),
+        "{:?}",
+        s.overlay
+    );
+
+    // `env prod` selects prod; the palette says so before enter.
+    for c in "env prod".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    assert_eq!(
+        s.palette_preview("env prod", 0),
+        Ok("select prod of miker-web".to_owned())
+    );
+    update(&mut s, Action::Submit);
+    assert_eq!(s.overlay, None);
+    assert_eq!(s.selected_env().unwrap().name, "prod");
+
+    // A name that is no env keeps the palette open and lists the ones there are.
+    cmd(&mut s, Command::Palette);
+    for c in "env qa".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    update(&mut s, Action::Submit);
+    assert!(matches!(s.overlay, Some(Overlay::Palette { .. })));
+    assert_eq!(
+        s.status.as_deref(),
+        Some("no env `qa`: dev, stg, prod"),
+        "{:?}",
+        s.status
+    );
+    update(&mut s, Action::ClearInput);
+
+    // `release stg be5f196`: stg selected, the tag taken, straight to the confirmation.
+    for c in "release stg be5f196".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    assert_eq!(
+        s.palette_preview("release stg be5f196", 0),
+        Ok("release be5f196 on stg of miker-web".to_owned())
+    );
+    update(&mut s, Action::Submit);
+    assert_eq!(s.selected_env().unwrap().name, "stg");
+    let Some(Overlay::Confirm { lines, .. }) = &s.overlay else {
+        panic!("a confirmation: {:?}", s.overlay)
+    };
+    assert!(lines[0].contains("71be0e3 → be5f196"), "{lines:?}");
+
+    // Arguments a command does not take are refused with its usage.
+    s.overlay = None;
+    cmd(&mut s, Command::Palette);
+    for c in "secrets prod".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    assert_eq!(
+        s.palette_preview("secrets prod", 0),
+        Err("secrets takes no arguments".to_owned())
+    );
+    // `app` with nothing after it asks for the name in the palette, listing the apps.
+    s.overlay = None;
+    cmd(&mut s, Command::App);
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Palette { query, .. }) if query == "app "),
+        "{:?}",
+        s.overlay
+    );
+    let preview = s.palette_preview("app ", 0).unwrap();
+    assert!(preview.starts_with("app NAME: miker-web"), "{preview}");
 }

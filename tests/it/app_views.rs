@@ -141,6 +141,15 @@ async fn secrets_view_rotates_the_stale_file_and_feishu_view_syncs_members() {
     c.key(' ');
     c.apply(Action::Submit);
     assert!(matches!(&c.state.overlay, Some(Overlay::Confirm { .. })));
+    // `n` (and esc) in a view's confirmation closes the confirmation, not the view.
+    c.key('n');
+    assert!(
+        matches!(&c.state.overlay, Some(Overlay::Tmp)),
+        "{:?}",
+        c.state.overlay
+    );
+    c.apply(Action::Submit);
+    assert!(matches!(&c.state.overlay, Some(Overlay::Confirm { .. })));
     c.apply(Action::Submit);
     let line = c.finish_task().await;
     assert!(

@@ -52,6 +52,28 @@ pub(super) fn backspace(state: &mut State) {
     }
 }
 
+/// ctrl-u: empty the text field (as in a shell).
+pub(super) fn clear(state: &mut State) {
+    match &mut state.overlay {
+        Some(Overlay::Palette { query, selected }) => {
+            query.clear();
+            *selected = 0;
+        }
+        Some(Overlay::Release {
+            input, selected, ..
+        }) => {
+            input.clear();
+            *selected = None;
+        }
+        Some(
+            Overlay::Confirm { input, .. }
+            | Overlay::Reason { input, .. }
+            | Overlay::Recipient { input, .. },
+        ) => input.clear(),
+        _ => {}
+    }
+}
+
 /// esc: close the overlay (a view's confirmation goes back to its view), else cancel the
 /// newest task, else leave the zoom, else clear the status line.
 pub(super) fn cancel(state: &mut State, effects: &mut Vec<Effect>) {
@@ -81,9 +103,7 @@ pub(super) fn cancel(state: &mut State, effects: &mut Vec<Effect>) {
 pub(super) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
     match state.overlay.take() {
         Some(Overlay::Palette { query, selected }) => {
-            if let Some(cmd) = super::fuzzy(&query).get(selected).copied() {
-                command(state, cmd, effects);
-            }
+            super::palette::submit(state, query, selected, effects);
         }
         Some(Overlay::ConfirmQuit) => effects.push(Effect::Quit),
         Some(overlay @ Overlay::Release { .. }) => {

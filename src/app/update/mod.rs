@@ -12,7 +12,7 @@ mod rollout;
 mod secrets;
 mod tmp;
 
-pub use palette::fuzzy;
+pub use palette::{fuzzy, plan as palette_plan};
 
 use super::action::{Action, Command, Effect};
 use super::state::{ActivityLine, Feed, Overlay, State};
@@ -31,6 +31,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Command(cmd) => command(state, cmd, &mut effects),
         Action::Input(c) => input::typed(state, c),
         Action::Backspace => input::backspace(state),
+        Action::ClearInput => input::clear(state),
         Action::Submit => input::submit(state, &mut effects),
         // The driver resolves clicks against the layout; the core only sees `Focus`.
         Action::Click { .. } | Action::Tick | Action::Resumed | Action::Recheck => {}
@@ -188,6 +189,7 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
                 selected: 0,
             });
         }
+        Command::App | Command::Env => palette::ask_name(state, cmd),
         Command::Cancel => input::cancel(state, effects),
         Command::Up => input::move_selection(state, -1),
         Command::Down => input::move_selection(state, 1),
