@@ -77,6 +77,9 @@ pub enum Command {
     /// Show the focused panel full-screen, or go back.
     #[strum(message = "zoom the focused panel / back")]
     Zoom,
+    /// Open the selected item: an Activity line whole; elsewhere, zoom.
+    #[strum(message = "open the selected Activity line whole (else zoom)")]
+    Open,
     /// Move the selection up.
     #[strum(message = "selection up")]
     Up,

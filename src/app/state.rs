@@ -239,6 +239,12 @@ pub enum Overlay {
     Help { scroll: u16 },
     /// Fuzzy command search.
     Palette { query: String, selected: usize },
+    /// One Activity line, whole (enter on it): long results and errors read in full here.
+    Line {
+        time: String,
+        text: String,
+        failed: bool,
+    },
     /// Quit while tasks run?
     ConfirmQuit,
     /// `r`: type a tag, or pick one known from other envs and history.
@@ -335,6 +341,8 @@ pub struct State {
     pub gates: std::collections::HashMap<String, GatesView>,
     /// The selected gate in the Gates panel (for `o`).
     pub selected_gate: usize,
+    /// The Activity line `enter` would open whole; `None`: the newest, unselected.
+    pub selected_activity: Option<usize>,
     /// What the cluster watches delivered (rollout, pods, analysis, Argo CD, runners).
     pub live: crate::services::kube::LiveState,
     pub focus: Panel,
@@ -409,6 +417,7 @@ impl State {
             in_flight: std::collections::BTreeMap::new(),
             secrets_base: Some(inv.base_dir().to_path_buf()),
             selected_gate: 0,
+            selected_activity: None,
             live: crate::services::kube::LiveState::default(),
             focus: Panel::Environments,
             zoomed: false,
@@ -503,6 +512,7 @@ impl State {
             ) => InputMode::Text,
             Some(
                 Overlay::Help { .. }
+                | Overlay::Line { .. }
                 | Overlay::ConfirmQuit
                 | Overlay::Rollback { .. }
                 | Overlay::Confirm { typed: None, .. },

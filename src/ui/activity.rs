@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -11,9 +11,17 @@ use crate::app::State;
 use crate::app::tasks::TaskState;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
-    let block = block("Activity".to_owned(), focused);
+    let title = if focused && !state.activity.is_empty() {
+        "Activity (↑↓ select · enter opens a line whole)"
+    } else {
+        "Activity"
+    };
+    let block = block(title.to_owned(), focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let width = usize::from(inner.width);
+    // Zoomed, a line wraps whole at words; on the main screen it is cut with `…` (enter opens it).
+    let wrap = state.zoomed && focused;
     let mut lines: Vec<Line> = Vec::new();
     for t in state.tasks.running() {
         let progress = match &t.progress {
@@ -48,17 +56,51 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         ));
     }
     let room = usize::from(inner.height).saturating_sub(lines.len());
-    let start = state.activity.len().saturating_sub(room);
-    for a in &state.activity[start..] {
-        let style = if a.failed {
+    // The newest lines that fit, ending at the selected one when there is one.
+    let end = state
+        .selected_activity
+        .map_or(state.activity.len(), |i| (i + 1).min(state.activity.len()));
+    let mut rows: Vec<Line> = Vec::new();
+    for (i, a) in state.activity[..end].iter().enumerate().rev() {
+        let mut style = if a.failed {
             Style::default().fg(Color::Red)
         } else {
             Style::default()
         };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{} ", a.time), dim()),
-            Span::styled(a.text.clone(), style),
-        ]));
+        if focused && state.selected_activity == Some(i) {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        let text_room = width.saturating_sub(a.time.len() + 1);
+        let parts = if wrap {
+            super::fit::wrap_words(&a.text, text_room)
+        } else {
+            vec![super::fit::cut(&a.text, text_room)]
+        };
+        let indent = " ".repeat(a.time.len() + 1);
+        let mut entry: Vec<Line> = parts
+            .into_iter()
+            .enumerate()
+            .map(|(n, part)| {
+                let lead = if n == 0 {
+                    Span::styled(format!("{} ", a.time), dim())
+                } else {
+                    Span::raw(indent.clone())
+                };
+                Line::from(vec![lead, Span::styled(part, style)])
+            })
+            .collect();
+        if rows.len() + entry.len() > room {
+            // The oldest one that does not fit whole shows its last rows.
+            let keep = room.saturating_sub(rows.len());
+            entry.drain(..entry.len() - keep);
+            entry.reverse();
+            rows.extend(entry);
+            break;
+        }
+        entry.reverse();
+        rows.extend(entry);
     }
+    rows.reverse();
+    lines.extend(rows);
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -27,8 +27,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
     if with_phase {
         head.push("rollout");
     }
-    let header = Row::new(head).style(Style::default().add_modifier(Modifier::BOLD));
-    let rows: Vec<Row> = state
+    // The cells in full first: the columns are sized by what they hold, then cut with `…`.
+    let rows: Vec<Vec<(String, Style)>> = state
         .envs
         .iter()
         .enumerate()
@@ -79,27 +79,23 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                 Style::default()
             };
             let stale_mark = if disconnected { " (stale)" } else { "" };
+            let plain = Style::default();
             let mut cells = vec![
-                Cell::from(name),
-                Cell::from(dash(&e.git_tag)),
-                Cell::from(Span::styled(
+                (name, plain),
+                (dash(&e.git_tag), plain),
+                (
                     format!("{}{}", dash(&live_tag), if drift { " ≠" } else { "" }),
                     live_style,
-                )),
-                Cell::from(dash(&sync)),
+                ),
+                (dash(&sync), plain),
             ];
             if with_phase {
-                cells.push(Cell::from(dash(&health)));
-                cells.push(Cell::from(format!("{}{stale_mark}", dash(&phase))));
+                cells.push((dash(&health), plain));
+                cells.push((format!("{}{stale_mark}", dash(&phase)), plain));
             } else {
-                cells.push(Cell::from(format!("{}{stale_mark}", dash(&health))));
+                cells.push((format!("{}{stale_mark}", dash(&health)), plain));
             }
-            let row = Row::new(cells);
-            if i == state.selected_env && focused {
-                row.style(Style::default().add_modifier(Modifier::REVERSED))
-            } else {
-                row
-            }
+            cells
         })
         .collect();
     let mut notes: Vec<Line> = Vec::new();
@@ -173,26 +169,35 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         height: table_h,
         ..inner
     };
-    let live_w = if wide { 41 } else { 11 };
-    let widths: Vec<Constraint> = if with_phase {
-        vec![
-            Constraint::Length(6),
-            Constraint::Length(7),
-            Constraint::Length(live_w),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Min(7),
-        ]
-    } else {
-        vec![
-            Constraint::Length(6),
-            Constraint::Length(7),
-            Constraint::Length(live_w),
-            Constraint::Length(9),
-            Constraint::Min(7),
-        ]
-    };
-    let table = Table::new(rows, widths).header(header);
+    let want: Vec<usize> = (0..head.len())
+        .map(|c| super::fit::widest(rows.iter().map(|r| r[c].0.as_str()).chain([head[c]])))
+        .collect();
+    let widths = super::fit::columns(usize::from(inner.width), &want, &[4, 7, 7, 4, 4, 4]);
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, cells)| {
+            let row = Row::new(
+                cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|((text, style), w)| {
+                        Cell::from(Span::styled(super::fit::cut(text, *w), *style))
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            if i == state.selected_env && focused {
+                row.style(Style::default().add_modifier(Modifier::REVERSED))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let constraints = widths
+        .iter()
+        .map(|w| Constraint::Length(u16::try_from(*w).unwrap_or(u16::MAX)));
+    let header = Row::new(head).style(Style::default().add_modifier(Modifier::BOLD));
+    let table = Table::new(table_rows, constraints).header(header);
     frame.render_widget(table, table_area);
     let rest = Rect {
         y: inner.y + table_h,

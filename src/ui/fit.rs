@@ -153,6 +153,41 @@ fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
     out
 }
 
+/// `text` broken into lines of at most `width` columns at spaces; a word longer than a line
+/// is broken inside (a URL, a path), never lost.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let gap = usize::from(!line.is_empty());
+        if line.width() + gap + word.width() <= width {
+            if gap == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        let mut rest = word;
+        while rest.width() > width {
+            let head = cut_to(rest.chars(), width);
+            if head.is_empty() {
+                break;
+            }
+            rest = &rest[head.len()..];
+            lines.push(head);
+        }
+        line.push_str(rest);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +198,19 @@ mod tests {
         assert_eq!(cut("promote-full", 8), "promote…");
         assert_eq!(cut("环境环境", 5), "环境…");
         assert_eq!(cut("abc", 0), "");
+    }
+
+    #[test]
+    fn words_wrap_whole_and_long_ones_break() {
+        assert_eq!(
+            wrap_words("release stg failed: no answer", 12),
+            ["release stg", "failed: no", "answer"]
+        );
+        assert_eq!(
+            wrap_words("https://example.com/a/b", 10),
+            ["https://ex", "ample.com/", "a/b"]
+        );
+        assert_eq!(wrap_words("", 10), [""]);
     }
 
     #[test]

@@ -59,6 +59,19 @@ pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
     // A rollout a person paused resumes with the canary's `p` (as the plugin's promote).
     let paused = state.paused_by_user().is_some();
     let on_rollout = state.focus == crate::app::Panel::Rollout;
+    // First, so a narrow bar cuts the least used keys rather than this.
+    if paused && !on_rollout {
+        let key = state
+            .keymap
+            .keys_for(Command::Promote)
+            .into_iter()
+            .next()
+            .map_or_else(|| ":promote".to_owned(), |k| k.to_string());
+        spans.push(Span::styled(
+            format!(" paused: tab to Rollout, {key} resumes "),
+            Style::default().fg(Color::Yellow),
+        ));
+    }
     for (key, cmd) in bound {
         let label = match cmd {
             Command::Promote if paused && on_rollout => "resume",
@@ -78,18 +91,6 @@ pub fn render_keys(frame: &mut Frame<'_>, area: Rect, state: &State) {
         ));
         spans.push(Span::raw(format!(" {label} ")));
     }
-    if paused && !on_rollout {
-        let key = state
-            .keymap
-            .keys_for(Command::Promote)
-            .into_iter()
-            .next()
-            .map_or_else(|| "promote".to_owned(), |k| k.to_string());
-        spans.push(Span::styled(
-            format!(" paused: tab to Rollout, {key} resumes"),
-            Style::default().fg(Color::Yellow),
-        ));
-    }
     if state.read_only.is_some() {
         spans.push(Span::styled(
             " [read-only]",
@@ -104,7 +105,11 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, state: &State) {
     if let Some(msg) = &state.status {
         frame.render_widget(
             Paragraph::new(Line::styled(
-                format!(" {msg}"),
+                // Cut where it ends, with `…`: Activity (enter on the line) has it whole.
+                format!(
+                    " {}",
+                    super::fit::cut(msg, usize::from(area.width.saturating_sub(1)))
+                ),
                 Style::default().fg(Color::Yellow),
             )),
             area,

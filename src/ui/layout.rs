@@ -30,8 +30,14 @@ pub fn areas(full: Rect, state: &State) -> Areas {
             footer,
         };
     }
-    let top_h = (body.height * 2 / 5).max(6);
-    let mid_h = (body.height * 3 / 10).max(4);
+    // An empty Activity panel needs one line: the others take the room it would leave blank.
+    let idle = state.activity.is_empty() && !state.tasks.any_running();
+    let (top_h, mid_h) = if idle {
+        let rest = body.height.saturating_sub(3);
+        ((rest * 4 / 7).max(6), (rest * 3 / 7).max(4))
+    } else {
+        ((body.height * 2 / 5).max(6), (body.height * 3 / 10).max(4))
+    };
     let [top, mid, bottom] = Layout::default()
         .direction(Direction::Vertical)
         .constraints([

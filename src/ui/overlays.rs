@@ -15,6 +15,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(Overlay::Help { scroll }) => help(frame, state, *scroll),
         Some(Overlay::Palette { query, selected }) => palette(frame, state, query, *selected),
         Some(Overlay::ConfirmQuit) => confirm_quit(frame, state),
+        Some(Overlay::Line { time, text, failed }) => whole_line(frame, time, text, *failed),
         Some(o @ Overlay::Release { .. }) => super::release_dialog::render(frame, state, o),
         Some(o @ Overlay::Rollback { .. }) => super::rollback_dialog::render(frame, state, o),
         Some(o @ Overlay::Confirm { .. }) => super::confirm_dialog::render(frame, state, o),
@@ -58,7 +59,8 @@ fn help_line(keys: &str, cmd: Command) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{keys:>14}  "), Style::default().fg(Color::Cyan)),
         Span::styled(format!("{:<16}", cmd.name()), Style::default()),
-        Span::styled(cmd.describe(), dim()),
+        // The box is 72 wide: borders, the keys' column and the name's leave 38.
+        Span::styled(super::fit::cut(cmd.describe(), 38), dim()),
     ])
 }
 
@@ -146,6 +148,31 @@ fn palette(frame: &mut Frame<'_>, state: &State, query: &str, selected: usize) {
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(block("Run an action (ctrl-u clears)".to_owned(), true)),
+        area,
+    );
+}
+
+/// One Activity line in full, wrapped at words in a box as wide as the screen allows.
+fn whole_line(frame: &mut Frame<'_>, time: &str, text: &str, failed: bool) {
+    let full = frame.area();
+    let width = full.width.saturating_sub(4).min(100);
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let wrapped = super::fit::wrap_words(text, inner);
+    let height = u16::try_from(wrapped.len() + 3).unwrap_or(u16::MAX);
+    let area = centered(full, width, height);
+    let style = if failed {
+        Style::default().fg(Color::Red)
+    } else {
+        Style::default()
+    };
+    let mut lines: Vec<Line> = wrapped
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect();
+    lines.push(Line::styled("esc / enter closes", dim()));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block(format!("Activity at {time}"), true)),
         area,
     );
 }

@@ -47,34 +47,35 @@ fn rs_summary(label: &str, rs: &ReplicaSetInfo, color: Color) -> Vec<Span<'stati
     ]
 }
 
-fn header(r: &RolloutInfo, now: Timestamp, resume_key: &str) -> Vec<Line<'static>> {
-    let mut first = vec![Span::styled(
+fn header(r: &RolloutInfo, now: Timestamp, resume_key: &str, width: usize) -> Vec<Line<'static>> {
+    // Each fact is one unit that moves to the next line whole (`paused by user (p resumes)`).
+    let mut first = vec![vec![Span::styled(
         format!("{} {}", r.icon, r.status),
         Style::default()
             .fg(status_color(&r.status))
             .add_modifier(Modifier::BOLD),
-    )];
+    )]];
     if !r.step.is_empty() {
-        first.push(Span::raw(format!("  step {}", r.step)));
+        first.push(vec![Span::raw(format!("step {}", r.step))]);
     }
     if let (Some(s), Some(a)) = (r.set_weight, r.actual_weight) {
-        first.push(Span::raw(format!("  set {s}%  actual {a}%")));
+        first.push(vec![Span::raw(format!("set {s}%  actual {a}%"))]);
     }
     // A person's pause holds the rollout whatever the step's timer says: no countdown then.
     if r.paused {
-        first.push(Span::styled(
-            format!("  paused by user ({resume_key} resumes)"),
+        first.push(vec![Span::styled(
+            format!("paused by user ({resume_key} resumes)"),
             Style::default().fg(Color::Yellow),
-        ));
+        )]);
     } else if let Some(end) = r.pause_ends_at {
         let left = end.duration_since(now).as_secs().max(0);
-        first.push(Span::styled(
-            format!("  pause {}:{:02} left", left / 60, left % 60),
+        first.push(vec![Span::styled(
+            format!("pause {}:{:02} left", left / 60, left % 60),
             Style::default().fg(Color::Yellow),
-        ));
+        )]);
     }
-    first.push(Span::styled(format!("  {}", r.strategy), dim()));
-    let mut lines = vec![Line::from(first)];
+    first.push(vec![Span::styled(r.strategy.clone(), dim())]);
+    let mut lines = super::fit::units(first, "  ", width);
     if !r.message.is_empty() {
         lines.push(Line::styled(r.message.clone(), dim()));
     }
@@ -177,7 +178,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                         .into_iter()
                         .next()
                         .map_or_else(|| ":promote".to_owned(), |k| k.to_string());
-                    lines.extend(header(r, now, &key));
+                    lines.extend(header(
+                        r,
+                        now,
+                        &key,
+                        usize::from(area.width.saturating_sub(2)),
+                    ));
                     lines.extend(denied);
                     if state.zoomed && state.focus == Panel::Rollout {
                         lines.push(Line::from(""));

@@ -63,7 +63,7 @@ fn default_keymap_binds_every_product_key() {
     );
     assert_eq!(
         r(KeyCode::Enter, none),
-        Some(Action::Command(Command::Zoom))
+        Some(Action::Command(Command::Open))
     );
     // Shift is folded into the character: P is promote-full, p is promote.
     assert_eq!(
@@ -195,7 +195,8 @@ fn click(s: &mut State, a: Action) {
 #[test]
 fn click_focuses_the_panel_under_the_cursor() {
     let mut s = demo_state();
-    // 120×40: the Rollout panel is top right, Runners middle right, Activity at the bottom.
+    // 120×40: the Rollout panel is top right, Runners middle right, Activity at the bottom
+    // (three rows high while it is empty).
     click(
         &mut s,
         Action::Click {
@@ -216,7 +217,7 @@ fn click_focuses_the_panel_under_the_cursor() {
         &mut s,
         Action::Click {
             column: 10,
-            row: 34,
+            row: 37,
         },
     );
     assert_eq!(s.focus, Panel::Activity);

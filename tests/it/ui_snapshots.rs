@@ -1,4 +1,4 @@
-//! Every panel and overlay in each of its states, drawn at 120×40 and 80×24 with ratatui's
+//! Every panel and overlay in each of its states, drawn at 120×40, 80×24 and 200×60 with ratatui's
 //! TestBackend. Review changes with `cargo insta review`.
 
 use ratatui::{Terminal, backend::TestBackend};
@@ -10,7 +10,7 @@ use shipdeck::services::Progress;
 
 use crate::app_core::demo_state;
 
-const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
+const SIZES: [(u16, u16); 3] = [(120, 40), (80, 24), (200, 60)];
 
 pub(crate) fn draw(state: &State, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -174,6 +174,74 @@ fn a_canary_shows_both_revisions_argo_health_and_what_is_refused() {
     snap("zoomed_environments_canary", || {
         let mut s = canary_state();
         cmd(&mut s, Command::Zoom);
+        s
+    });
+}
+
+/// A person paused stg's canary: the key bar, the Rollout panel and help say how it resumes.
+#[test]
+fn a_pause_by_a_person_says_how_to_resume() {
+    let paused = || {
+        let mut s = canary_state();
+        let mut info = s.live.rollout("miker-web", "stg").unwrap().clone();
+        info.paused = true;
+        s.live.apply(shipdeck::services::kube::LiveEvent::Rollouts {
+            env: "stg".into(),
+            rollouts: std::collections::BTreeMap::from([("miker-web".to_owned(), Some(info))]),
+        });
+        s
+    };
+    snap("paused_by_user", paused);
+    snap("paused_by_user_rollout_focused", || {
+        let mut s = paused();
+        cmd(&mut s, Command::FocusNext);
+        s
+    });
+    snap("paused_by_user_help", || {
+        let mut s = paused();
+        cmd(&mut s, Command::Help);
+        s
+    });
+}
+
+/// A long result: cut with `…` on the main screen, wrapped whole when zoomed, and whole in a
+/// box after ↑ and enter.
+#[test]
+fn a_long_activity_line_is_cut_wrapped_or_opened_whole() {
+    let long = || {
+        let mut s = demo_state();
+        let id = s.tasks.start("release miker-web prod", 0);
+        update(
+            &mut s,
+            Action::TaskFinished {
+                id,
+                outcome: TaskOutcome::Failed(
+                    "the GitOps remote https://git.example.com/platform/gitops.git did not \
+                     answer within 30 s while fetching and pushing (a retry fetches first, so it \
+                     cannot write twice); nothing was written"
+                        .into(),
+                ),
+            },
+        );
+        while s.focus != Panel::Activity {
+            cmd(&mut s, Command::FocusNext);
+        }
+        s
+    };
+    snap("activity_long_line", long);
+    snap("activity_long_line_zoomed", || {
+        let mut s = long();
+        cmd(&mut s, Command::Zoom);
+        s
+    });
+    snap("activity_long_line_opened", || {
+        let mut s = long();
+        cmd(&mut s, Command::Up);
+        cmd(&mut s, Command::Open);
+        assert!(matches!(
+            s.overlay,
+            Some(shipdeck::app::Overlay::Line { .. })
+        ));
         s
     });
 }

@@ -150,7 +150,7 @@ pub(super) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             message,
             input,
         }) => super::git::submit_reason(state, change, message, input),
-        Some(Overlay::Help { .. }) | None => {}
+        Some(Overlay::Help { .. } | Overlay::Line { .. }) | None => {}
     }
 }
 
@@ -232,6 +232,7 @@ pub(super) fn move_selection(state: &mut State, delta: i32) {
         }
         Some(
             Overlay::ConfirmQuit
+            | Overlay::Line { .. }
             | Overlay::Confirm { .. }
             | Overlay::Reason { .. }
             | Overlay::Recipient { .. },
@@ -240,6 +241,18 @@ pub(super) fn move_selection(state: &mut State, delta: i32) {
             Panel::Environments => {
                 state.selected_env = step(state.selected_env, delta, state.envs.len());
                 state.selected_gate = 0;
+            }
+            Panel::Activity => {
+                let n = state.activity.len();
+                if n > 0 {
+                    // The first ↑ picks the newest line; ↓ past it goes back to following.
+                    state.selected_activity = match state.selected_activity {
+                        None if delta < 0 => Some(n - 1),
+                        None => None,
+                        Some(i) if delta > 0 && i + 1 >= n => None,
+                        Some(i) => Some(step(i, delta, n)),
+                    };
+                }
             }
             Panel::Gates => {
                 let n = state

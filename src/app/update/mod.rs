@@ -182,6 +182,20 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         Command::FocusNext => state.focus = state.focus.next(),
         Command::FocusPrev => state.focus = state.focus.prev(),
         Command::Zoom => state.zoomed = !state.zoomed,
+        Command::Open => match state
+            .selected_activity
+            .filter(|_| state.focus == super::state::Panel::Activity)
+            .and_then(|i| state.activity.get(i))
+        {
+            Some(line) => {
+                state.overlay = Some(Overlay::Line {
+                    time: line.time.clone(),
+                    text: line.text.clone(),
+                    failed: line.failed,
+                });
+            }
+            None => state.zoomed = !state.zoomed,
+        },
         Command::Help => state.overlay = Some(Overlay::Help { scroll: 0 }),
         Command::Palette => {
             state.overlay = Some(Overlay::Palette {
@@ -291,6 +305,8 @@ fn log(state: &mut State, text: String, failed: bool) {
     // The log is for the session at hand; the audit journal keeps history.
     let excess = state.activity.len().saturating_sub(500);
     state.activity.drain(..excess);
+    // A selected line stays the same line while older ones go.
+    state.selected_activity = state.selected_activity.and_then(|i| i.checked_sub(excess));
 }
 
 /// Moves an index one step within `len` rows.
