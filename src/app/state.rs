@@ -65,6 +65,8 @@ pub struct EnvRow {
     pub protected: bool,
     pub promote_from: Option<String>,
     pub required_checks: Vec<String>,
+    /// Failing gates may be overridden with a typed reason (`allow_gate_override`).
+    pub allow_override: bool,
     /// What git says the env runs. (What the cluster runs is read from `State::live`, never
     /// kept here, so a row cannot show a leftover value.)
     pub git_tag: Option<String>,
@@ -390,6 +392,7 @@ impl State {
                 protected: e.protected,
                 promote_from: e.promote_from().map(str::to_owned),
                 required_checks: e.required_checks.clone(),
+                allow_override: e.allow_gate_override,
                 ..EnvRow::default()
             })
             .collect();
@@ -464,6 +467,46 @@ impl State {
             .rollout(self.selected_app()?, &env.name)
             .filter(|r| r.paused)
             .map(|_| env.name.as_str())
+    }
+
+    /// Why the open confirmation's change cannot simply go ahead: the gates of its tag are in
+    /// and have not passed (and no override reason was given). `None` while they are still
+    /// being asked (the op checks them again before the push) or when they passed.
+    pub fn gates_block(&self, change: &PendingChange) -> Option<String> {
+        if change.override_reason.is_some() {
+            return None;
+        }
+        let c = self
+            .candidate
+            .as_ref()
+            .filter(|c| c.env == change.env && Some(&c.tag) == change.tag.as_ref())?;
+        let report = c.result.as_ref().ok().filter(|r| !r.all_passed)?;
+        let failing: Vec<String> = report
+            .failing()
+            .map(|g| format!("{} {}", g.state.symbol(), g.name))
+            .collect();
+        Some(format!(
+            "gates of {} not passed: {} ({})",
+            c.tag,
+            report.summary,
+            failing.join(" ")
+        ))
+    }
+
+    /// The envs whose rollout of `app` aborted a canary of `tag` (by analysis or by hand).
+    pub fn aborted_in(&self, app: &str, tag: &str) -> Vec<&str> {
+        let suffix = format!(":{tag}");
+        self.envs
+            .iter()
+            .filter(|e| {
+                self.live.rollout(app, &e.name).is_some_and(|r| {
+                    r.aborted
+                        && r.canary_rs()
+                            .is_some_and(|c| c.images.iter().any(|i| i.ends_with(&suffix)))
+                })
+            })
+            .map(|e| e.name.as_str())
+            .collect()
     }
 
     /// What git says about the selected app in an env.

@@ -21,56 +21,76 @@ pub fn render(frame: &mut Frame<'_>, state: &crate::app::State, overlay: &Overla
     else {
         return;
     };
-    let area = centered(frame.area(), 76, 12);
-    let mut lines: Vec<Line> = body.iter().map(|l| Line::from(l.clone())).collect();
+    let width: u16 = 76;
+    let inner = usize::from(width.saturating_sub(2));
+    let warn = Style::default().fg(Color::Yellow);
+    let mut lines: Vec<Line> = body
+        .iter()
+        .map(|l| {
+            if l.starts_with(crate::app::update::WARN) {
+                Line::styled(l.clone(), warn)
+            } else {
+                Line::from(l.clone())
+            }
+        })
+        .collect();
+    let mut block_reason = None;
+    let mut allows_override = false;
     if let Overlay::Confirm {
         then: Confirmed::Git(change),
         ..
     } = overlay
-        && let Some(c) = state
+    {
+        allows_override = state
+            .envs
+            .iter()
+            .any(|e| e.name == change.env && e.allow_override && !e.required_checks.is_empty());
+        block_reason = state.gates_block(change);
+        let asked = state
             .candidate
             .as_ref()
-            .filter(|c| c.env == change.env && Some(&c.tag) == change.tag.as_ref())
-    {
-        lines.push(match &c.result {
-            Ok(r) => {
-                let failing: Vec<String> = r
-                    .failing()
-                    .map(|g| format!("{} {}", g.state.symbol(), g.name))
-                    .collect();
-                let style = if r.all_passed {
-                    Style::default().fg(Color::Green)
-                } else {
-                    Style::default().fg(Color::Yellow)
-                };
-                Line::styled(
-                    if failing.is_empty() {
-                        format!("gates of {}: {}", c.tag, r.summary)
-                    } else {
-                        format!("gates of {}: {} ({})", c.tag, r.summary, failing.join(" "))
-                    },
-                    style,
-                )
+            .filter(|c| c.env == change.env && Some(&c.tag) == change.tag.as_ref());
+        let requires = state
+            .envs
+            .iter()
+            .any(|e| e.name == change.env && !e.required_checks.is_empty());
+        match asked {
+            Some(c) => lines.extend(gate_lines(state, &c.tag, &c.result, inner)),
+            None if requires && change.override_reason.is_none() => {
+                lines.push(Line::styled("gates: asking GitHub…", dim()));
             }
-            Err(e) => Line::styled(format!("gates: {e}"), Style::default().fg(Color::Red)),
-        });
+            None => {}
+        }
     }
     lines.push(Line::from(""));
-    match typed {
-        Some(env) => {
+    match (&block_reason, typed) {
+        // Not passed: no yes on offer, only the override where the env has one.
+        (Some(_), _) if allows_override => lines.push(Line::styled(
+            "gates not passed: enter gives a reason to override    esc: cancel",
+            warn,
+        )),
+        (Some(_), _) => lines.push(Line::styled(
+            "gates not passed and this env allows no override: esc",
+            warn,
+        )),
+        (None, Some(env)) => {
             lines.push(Line::from(vec![
-                Span::styled(format!("{env} is protected: type "), dim()),
-                Span::styled(env.clone(), Style::default().fg(Color::Yellow)),
+                Span::styled(format!("{env}: type "), dim()),
+                Span::styled(env.clone(), warn),
                 Span::styled(" and press enter: ", dim()),
                 Span::raw(input.clone()),
                 Span::styled("▏", Style::default().fg(Color::Cyan)),
             ]));
         }
-        None => lines.push(Line::styled(
+        (None, None) => lines.push(Line::styled(
             "y / enter: go ahead    n / esc: cancel",
             dim(),
         )),
     }
+    // As tall as what it says (within the screen), wrapped at words.
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).max(6);
+    let area = centered(frame.area(), width, height);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)
@@ -78,6 +98,68 @@ pub fn render(frame: &mut Frame<'_>, state: &crate::app::State, overlay: &Overla
             .block(block(title.clone(), true)),
         area,
     );
+}
+
+/// The candidate's gates: each check a unit (`✔ lint 42s, 5m ago`) that wraps whole, then the
+/// summary.
+fn gate_lines(
+    state: &crate::app::State,
+    tag: &str,
+    result: &Result<crate::services::github::GateReport, String>,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let r = match result {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![Line::styled(
+                format!("gates: {e}"),
+                Style::default().fg(Color::Red),
+            )];
+        }
+    };
+    let now = i64::try_from(state.clock.now_ms / 1000).unwrap_or(i64::MAX);
+    let items = r
+        .gates
+        .iter()
+        .map(|g| {
+            let took = g.duration_s.map(|s| {
+                if s >= 60 {
+                    format!(" {}m{:02}s", s / 60, s % 60)
+                } else {
+                    format!(" {s}s")
+                }
+            });
+            let when = g
+                .finished_at
+                .map(|t| format!(", {}", crate::app::update::ago(now, t.as_second())));
+            let color = match g.state {
+                crate::services::github::GateState::Passed => Color::Green,
+                crate::services::github::GateState::Failed => Color::Red,
+                crate::services::github::GateState::Running => Color::Cyan,
+                crate::services::github::GateState::Missing => Color::Yellow,
+                crate::services::github::GateState::Neutral => Color::DarkGray,
+            };
+            vec![
+                Span::styled(format!("{} ", g.state.symbol()), Style::default().fg(color)),
+                Span::raw(format!(
+                    "{}{}{}",
+                    g.name,
+                    took.unwrap_or_default(),
+                    when.unwrap_or_default()
+                )),
+            ]
+        })
+        .collect();
+    let mut lines = vec![Line::styled(
+        format!("gates of {tag}: {}", r.summary),
+        if r.all_passed {
+            Style::default().fg(Color::Green)
+        } else {
+            Style::default().fg(Color::Yellow)
+        },
+    )];
+    lines.extend(super::fit::units(items, "  ", width));
+    lines
 }
 
 /// The gates said no, and the env allows an override: why go in anyway?

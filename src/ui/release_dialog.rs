@@ -5,6 +5,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use super::fit;
 use super::overlays::centered;
 use super::style::{block, dim};
 use crate::app::{Overlay, State};
@@ -48,22 +49,39 @@ pub fn render(frame: &mut Frame<'_>, state: &State, overlay: &Overlay) {
         None => lines.push(Line::styled("  reading git…", dim())),
         Some(tags) if tags.is_empty() => lines.push(Line::styled("  none", dim())),
         Some(tags) => {
-            let room = usize::from(area.height.saturating_sub(7));
+            lines.push(Line::styled(
+                format!(
+                    "  {:<14} {:<16} {:<12} {}",
+                    "tag", "last set", "runs in", "gates · history"
+                ),
+                Style::default().add_modifier(Modifier::BOLD),
+            ));
+            let room = usize::from(area.height.saturating_sub(8));
             let first = selected.unwrap_or(0).saturating_sub(room.saturating_sub(1));
+            let notes_w =
+                usize::from(area.width.saturating_sub(2)).saturating_sub(2 + 15 + 17 + 13);
             for (i, t) in tags.iter().enumerate().skip(first).take(room) {
                 let style = if *selected == Some(i) {
                     Style::default().add_modifier(Modifier::REVERSED)
                 } else {
                     Style::default()
                 };
-                let where_ = if t.current_in.is_empty() {
-                    String::new()
-                } else {
-                    format!(" in {}", t.current_in.join(", "))
-                };
+                let (notes, bad) = notes(state, t);
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {:<14}", t.tag), style),
-                    Span::styled(format!(" {}{where_}", short_time(&t.last_seen)), dim()),
+                    Span::styled(format!(" {:<16}", short_time(&t.last_seen)), dim()),
+                    Span::styled(
+                        format!(" {:<12}", fit::cut(&t.current_in.join(","), 12)),
+                        dim(),
+                    ),
+                    Span::styled(
+                        format!(" {}", fit::cut(&notes, notes_w)),
+                        if bad {
+                            Style::default().fg(Color::Yellow)
+                        } else {
+                            dim()
+                        },
+                    ),
                 ]));
             }
         }
@@ -77,6 +95,33 @@ pub fn render(frame: &mut Frame<'_>, state: &State, overlay: &Overlay) {
         Paragraph::new(lines).block(block(format!("Release {app} to {env}"), true)),
         area,
     );
+}
+
+/// What is known against a tag: its gates where an env running it has them, and where it
+/// was rolled back or aborted. `true` when something there is bad.
+fn notes(state: &State, t: &crate::services::gitops::KnownTag) -> (String, bool) {
+    let mut notes = Vec::new();
+    let mut bad = false;
+    if let Some(report) = state
+        .gates
+        .values()
+        .find(|g| g.tag == t.tag)
+        .and_then(|g| g.report.as_ref())
+    {
+        bad |= !report.all_passed;
+        notes.push(format!("gates {}", report.summary));
+    }
+    if !t.rolled_back_in.is_empty() {
+        bad = true;
+        notes.push(format!("rolled back in {}", t.rolled_back_in.join(",")));
+    }
+    let app = state.selected_app().unwrap_or_default();
+    let aborted = state.aborted_in(app, &t.tag);
+    if !aborted.is_empty() {
+        bad = true;
+        notes.push(format!("aborted in {}", aborted.join(",")));
+    }
+    (notes.join(" · "), bad)
 }
 
 /// `2026-11-30T13:02:11Z` → `2026-11-30 13:02`.

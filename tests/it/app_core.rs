@@ -862,3 +862,137 @@ fn palette_takes_arguments_and_ctrl_u_clears_it() {
     let preview = s.palette_preview("app ", 0).unwrap();
     assert!(preview.starts_with("app NAME: miker-web"), "{preview}");
 }
+
+/// Failing gates offer no yes: enter asks for an override reason where the env allows one,
+/// and otherwise keeps the confirmation and says why. A Paused source makes the promote typed,
+/// and a release of an older build says it is a downgrade.
+#[test]
+fn confirmations_follow_the_gates_the_source_and_the_build_order() {
+    use shipdeck::app::state::CandidateGates;
+    use shipdeck::services::github::{Gate, GateReport, GateState};
+    use shipdeck::services::gitops::{EnvTag, KnownTag};
+    use shipdeck::services::kube::{LiveEvent, RolloutInfo};
+    let mut s = demo_state();
+    let row = |env: &str, tag: &str| EnvTag {
+        app: "miker-web".into(),
+        env: env.into(),
+        file: format!("{env}.yaml"),
+        tag: Some(tag.into()),
+        changed: None,
+        problem: None,
+    };
+    update(
+        &mut s,
+        Action::GitSnapshot(Ok(vec![row("dev", "9f1c2ab"), row("stg", "71be0e3")])),
+    );
+    update(
+        &mut s,
+        Action::Live(LiveEvent::Rollouts {
+            env: "dev".into(),
+            rollouts: std::collections::BTreeMap::from([(
+                "miker-web".to_owned(),
+                Some(RolloutInfo {
+                    status: "Paused".into(),
+                    ..RolloutInfo::default()
+                }),
+            )]),
+        }),
+    );
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Promote);
+    let Some(Overlay::Confirm { typed, lines, .. }) = &s.overlay else {
+        panic!("a confirmation: {:?}", s.overlay)
+    };
+    assert_eq!(typed.as_deref(), Some("stg"), "a Paused source is typed");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("⚠ dev is not a clean source: its canary is Paused")),
+        "{lines:?}"
+    );
+    let failed = GateReport {
+        sha: "9f1c2ab0000000000000000000000000000000aa".into(),
+        gates: vec![Gate {
+            name: "test".into(),
+            state: GateState::Failed,
+            duration_s: Some(30),
+            finished_at: None,
+            url: None,
+            source: None,
+            detail: None,
+        }],
+        summary: "1/2 passed, 1 failed".into(),
+        all_passed: false,
+        settled: true,
+        fetched_at: jiff::Timestamp::UNIX_EPOCH,
+        refresh_after: None,
+        rate_limited_until: None,
+    };
+    update(
+        &mut s,
+        Action::CandidateGates(CandidateGates {
+            env: "stg".into(),
+            tag: "9f1c2ab".into(),
+            result: Ok(failed),
+        }),
+    );
+    for c in "stg".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    let fx = update(&mut s, Action::Submit);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::GitChange { .. })),
+        "{fx:?}"
+    );
+    assert!(matches!(s.overlay, Some(Overlay::Confirm { .. })));
+    assert!(
+        s.status
+            .as_deref()
+            .is_some_and(|m| m.contains("not passed") && m.contains("allows no override")),
+        "{:?}",
+        s.status
+    );
+    s.envs[1].allow_override = true;
+    update(&mut s, Action::Submit);
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Reason { message, .. }) if message.contains("✘ test")),
+        "{:?}",
+        s.overlay
+    );
+
+    // An older build than the env runs: the release confirmation says so.
+    s.overlay = None;
+    cmd(&mut s, Command::Up);
+    cmd(&mut s, Command::Release);
+    let known = |tag: &str, first: i64| KnownTag {
+        tag: tag.into(),
+        current_in: vec![],
+        last_seen: String::new(),
+        last_seen_unix: first,
+        first_seen_unix: first,
+        rolled_back_in: vec![],
+    };
+    update(
+        &mut s,
+        Action::KnownTags {
+            app: "miker-web".into(),
+            result: Ok(vec![
+                known("9f1c2ab", 2_000_000),
+                known("71be0e3", 1_000_000),
+            ]),
+        },
+    );
+    for c in "71be0e3".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    update(&mut s, Action::Submit);
+    let Some(Overlay::Confirm { lines, .. }) = &s.overlay else {
+        panic!("a confirmation: {:?}", s.overlay)
+    };
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "⚠ downgrade: 71be0e3 first reached git 1970-01-12, before 9f1c2ab (1970-01-24)"
+        )),
+        "{lines:?}"
+    );
+}

@@ -380,6 +380,7 @@ fn gates_with_a_report_and_a_selected_gate() {
             name: name.into(),
             state,
             duration_s: secs,
+            finished_at: None,
             url: Some(format!("https://github.example/runs/{name}")),
             source: None,
             detail: None,
@@ -565,6 +566,114 @@ fn views_and_dialogs() {
         ]);
         s.feishu.writes = 2;
         s.overlay = Some(Overlay::Feishu);
+        s
+    });
+}
+
+/// A promote whose source is Paused, with the candidate's gates in (one failed): the
+/// confirmation lists each check with when it finished, warns about the source, and offers no
+/// `y`. Then the release dialog's tag list with its headers and what went wrong with a tag.
+#[test]
+fn dialogs_show_gates_evidence_and_tag_history() {
+    use shipdeck::app::state::CandidateGates;
+    use shipdeck::services::github::{Gate, GateReport, GateState};
+    use shipdeck::services::gitops::{EnvTag, KnownTag};
+    let promote = || {
+        let mut s = canary_state();
+        // stg (Paused canary of 9f1c2ab) promotes into prod.
+        let row = |env: &str, tag: &str| EnvTag {
+            app: "miker-web".into(),
+            env: env.into(),
+            file: format!("{env}.yaml"),
+            tag: Some(tag.into()),
+            changed: None,
+            problem: None,
+        };
+        update(
+            &mut s,
+            Action::GitSnapshot(Ok(vec![row("stg", "9f1c2ab"), row("prod", "71be0e3")])),
+        );
+        cmd(&mut s, Command::Down);
+        cmd(&mut s, Command::Promote);
+        let done = jiff::Timestamp::from_second(1_790_000_000).unwrap();
+        s.clock.now_ms = 1_790_000_300_000;
+        let gate = |name: &str, state, secs| Gate {
+            name: name.into(),
+            state,
+            duration_s: Some(secs),
+            finished_at: Some(done),
+            url: None,
+            source: None,
+            detail: None,
+        };
+        let report = GateReport {
+            sha: "9f1c2ab0000000000000000000000000000000aa".into(),
+            gates: vec![
+                gate("lint", GateState::Passed, 42),
+                gate("type-check", GateState::Passed, 65),
+                gate("test", GateState::Passed, 312),
+                gate("build", GateState::Passed, 201),
+                gate("trivy", GateState::Failed, 33),
+                gate("codeql", GateState::Passed, 95),
+                gate("gitleaks", GateState::Passed, 12),
+            ],
+            summary: "6/7 passed, 1 failed".into(),
+            all_passed: false,
+            settled: true,
+            fetched_at: done,
+            refresh_after: None,
+            rate_limited_until: None,
+        };
+        update(
+            &mut s,
+            Action::CandidateGates(CandidateGates {
+                env: "prod".into(),
+                tag: "9f1c2ab".into(),
+                result: Ok(report),
+            }),
+        );
+        s
+    };
+    snap("promote_confirm_gates_failed", promote);
+    snap("release_dialog_tags", || {
+        let mut s = demo_state();
+        s.gitops = Feed::Live;
+        if let Some(row) = s.envs.iter_mut().find(|r| r.name == "dev") {
+            row.git_tag = Some("be5f196".into());
+        }
+        s.overlay = Some(shipdeck::app::Overlay::Release {
+            app: "miker-web".into(),
+            env: "dev".into(),
+            input: String::new(),
+            known: Some(vec![
+                KnownTag {
+                    tag: "be5f196".into(),
+                    current_in: vec!["dev".into()],
+                    last_seen: "2026-12-06T10:02:00Z".into(),
+                    last_seen_unix: 1_796_292_120,
+                    first_seen_unix: 1_796_292_120,
+                    rolled_back_in: vec![],
+                },
+                KnownTag {
+                    tag: "bad1234".into(),
+                    current_in: vec![],
+                    last_seen: "2026-12-05T16:40:00Z".into(),
+                    last_seen_unix: 1_796_229_600,
+                    first_seen_unix: 1_796_229_000,
+                    rolled_back_in: vec!["stg".into()],
+                },
+                KnownTag {
+                    tag: "71be0e3".into(),
+                    current_in: vec!["stg".into(), "prod".into()],
+                    last_seen: "2026-12-04T09:15:00Z".into(),
+                    last_seen_unix: 1_796_116_500,
+                    first_seen_unix: 1_796_000_000,
+                    rolled_back_in: vec![],
+                },
+            ]),
+            selected: Some(1),
+            error: None,
+        });
         s
     });
 }

@@ -294,7 +294,7 @@ fn promote(state: &mut State, app: &str, env: &EnvRow, effects: &mut Vec<Effect>
         source_env: Some(from.clone()),
         override_reason: None,
     };
-    let lines = vec![
+    let mut lines = vec![
         format!(
             "{from} → {}: {} → {from_tag}",
             env.name,
@@ -302,7 +302,13 @@ fn promote(state: &mut State, app: &str, env: &EnvRow, effects: &mut Vec<Effect>
         ),
         super::gates::required_line(state, &env.name),
     ];
+    let (evidence, bad_source) = super::evidence::promote(state, app, &from, &from_tag);
+    lines.extend(evidence);
     confirm(state, format!("Promote {app}"), lines, env, change);
+    // A source that is Paused, Degraded or aborted: a `y` is too easy, the name is typed.
+    if bad_source && let Some(Overlay::Confirm { typed, .. }) = &mut state.overlay {
+        typed.get_or_insert_with(|| env.name.clone());
+    }
     super::gates::candidate(state, env, &from_tag, effects);
 }
 
@@ -325,7 +331,11 @@ fn confirm(
 
 pub(super) fn submit_release(state: &mut State, overlay: Overlay, effects: &mut Vec<Effect>) {
     let Overlay::Release {
-        app, env, input, ..
+        app,
+        env,
+        input,
+        known,
+        ..
     } = overlay.clone()
     else {
         return;
@@ -355,13 +365,20 @@ pub(super) fn submit_release(state: &mut State, overlay: Overlay, effects: &mut 
         source_env: None,
         override_reason: None,
     };
-    let lines = vec![
+    let known = known.unwrap_or_default();
+    let mut lines = vec![
         format!(
             "{env}: {} → {tag}",
             row.git_tag.as_deref().unwrap_or("(none)")
         ),
         super::gates::required_line(state, &env),
     ];
+    lines.extend(super::evidence::downgrade(
+        &known,
+        row.git_tag.as_deref(),
+        &tag,
+    ));
+    lines.extend(super::evidence::failed_before(state, &app, &known, &tag));
     confirm(state, format!("Release {app}"), lines, &row, change);
     super::gates::candidate(state, &row, &tag, effects);
 }

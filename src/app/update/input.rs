@@ -117,6 +117,35 @@ pub(super) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             title,
             lines,
         }) => {
+            // Gates that did not pass offer no yes: only the override, where the env has one.
+            if let Confirmed::Git(change) = &then
+                && let Some(why) = state.gates_block(change)
+            {
+                let allows = state
+                    .envs
+                    .iter()
+                    .any(|e| e.name == change.env && e.allow_override);
+                if allows {
+                    state.overlay = Some(Overlay::Reason {
+                        change: change.clone(),
+                        message: why,
+                        input: String::new(),
+                    });
+                } else {
+                    state.status = Some(format!(
+                        "{why}: {} allows no override; wait for the gates or esc",
+                        change.env
+                    ));
+                    state.overlay = Some(Overlay::Confirm {
+                        title,
+                        lines,
+                        typed,
+                        input,
+                        then,
+                    });
+                }
+                return;
+            }
             if let Some(want) = typed.clone()
                 && input.trim() != want
             {

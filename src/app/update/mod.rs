@@ -2,6 +2,7 @@
 //! no clock reads, no awaits. One file per feature, as `ui/` has one per panel.
 
 mod drift;
+mod evidence;
 mod feishu;
 mod gates;
 mod git;
@@ -12,6 +13,7 @@ mod rollout;
 mod secrets;
 mod tmp;
 
+pub use evidence::WARN;
 pub use palette::{fuzzy, plan as palette_plan};
 
 use super::action::{Action, Command, Effect};

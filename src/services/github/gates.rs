@@ -66,6 +66,8 @@ pub struct Gate {
     pub state: GateState,
     /// Run time; for a running gate, so far. `None` when it has not started.
     pub duration_s: Option<u64>,
+    /// When it finished (passed or failed); `None` while it runs or before it starts.
+    pub finished_at: Option<Timestamp>,
     /// Where to look (opened with `o`).
     pub url: Option<String>,
     pub source: Option<GateSource>,
@@ -207,6 +209,9 @@ fn check_gate(name: &str, c: &CheckRun, now: Timestamp) -> Gate {
         name: name.to_owned(),
         state,
         duration_s: secs_between(c.started_at, end),
+        finished_at: (c.status == "completed")
+            .then_some(c.completed_at)
+            .flatten(),
         url: c.html_url.clone().or_else(|| c.details_url.clone()),
         source: Some(GateSource::CheckRun),
         detail,
@@ -223,6 +228,7 @@ fn status_gate(name: &str, s: &CommitStatus, now: Timestamp) -> Gate {
         name: name.to_owned(),
         state,
         duration_s: secs_between(s.created_at, end),
+        finished_at: (s.state != "pending").then_some(s.updated_at).flatten(),
         url: s.target_url.clone(),
         source: Some(GateSource::Status),
         detail: (s.state == "error").then(|| "error".to_owned()),
@@ -240,6 +246,7 @@ fn run_gate(name: &str, r: &WorkflowRun, now: Timestamp) -> Gate {
         name: name.to_owned(),
         state,
         duration_s: secs_between(r.run_started_at.or(r.created_at), end),
+        finished_at: completed.then_some(r.updated_at).flatten(),
         url: r.html_url.clone(),
         source: Some(GateSource::WorkflowRun),
         detail: None,
@@ -286,6 +293,7 @@ pub fn evaluate(ci: &CommitCi, required: &[String], now: Timestamp) -> GateRepor
                         name: name.clone(),
                         state: GateState::Missing,
                         duration_s: None,
+                        finished_at: None,
                         url: None,
                         source: None,
                         detail: None,

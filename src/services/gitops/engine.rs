@@ -212,6 +212,7 @@ impl GitopsEngine {
         let (_lock, repo, tip) = self.session(&TaskCtl::detached())?;
         let changes = walk(&repo, tip, &targets, &|_, _| false)?;
         let mut known: Vec<KnownTag> = Vec::new();
+        let mut rolled_back: Vec<(String, String)> = Vec::new();
         for (i, t) in targets.iter().enumerate() {
             let now = current(&repo, tip, t).ok();
             for c in &changes[i] {
@@ -223,6 +224,8 @@ impl GitopsEngine {
                         current_in: Vec::new(),
                         last_seen: c.commit.time.clone(),
                         last_seen_unix: c.commit.unix,
+                        first_seen_unix: c.commit.unix,
+                        rolled_back_in: Vec::new(),
                     });
                     known.len() - 1
                 };
@@ -231,11 +234,25 @@ impl GitopsEngine {
                     entry.last_seen_unix = c.commit.unix;
                     entry.last_seen.clone_from(&c.commit.time);
                 }
+                entry.first_seen_unix = entry.first_seen_unix.min(c.commit.unix);
+                // A rollback's change names the tag it took out as its previous one.
+                if c.action.as_deref() == Some("rollback")
+                    && let Some(out) = c.previous.as_deref()
+                {
+                    rolled_back.push((out.to_owned(), envs[i].to_owned()));
+                }
                 if now.as_deref() == Some(c.tag.as_str())
                     && !entry.current_in.iter().any(|e| e == envs[i])
                 {
                     entry.current_in.push(envs[i].to_owned());
                 }
+            }
+        }
+        for (tag, env) in rolled_back {
+            if let Some(k) = known.iter_mut().find(|k| k.tag == tag)
+                && !k.rolled_back_in.contains(&env)
+            {
+                k.rolled_back_in.push(env);
             }
         }
         known.sort_by_key(|k| std::cmp::Reverse(k.last_seen_unix));

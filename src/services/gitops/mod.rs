@@ -101,6 +101,11 @@ pub struct KnownTag {
     /// Newest time it was set anywhere (RFC 3339), for sorting.
     pub last_seen: String,
     pub last_seen_unix: i64,
+    /// Oldest time it was set anywhere: builds reach git in the order they were made, so a tag
+    /// that first appeared before another is the older build (a downgrade warning).
+    pub first_seen_unix: i64,
+    /// Environments where a rollback took this tag out.
+    pub rolled_back_in: Vec<String>,
 }
 
 /// What the user asked for.
