@@ -18,7 +18,6 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
     // Wide enough for the whole split in the cell; otherwise the cell shows the canary and its
     // weight, and the note under the table spells out the selected env's split.
     let wide = inner.width >= WIDE;
@@ -27,75 +26,25 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
     if with_phase {
         head.push("rollout");
     }
+    // Every app when they all fit with room for a note, else the focused one: `h`/`l` switch
+    // which app the selection, the other panels and the keys are about.
+    let focused_app = state.selected_app().unwrap_or_default();
+    let per_app = state.envs.len() + 1;
+    let all_fit =
+        state.apps.len() > 1 && 1 + per_app * state.apps.len() + 2 <= usize::from(inner.height);
+    let shown: Vec<&str> = if all_fit {
+        state.apps.iter().map(String::as_str).collect()
+    } else {
+        vec![focused_app]
+    };
     // The cells in full first: the columns are sized by what they hold, then cut with `…`.
-    let rows: Vec<Vec<(String, Style)>> = state
-        .envs
+    let blocks: Vec<(&str, Vec<Cells>)> = shown
         .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let marker = if i == state.selected_env { "▸" } else { " " };
-            let name = if e.protected {
-                format!("{marker}{}⚿", e.name)
-            } else {
-                format!("{marker}{}", e.name)
-            };
-            // What the cluster watches say wins over anything cached in the row.
-            let live = state
-                .selected_app()
-                .and_then(|app| state.live.env_live(app, &e.name));
-            let denied = state.live.rollouts_denied(&e.name).is_some();
-            let (live_tag, sync, health, phase) = match &live {
-                Some(l) => (
-                    match &l.split {
-                        Some(s) if wide => Some(s.to_string()),
-                        Some(s) => Some(format!("{} {}%", s.canary_tag, s.canary_weight)),
-                        None => l.live_tag.clone(),
-                    },
-                    l.sync.clone(),
-                    // Argo CD's own health; the rollout's phase has its column (or, when narrow,
-                    // the Rollout panel beside this one).
-                    l.health.clone(),
-                    l.rollout_status.clone(),
-                ),
-                // Asked, not answered yet: say so rather than show a phase from nowhere.
-                None if connecting(state, &e.name) => {
-                    (Some("connecting".to_owned()), None, None, None)
-                }
-                None => (None, None, None, None),
-            };
-            let phase = if denied {
-                Some("not permitted".to_owned())
-            } else {
-                phase
-            };
-            let disconnected = live.as_ref().is_some_and(|l| l.stale_since.is_some());
-            // A disagreement is only drift once it outlives the grace (a sync takes a moment).
-            let drift = state
-                .selected_app()
-                .is_some_and(|app| state.drift(app, &e.name).is_some());
-            let live_style = if drift {
-                Style::default().fg(Color::Yellow)
-            } else {
-                Style::default()
-            };
-            let stale_mark = if disconnected { " (stale)" } else { "" };
-            let plain = Style::default();
-            let mut cells = vec![
-                (name, plain),
-                (dash(&e.git_tag), plain),
-                (
-                    format!("{}{}", dash(&live_tag), if drift { " ≠" } else { "" }),
-                    live_style,
-                ),
-                (dash(&sync), plain),
-            ];
-            if with_phase {
-                cells.push((dash(&health), plain));
-                cells.push((format!("{}{stale_mark}", dash(&phase)), plain));
-            } else {
-                cells.push((format!("{}{stale_mark}", dash(&health)), plain));
-            }
-            cells
+        .map(|app| {
+            (
+                *app,
+                app_rows(state, app, *app == focused_app, wide, with_phase),
+            )
         })
         .collect();
     let mut notes: Vec<Line> = Vec::new();
@@ -162,43 +111,91 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         .into_iter()
         .flatten(),
     );
-    let table_h = u16::try_from(state.envs.len() + 1)
+    let rows_h = blocks.iter().map(|(_, r)| r.len()).sum::<usize>()
+        + if blocks.len() > 1 { blocks.len() } else { 0 };
+    let table_h = u16::try_from(rows_h + 1)
         .unwrap_or(u16::MAX)
         .min(inner.height);
-    let table_area = Rect {
-        height: table_h,
-        ..inner
-    };
     let want: Vec<usize> = (0..head.len())
-        .map(|c| super::fit::widest(rows.iter().map(|r| r[c].0.as_str()).chain([head[c]])))
-        .collect();
-    let widths = super::fit::columns(usize::from(inner.width), &want, &[4, 7, 7, 4, 4, 4]);
-    let table_rows: Vec<Row> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, cells)| {
-            let row = Row::new(
-                cells
+        .map(|c| {
+            super::fit::widest(
+                blocks
                     .iter()
-                    .zip(&widths)
-                    .map(|((text, style), w)| {
-                        Cell::from(Span::styled(super::fit::cut(text, *w), *style))
-                    })
-                    .collect::<Vec<_>>(),
-            );
-            if i == state.selected_env && focused {
-                row.style(Style::default().add_modifier(Modifier::REVERSED))
-            } else {
-                row
-            }
+                    .flat_map(|(_, rows)| rows.iter().map(move |r| r[c].0.as_str()))
+                    .chain([head[c]]),
+            )
         })
         .collect();
-    let constraints = widths
+    let widths = super::fit::columns(usize::from(inner.width), &want, &[4, 7, 7, 4, 4, 4]);
+    let constraints: Vec<Constraint> = widths
         .iter()
-        .map(|w| Constraint::Length(u16::try_from(*w).unwrap_or(u16::MAX)));
+        .map(|w| Constraint::Length(u16::try_from(*w).unwrap_or(u16::MAX)))
+        .collect();
     let header = Row::new(head).style(Style::default().add_modifier(Modifier::BOLD));
-    let table = Table::new(table_rows, constraints).header(header);
-    frame.render_widget(table, table_area);
+    // The header, then per app its name (with more than one) and its rows.
+    let bottom = inner.y + table_h;
+    let mut y = inner.y;
+    let mut place = |frame: &mut Frame<'_>, h: usize, draw: &dyn Fn(&mut Frame<'_>, Rect)| {
+        let h = u16::try_from(h)
+            .unwrap_or(u16::MAX)
+            .min(bottom.saturating_sub(y));
+        if h > 0 {
+            draw(
+                frame,
+                Rect {
+                    y,
+                    height: h,
+                    ..inner
+                },
+            );
+            y += h;
+        }
+    };
+    place(frame, 1, &|f, r| {
+        f.render_widget(
+            Table::new(Vec::<Row>::new(), constraints.clone()).header(header.clone()),
+            r,
+        );
+    });
+    for (app, rows) in &blocks {
+        let is_focused = *app == focused_app;
+        if blocks.len() > 1 {
+            let line = if is_focused {
+                Line::styled(
+                    format!("▾ {app}"),
+                    Style::default().add_modifier(Modifier::BOLD),
+                )
+            } else {
+                Line::styled(format!("  {app}"), dim())
+            };
+            place(frame, 1, &|f, r| {
+                f.render_widget(Paragraph::new(line.clone()), r);
+            });
+        }
+        let table_rows: Vec<Row> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, cells)| {
+                let row = Row::new(
+                    cells
+                        .iter()
+                        .zip(&widths)
+                        .map(|((text, style), w)| {
+                            Cell::from(Span::styled(super::fit::cut(text, *w), *style))
+                        })
+                        .collect::<Vec<_>>(),
+                );
+                if is_focused && i == state.selected_env && focused {
+                    row.style(Style::default().add_modifier(Modifier::REVERSED))
+                } else {
+                    row
+                }
+            })
+            .collect();
+        place(frame, rows.len(), &|f, r| {
+            f.render_widget(Table::new(table_rows.clone(), constraints.clone()), r);
+        });
+    }
     let rest = Rect {
         y: inner.y + table_h,
         height: inner.height.saturating_sub(table_h),
@@ -244,4 +241,97 @@ fn connecting(state: &State, env: &str) -> bool {
             .envs
             .get(env)
             .is_none_or(|e| matches!(e.cluster, Conn::Connecting))
+}
+
+/// A row's cells in full, each with its style (cut to the column when drawn).
+type Cells = Vec<(String, Style)>;
+
+/// One app's rows: per env its name, git tag, live image, sync, health (and rollout phase).
+fn app_rows(
+    state: &State,
+    app: &str,
+    is_focused: bool,
+    wide: bool,
+    with_phase: bool,
+) -> Vec<Cells> {
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+    state
+        .envs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let marker = if is_focused && i == state.selected_env {
+                "▸"
+            } else {
+                " "
+            };
+            let name = if e.protected {
+                format!("{marker}{}⚿", e.name)
+            } else {
+                format!("{marker}{}", e.name)
+            };
+            // The focused app's row holds its git tag; another app's is read from the snapshot.
+            let git_tag = if is_focused {
+                e.git_tag.clone()
+            } else {
+                state
+                    .git
+                    .get(&(app.to_owned(), e.name.clone()))
+                    .and_then(|t| t.tag.clone())
+            };
+            // What the cluster watches say wins over anything cached in the row.
+            let live = state.live.env_live(app, &e.name);
+            let denied = state.live.rollouts_denied(&e.name).is_some();
+            let (live_tag, sync, health, phase) = match &live {
+                Some(l) => (
+                    match &l.split {
+                        Some(s) if wide => Some(s.to_string()),
+                        Some(s) => Some(format!("{} {}%", s.canary_tag, s.canary_weight)),
+                        None => l.live_tag.clone(),
+                    },
+                    l.sync.clone(),
+                    // Argo CD's own health; the rollout's phase has its column (or, when narrow,
+                    // the Rollout panel beside this one).
+                    l.health.clone(),
+                    l.rollout_status.clone(),
+                ),
+                // Asked, not answered yet: say so rather than show a phase from nowhere.
+                None if connecting(state, &e.name) => {
+                    (Some("connecting".to_owned()), None, None, None)
+                }
+                None => (None, None, None, None),
+            };
+            let phase = if denied {
+                Some("not permitted".to_owned())
+            } else {
+                phase
+            };
+            let disconnected = live.as_ref().is_some_and(|l| l.stale_since.is_some());
+            // A disagreement is only drift once it outlives the grace (a sync takes a moment).
+            let drift = state.drift(app, &e.name).is_some();
+            let live_style = if drift {
+                Style::default().fg(Color::Yellow)
+            } else {
+                Style::default()
+            };
+            let stale_mark = if disconnected { " (stale)" } else { "" };
+            let plain = Style::default();
+            let mut cells = vec![
+                (name, plain),
+                (dash(&git_tag), plain),
+                (
+                    format!("{}{}", dash(&live_tag), if drift { " ≠" } else { "" }),
+                    live_style,
+                ),
+                (dash(&sync), plain),
+            ];
+            if with_phase {
+                cells.push((dash(&health), plain));
+                cells.push((format!("{}{stale_mark}", dash(&phase)), plain));
+            } else {
+                cells.push((format!("{}{stale_mark}", dash(&health)), plain));
+            }
+            cells
+        })
+        .collect()
 }

@@ -54,12 +54,16 @@ pub fn render(frame: &mut Frame<'_>, state: &State, overlay: &Overlay) {
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {:<12}{now:<10}", c.tag), style),
                     Span::styled(
-                        format!(
-                            " {} {} by {}: {}",
-                            short_time(&c.commit.time),
-                            c.commit.short,
-                            c.commit.author,
-                            c.commit.subject
+                        super::fit::cut(
+                            &format!(
+                                " {} {} by {}: {}",
+                                short_time(&c.commit.time),
+                                c.commit.short,
+                                c.commit.author,
+                                c.commit.subject
+                            ),
+                            // The box less its borders and the tag's 24 columns.
+                            usize::from(area.width.saturating_sub(2)).saturating_sub(24),
                         ),
                         dim(),
                     ),

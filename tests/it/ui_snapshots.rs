@@ -677,3 +677,52 @@ fn dialogs_show_gates_evidence_and_tag_history() {
         s
     });
 }
+
+/// `b`: the env's history to pick the tag to go back to.
+#[test]
+fn rollback_dialog_lists_the_history() {
+    use shipdeck::services::gitops::{CommitInfo, TagChange};
+    snap("rollback_dialog", || {
+        let mut s = demo_state();
+        s.gitops = Feed::Live;
+        s.envs[2].git_tag = Some("bad1234".into());
+        let change = |tag: &str, prev: Option<&str>, time: &str, who: &str, action| TagChange {
+            tag: tag.into(),
+            previous: prev.map(str::to_owned),
+            commit: CommitInfo {
+                sha: format!("{tag}000000000000000000000000000000000"),
+                short: tag.into(),
+                author: who.into(),
+                author_email: format!("{who}@example.com"),
+                time: time.into(),
+                unix: 0,
+                subject: format!("release miker-web prod {tag}"),
+            },
+            action,
+        };
+        s.overlay = Some(shipdeck::app::Overlay::Rollback {
+            app: "miker-web".into(),
+            env: "prod".into(),
+            history: Some(vec![
+                change(
+                    "bad1234",
+                    Some("71be0e3"),
+                    "2026-12-06T10:02:00Z",
+                    "alice",
+                    Some("release".into()),
+                ),
+                change(
+                    "71be0e3",
+                    Some("5d2e8a1"),
+                    "2026-12-04T09:15:00Z",
+                    "bob",
+                    Some("promote".into()),
+                ),
+                change("5d2e8a1", None, "2026-12-01T08:00:00Z", "carol", None),
+            ]),
+            selected: 1,
+            error: None,
+        });
+        s
+    });
+}
