@@ -94,16 +94,24 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                         _ => String::new(),
                     };
                     let serves = run.serves();
-                    lines.push(Line::from(vec![
-                        Span::raw(format!("  {} ", run.name)),
-                        Span::styled(phase.clone(), Style::default().fg(phase_color(&phase))),
-                        Span::styled(format!(" {age}"), dim()),
-                        Span::raw(if serves.is_empty() {
-                            "  idle".to_owned()
+                    // Name, phase and age, and what it serves: units that wrap whole.
+                    let items = vec![
+                        vec![Span::raw(format!("  {}", run.name))],
+                        vec![
+                            Span::styled(phase.clone(), Style::default().fg(phase_color(&phase))),
+                            Span::styled(format!(" {age}"), dim()),
+                        ],
+                        vec![Span::raw(if serves.is_empty() {
+                            "idle".to_owned()
                         } else {
-                            format!("  {serves}")
-                        }),
-                    ]));
+                            serves
+                        })],
+                    ];
+                    lines.extend(super::fit::units(
+                        items,
+                        "  ",
+                        usize::from(area.width.saturating_sub(2)),
+                    ));
                 }
             }
         }

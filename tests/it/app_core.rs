@@ -995,4 +995,30 @@ fn confirmations_follow_the_gates_the_source_and_the_build_order() {
         )),
         "{lines:?}"
     );
+
+    // From the palette the confirmation opens before the tag list lands: the warning joins it.
+    s.overlay = None;
+    cmd(&mut s, Command::Palette);
+    for c in "release 71be0e3".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    update(&mut s, Action::Submit);
+    assert!(matches!(s.overlay, Some(Overlay::Confirm { .. })));
+    update(
+        &mut s,
+        Action::KnownTags {
+            app: "miker-web".into(),
+            result: Ok(vec![
+                known("9f1c2ab", 2_000_000),
+                known("71be0e3", 1_000_000),
+            ]),
+        },
+    );
+    let Some(Overlay::Confirm { lines, .. }) = &s.overlay else {
+        panic!("still the confirmation: {:?}", s.overlay)
+    };
+    assert!(
+        lines.iter().any(|l| l.starts_with("⚠ downgrade: 71be0e3")),
+        "{lines:?}"
+    );
 }

@@ -165,6 +165,35 @@ pub(super) fn known_tags(state: &mut State, app: &str, result: Result<Vec<KnownT
             Ok(tags) => *known = Some(tags),
             Err(e) => *error = Some(e),
         }
+        return;
+    }
+    // The confirmation came first (`:release stg TAG` does not wait for the list): what the
+    // tags say about this one (an older build, a rollback elsewhere) joins it when they land.
+    let Ok(known) = result else { return };
+    let Some(Overlay::Confirm {
+        then: Confirmed::Git(change),
+        ..
+    }) = &state.overlay
+    else {
+        return;
+    };
+    if change.app != app || change.action != GitAction::Release {
+        return;
+    }
+    let Some(tag) = change.tag.clone() else {
+        return;
+    };
+    let current = change.expected_from.clone();
+    let extra: Vec<String> = super::evidence::downgrade(&known, current.as_deref(), &tag)
+        .into_iter()
+        .chain(super::evidence::failed_before(state, app, &known, &tag))
+        .collect();
+    if let Some(Overlay::Confirm { lines, .. }) = &mut state.overlay {
+        for line in extra {
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
     }
 }
 
