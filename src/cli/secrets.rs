@@ -33,6 +33,9 @@ pub enum SecretsCommand {
         files: Vec<PathBuf>,
     },
     /// Give one more age recipient access (same data key, like `sops updatekeys`).
+    ///
+    /// The recipient is also added to the `.sops.yaml` creation rule that matches each file,
+    /// so a later `sops updatekeys` keeps it; the report says when that could not be done.
     AddRecipient {
         /// `age1…`
         recipient: String,
@@ -40,6 +43,9 @@ pub enum SecretsCommand {
         files: Vec<PathBuf>,
     },
     /// Take an age recipient's access away and rotate the data keys.
+    ///
+    /// The recipient is also taken out of the `.sops.yaml` creation rule that matches each
+    /// file, so a later `sops updatekeys` does not give it back.
     RemoveRecipient {
         /// `age1…`
         recipient: String,

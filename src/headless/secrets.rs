@@ -139,7 +139,15 @@ async fn batch(ctx: &Ctx, files: &[PathBuf], change: SecretsChange, what: &str) 
         },
     };
     session.close().await;
-    finish(ctx, &result?.batch)
+    let report = result?;
+    ctx.emit(&report, |r| {
+        let mut text = render_report(&r.batch);
+        if let Some(s) = &r.sops_yaml {
+            let _ = writeln!(text, "{s}");
+        }
+        text
+    });
+    exit_for(&report.batch)
 }
 
 fn confirm_batch(ctx: &Ctx, s: &Scope, what: &str) -> Outcome {
@@ -195,6 +203,10 @@ fn render_list(rows: &[FileInfo]) -> String {
 /// is malformed.
 fn finish(ctx: &Ctx, report: &BatchReport) -> Outcome {
     ctx.emit(report, render_report);
+    exit_for(report)
+}
+
+fn exit_for(report: &BatchReport) -> Outcome {
     if report.failed > 0 {
         let exit = if report.malformed == report.failed {
             Exit::BadInput

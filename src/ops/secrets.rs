@@ -1,5 +1,6 @@
 //! Secrets: rotate data keys, add or remove an age recipient, apply `.sops.yaml`, set a value.
-//! Files are replaced atomically by the service; plaintext never touches the disk.
+//! Files are replaced atomically by the service; plaintext never touches the disk. A recipient
+//! added or removed also goes into (or out of) the matching `.sops.yaml` creation rules.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -10,8 +11,9 @@ use super::{Fault, OpCtx, OpError};
 use crate::services::TaskCtl;
 use crate::services::feishu::{EventKind, Notification};
 use crate::services::secrets::SecretsError;
+use crate::services::secrets::config_edit::RecipientChange;
 use crate::services::secrets::keys::{Identities, IdentitySources};
-use crate::services::secrets::ops::{self as batch, BatchReport, Step};
+use crate::services::secrets::ops::{self as batch, BatchReport, SopsYamlReport, Step};
 
 /// What a batch did: per file, and in one line for people.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -20,6 +22,10 @@ pub struct SecretsReport {
     pub change: SecretsChange,
     #[serde(flatten)]
     pub batch: BatchReport,
+    /// After adding or removing a recipient: whether the matching `.sops.yaml` creation rules
+    /// followed, and if not why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sops_yaml: Option<SopsYamlReport>,
 }
 
 impl std::fmt::Display for SecretsReport {
@@ -41,6 +47,9 @@ impl std::fmt::Display for SecretsReport {
             .collect();
         if !problems.is_empty() {
             write!(f, " (left as they were): {}", problems.join("; "))?;
+        }
+        if let Some(s) = &self.sops_yaml {
+            write!(f, "; {s}")?;
         }
         Ok(())
     }
@@ -137,25 +146,55 @@ pub async fn apply(
     }
     let started = Instant::now();
     let work = change.clone();
-    let report = tokio::task::spawn_blocking(move || match &work {
-        SecretsChange::Rotate => batch::rotate(&files, &ids, &[], &[], &task),
-        SecretsChange::AddRecipient(r) => batch::add_recipient(&files, r, &ids, &task),
-        SecretsChange::RemoveRecipient {
-            recipient, rotate, ..
-        } => batch::remove_recipient(&files, recipient, &ids, *rotate, &task),
-        SecretsChange::Updatekeys { rotate } => batch::updatekeys(&files, &ids, *rotate, &task),
+    let (report, sops_yaml) = tokio::task::spawn_blocking(move || {
+        let report = match &work {
+            SecretsChange::Rotate => batch::rotate(&files, &ids, &[], &[], &task),
+            SecretsChange::AddRecipient(r) => batch::add_recipient(&files, r, &ids, &task),
+            SecretsChange::RemoveRecipient {
+                recipient, rotate, ..
+            } => batch::remove_recipient(&files, recipient, &ids, *rotate, &task),
+            SecretsChange::Updatekeys { rotate } => batch::updatekeys(&files, &ids, *rotate, &task),
+        };
+        let sops_yaml = follow_in_sops_yaml(&work, &report);
+        (report, sops_yaml)
     })
     .await
     .map_err(|e| OpError::failed(format!("background task failed: {e}")))?;
     ctx.settle_actor(None).await;
-    journal(ctx, &report, started);
+    let mut entry = report.audit_entry(elapsed_ms(started));
+    if let (Some(s), Some(detail)) = (&sops_yaml, entry.detail.as_object_mut()) {
+        detail.insert(
+            "sops_yaml".to_owned(),
+            serde_json::to_value(s).unwrap_or_default(),
+        );
+    }
+    write_journal(ctx, &entry);
     if report.changed > 0 {
         ctx.announce(&card(&change, report.changed, &ctx.actor().to_string()));
     }
     Ok(SecretsReport {
         change,
         batch: report,
+        sops_yaml,
     })
+}
+
+/// A recipient added or removed is added to or removed from the `.sops.yaml` rules of the
+/// files that now have it (or no longer have it): the changed ones and those that already
+/// agreed. A failed or skipped file is as it was, so its rule is not touched on its behalf.
+fn follow_in_sops_yaml(change: &SecretsChange, report: &BatchReport) -> Option<SopsYamlReport> {
+    let (recipient, how) = match change {
+        SecretsChange::AddRecipient(r) => (r, RecipientChange::Add),
+        SecretsChange::RemoveRecipient { recipient, .. } => (recipient, RecipientChange::Remove),
+        SecretsChange::Rotate | SecretsChange::Updatekeys { .. } => return None,
+    };
+    let done: Vec<PathBuf> = report
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, batch::Status::Changed | batch::Status::Unchanged))
+        .map(|f| f.path.clone())
+        .collect();
+    Some(batch::sync_rules(&done, recipient, how))
 }
 
 /// A removal must name a recipient some file has, and (without `force`) must leave every file
@@ -228,9 +267,16 @@ pub async fn set(
     Ok(report)
 }
 
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 fn journal(ctx: &OpCtx, report: &BatchReport, started: Instant) {
-    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    if let Err(e) = ctx.journal().append(&report.audit_entry(ms)) {
+    write_journal(ctx, &report.audit_entry(elapsed_ms(started)));
+}
+
+fn write_journal(ctx: &OpCtx, entry: &crate::audit::Entry) {
+    if let Err(e) = ctx.journal().append(entry) {
         tracing::warn!(error = %e, "audit journal not written");
     }
 }

@@ -233,6 +233,8 @@ async fn secrets_view_adds_then_removes_a_recipient() {
         .map(|f| f.path.clone())
         .collect();
     assert!(files.iter().all(|f| !sops_opens(f, &newcomer)));
+    let sops_yaml = shipdeck::services::secrets::config::find(files[0].parent().unwrap()).unwrap();
+    let rules_before = std::fs::read_to_string(&sops_yaml).unwrap();
 
     // +: a typo is caught in the dialog, nothing starts.
     c.key('+');
@@ -264,6 +266,12 @@ async fn secrets_view_adds_then_removes_a_recipient() {
         line.contains("add age1") && line.contains(": 4 changed"),
         "{line}"
     );
+    // The same op brought the matching `.sops.yaml` rules along, and the line says so.
+    assert!(line.contains("; `.sops.yaml` updated: rule"), "{line}");
+    let cfg = shipdeck::services::secrets::config::SopsConfig::load(&sops_yaml).unwrap();
+    for f in &files {
+        assert!(cfg.rule_for(f).unwrap().age.contains(&public), "{f:?}");
+    }
     assert!(files.iter().all(|f| sops_opens(f, &newcomer)));
     let demo_key = ws.dir.join("age/keys.txt");
     assert!(files.iter().all(|f| sops_opens(f, &demo_key)));
@@ -290,6 +298,8 @@ async fn secrets_view_adds_then_removes_a_recipient() {
         line.contains("remove age1") && line.contains(": 4 changed"),
         "{line}"
     );
+    assert!(line.contains("; `.sops.yaml` updated: rule"), "{line}");
+    assert_eq!(std::fs::read_to_string(&sops_yaml).unwrap(), rules_before);
     assert!(files.iter().all(|f| !sops_opens(f, &newcomer)));
     assert!(files.iter().all(|f| sops_opens(f, &demo_key)));
     // Both changes announced as what they were (the notifier delivers in the background),

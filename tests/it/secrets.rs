@@ -1087,3 +1087,235 @@ fn removing_your_own_last_key_is_refused_unknown_recipients_are_bad_input_and_sa
     assert!(text.contains("unchanged"), "{text}");
     assert_eq!(read(&file), current);
 }
+
+// ---------------------------------------------------------------- .sops.yaml follows recipients
+
+/// `sops updatekeys -y FILE` in `root` with the identity `key`: its stderr, after success.
+fn sops_updatekeys(root: &Path, file: &Path, key: &Path) -> String {
+    let out = tool("sops")
+        .args(["updatekeys", "-y"])
+        .arg(file)
+        .current_dir(root)
+        .env("SOPS_AGE_KEY_FILE", key)
+        .env_remove("SOPS_AGE_KEY")
+        .env("XDG_CONFIG_HOME", root.join("no-config"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "sops updatekeys {}: {err}",
+        file.display()
+    );
+    err
+}
+
+fn run_shipdeck(home: &Path, key: &Path, args: &[&str]) -> (std::process::Output, String) {
+    let out = shipdeck(home)
+        .arg("--yes")
+        .args(args)
+        .env("SOPS_AGE_KEY_FILE", key)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
+#[test]
+fn recipient_changes_follow_in_the_matching_sops_yaml_rules_and_sops_updatekeys_keeps_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, a_pk) = fresh_key(tmp.path(), "a.txt");
+    let (_, b_pk) = fresh_key(tmp.path(), "b.txt");
+    let (c, c_pk) = fresh_key(tmp.path(), "c.txt");
+    let root = tmp.path().join("repo");
+    for d in ["overlays/prod", "overlays/stg", "misc"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    // The three ways sops reads `age:`: a string, a folded block, a list; and an untouched rule.
+    let config = format!(
+        "# who can open what\ncreation_rules:\n  # staging: alice\n  - path_regex: overlays/stg/.*\\.enc\\.yaml$\n    age: {a_pk} # alice\n\n  # prod: alice and bob\n  - path_regex: overlays/prod/.*\\.enc\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: >-\n      {a_pk},\n      {b_pk}\n  - path_regex: ^docs/\n    age: {b_pk}\n  # everything else\n  - age:\n      - {a_pk}\n"
+    );
+    let sops_yaml = root.join(".sops.yaml");
+    std::fs::write(&sops_yaml, &config).unwrap();
+    let enc = |dir: &str, recipients: &[String]| {
+        write_encrypted(
+            &root.join(dir),
+            "s.enc.yaml",
+            PLAIN_YAML,
+            recipients,
+            &Rules::default(),
+        )
+    };
+    let stg = enc("overlays/stg", std::slice::from_ref(&a_pk));
+    let prod = enc("overlays/prod", &[a_pk.clone(), b_pk.clone()]);
+    let misc = enc("misc", std::slice::from_ref(&a_pk));
+    let r = root.to_str().unwrap();
+
+    let (out, text) = run_shipdeck(
+        tmp.path(),
+        &a,
+        &["secrets", "add-recipient", &c_pk, r, "--output", "json"],
+    );
+    assert!(out.status.success(), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["changed"], 3, "{report}");
+    let s = &report["sops_yaml"];
+    assert_eq!(s["updated"], true, "{report}");
+    assert_eq!(s["status"], "updated", "{report}");
+    assert_eq!(s["paths"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(s["rules"].as_array().unwrap().len(), 3, "{report}");
+    assert!(s.get("reason").is_none(), "{report}");
+    // Each matching rule lists the new recipient, in its own shape; every other byte stays.
+    let want = config
+        .replacen(
+            &format!("age: {a_pk} #"),
+            &format!("age: {a_pk},{c_pk} #"),
+            1,
+        )
+        .replacen(
+            &format!("      {b_pk}\n"),
+            &format!("      {b_pk},\n      {c_pk}\n"),
+            1,
+        )
+        .replacen(
+            &format!("      - {a_pk}\n"),
+            &format!("      - {a_pk}\n      - {c_pk}\n"),
+            1,
+        );
+    assert_eq!(read(&sops_yaml), want);
+    assert_eq!(
+        SopsConfig::load(&sops_yaml)
+            .unwrap()
+            .rule_for(&prod)
+            .unwrap()
+            .age,
+        vec![a_pk.clone(), b_pk.clone(), c_pk.clone()]
+    );
+    // sops agrees the files match their rules, and the new recipient stays in them.
+    for f in [&stg, &prod, &misc] {
+        let err = sops_updatekeys(&root, f, &a);
+        assert!(err.contains("already up to date"), "{}: {err}", f.display());
+        assert!(sops_decrypt(f, &c).status.success(), "{}", f.display());
+    }
+
+    // Again: the rules already list it, nothing is written; the text says so.
+    let (out, text) = run_shipdeck(tmp.path(), &a, &["secrets", "add-recipient", &c_pk, r]);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "`.sops.yaml` unchanged: the matching rules already list {c_pk}"
+        )),
+        "{text}"
+    );
+    assert_eq!(read(&sops_yaml), want);
+
+    // Taking it out again takes it out of the rules: the file is as it was, byte for byte.
+    let (out, text) = run_shipdeck(tmp.path(), &a, &["secrets", "remove-recipient", &c_pk, r]);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("`.sops.yaml` updated: rule 1 (path_regex `overlays/stg/")
+            && text.contains(&format!("no longer list {c_pk}")),
+        "{text}"
+    );
+    assert_eq!(read(&sops_yaml), config);
+    for f in [&stg, &prod, &misc] {
+        let err = sops_updatekeys(&root, f, &a);
+        assert!(err.contains("already up to date"), "{}: {err}", f.display());
+        assert!(!sops_decrypt(f, &c).status.success(), "{}", f.display());
+    }
+}
+
+#[test]
+fn when_no_rule_matches_or_a_rule_cannot_be_edited_the_files_change_and_the_report_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, a_pk) = fresh_key(tmp.path(), "a.txt");
+    let (_, b_pk) = fresh_key(tmp.path(), "b.txt");
+    let (c, c_pk) = fresh_key(tmp.path(), "c.txt");
+    let root = tmp.path().join("repo");
+    for d in ["prod", "other", "shared"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let config = format!(
+        "creation_rules:\n  - path_regex: ^prod/\n    age: {a_pk}\n  - path_regex: ^shared/\n    key_groups:\n      - age: [{a_pk}]\n      - age: [{b_pk}]\n"
+    );
+    let sops_yaml = root.join(".sops.yaml");
+    std::fs::write(&sops_yaml, &config).unwrap();
+    let other = write_encrypted(
+        &root.join("other"),
+        "x.enc.yaml",
+        PLAIN_YAML,
+        std::slice::from_ref(&a_pk),
+        &Rules::default(),
+    );
+    let f = other.to_str().unwrap();
+
+    let (out, text) = run_shipdeck(
+        tmp.path(),
+        &a,
+        &["secrets", "add-recipient", &c_pk, f, "--output", "json"],
+    );
+    assert!(out.status.success(), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["changed"], 1, "{report}");
+    let s = &report["sops_yaml"];
+    assert_eq!(s["updated"], false, "{report}");
+    assert_eq!(s["status"], "not-updated", "{report}");
+    let reason = s["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no creation rule in ")
+            && reason.contains(".sops.yaml matches other/x.enc.yaml (`sops updatekeys` refuses it"),
+        "{reason}"
+    );
+    // The file changed all the same; the config did not.
+    assert!(sops_decrypt(&other, &c).status.success());
+    assert_eq!(read(&sops_yaml), config);
+
+    // A rule with two key groups (a key from each needed): which one is not shipdeck's to guess.
+    let shared = write_encrypted(
+        &root.join("shared"),
+        "x.enc.yaml",
+        PLAIN_YAML,
+        std::slice::from_ref(&a_pk),
+        &Rules::default(),
+    );
+    let (out, text) = run_shipdeck(
+        tmp.path(),
+        &a,
+        &["secrets", "add-recipient", &c_pk, shared.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("`.sops.yaml` not updated: rule 2 (path_regex `^shared/`) of ")
+            && text.contains("2 key groups")
+            && text.contains(&format!(
+                "a later `sops updatekeys` would take {c_pk} out of that file again"
+            )),
+        "{text}"
+    );
+    assert!(sops_decrypt(&shared, &c).status.success());
+    assert_eq!(read(&sops_yaml), config);
+
+    // No .sops.yaml at all: said as plainly.
+    let lone = write_encrypted(
+        tmp.path(),
+        "lone.enc.yaml",
+        PLAIN_YAML,
+        std::slice::from_ref(&a_pk),
+        &Rules::default(),
+    );
+    let (out, text) = run_shipdeck(
+        tmp.path(),
+        &a,
+        &["secrets", "add-recipient", &c_pk, lone.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("`.sops.yaml` not updated: no .sops.yaml found above"),
+        "{text}"
+    );
+}

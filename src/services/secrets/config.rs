@@ -12,6 +12,8 @@ use super::{Result, SecretsError, yaml};
 /// One creation rule, age recipients only.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreationRule {
+    /// Its place in `creation_rules` (0-based), to find it again in the file's text.
+    pub index: usize,
     pub path_regex: Option<String>,
     pub age: Vec<String>,
     pub rules: Rules,
@@ -27,6 +29,12 @@ pub struct SopsConfig {
 
 /// The nearest `.sops.yaml` at or above `dir` (at most 100 levels, as sops).
 pub fn find(dir: &Path) -> Option<PathBuf> {
+    // The parent of a bare file name is the empty path: the current folder.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let dir = std::path::absolute(dir).ok()?;
     dir.ancestors()
         .take(100)
@@ -78,11 +86,15 @@ impl SopsConfig {
         let docs = yaml::parse(&text).map_err(in_file)?;
         let mut creation_rules = Vec::new();
         if let Some(Node::Seq(items)) = docs.first().and_then(|d| d.get("creation_rules")) {
-            for item in items {
+            let values = items.iter().filter(|i| matches!(i, SeqItem::Value(_)));
+            for (index, item) in values.enumerate() {
                 let SeqItem::Value(Node::Map(fields)) = item else {
                     continue;
                 };
-                let mut rule = CreationRule::default();
+                let mut rule = CreationRule {
+                    index,
+                    ..CreationRule::default()
+                };
                 let mut rule_fields = 0;
                 for f in fields {
                     let MapItem::Pair(k, v) = f else { continue };
@@ -139,8 +151,8 @@ impl SopsConfig {
         })
     }
 
-    /// The first rule whose `path_regex` matches `file` relative to this config's folder.
-    pub fn rule_for(&self, file: &Path) -> Result<&CreationRule> {
+    /// `file` relative to this config's folder, with `/`: what `path_regex` is matched against.
+    pub fn relative(&self, file: &Path) -> String {
         let dir = self
             .path
             .parent()
@@ -148,11 +160,27 @@ impl SopsConfig {
             .unwrap_or_default();
         let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         let rel = abs.strip_prefix(&dir).unwrap_or(&abs);
-        let rel = rel.to_string_lossy().replace('\\', "/");
+        rel.to_string_lossy().replace('\\', "/")
+    }
+
+    /// The first rule whose `path_regex` matches `file` relative to this config's folder.
+    pub fn rule_for(&self, file: &Path) -> Result<&CreationRule> {
+        self.matching_rule(file)?.ok_or_else(|| {
+            SecretsError::Config(format!(
+                "{}: no matching creation rules found for {}",
+                self.path.display(),
+                self.relative(file)
+            ))
+        })
+    }
+
+    /// Like `rule_for`, with no match as `None` rather than an error.
+    pub fn matching_rule(&self, file: &Path) -> Result<Option<&CreationRule>> {
+        let rel = self.relative(file);
         for rule in &self.creation_rules {
             match &rule.path_regex {
-                None => return Ok(rule),
-                Some(r) if r.is_empty() => return Ok(rule),
+                None => return Ok(Some(rule)),
+                Some(r) if r.is_empty() => return Ok(Some(rule)),
                 Some(r) => {
                     let re = regex::Regex::new(r).map_err(|e| {
                         SecretsError::Config(format!(
@@ -161,14 +189,11 @@ impl SopsConfig {
                         ))
                     })?;
                     if re.is_match(&rel) {
-                        return Ok(rule);
+                        return Ok(Some(rule));
                     }
                 }
             }
         }
-        Err(SecretsError::Config(format!(
-            "{}: no matching creation rules found for {rel}",
-            self.path.display()
-        )))
+        Ok(None)
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod cipher;
 pub mod config;
+pub mod config_edit;
 pub mod demo;
 pub mod formats;
 pub mod keys;

@@ -3,16 +3,19 @@
 //! atomically; in a batch a failing file stays as it was and the others proceed.
 //!
 //! `batch` holds the per-file rewrite and the batches over it (rotate, recipients,
-//! updatekeys); `set` one value by key path.
+//! updatekeys); `set` one value by key path; `sops_yaml` brings the matching `.sops.yaml`
+//! creation rules in line after a recipient change.
 
 mod batch;
 mod set;
+mod sops_yaml;
 
 pub use batch::{
     BatchReport, FileOutcome, Status, add_recipient, removal_warning, remove_recipient, rotate,
     updatekeys,
 };
 pub use set::{Step, encrypt_for_rule, parse_key_path, set_failed, set_value};
+pub use sops_yaml::{SopsYamlReport, SopsYamlStatus, sync_rules};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
