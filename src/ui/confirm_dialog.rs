@@ -75,9 +75,9 @@ pub fn render(frame: &mut Frame<'_>, state: &crate::app::State, overlay: &Overla
         )),
         (None, Some(env)) => {
             lines.push(Line::from(vec![
-                Span::styled(format!("{env}: type "), dim()),
+                Span::styled("type ", dim()),
                 Span::styled(env.clone(), warn),
-                Span::styled(" and press enter: ", dim()),
+                Span::styled(" and press enter to confirm: ", dim()),
                 Span::raw(input.clone()),
                 Span::styled("▏", Style::default().fg(Color::Cyan)),
             ]));

@@ -1022,3 +1022,77 @@ fn confirmations_follow_the_gates_the_source_and_the_build_order() {
         "{lines:?}"
     );
 }
+
+/// Taking out the last recipient whose identity I hold is not a `y`: the confirmation warns
+/// which files nobody here could open, and wants the recipient's last eight characters typed.
+#[test]
+fn removing_my_last_key_asks_for_its_fingerprint() {
+    use shipdeck::app::state::Confirmed;
+    use shipdeck::ops::secrets::SecretsChange;
+    use shipdeck::services::secrets::ops::FileInfo;
+    let mut s = demo_state();
+    let me = "age1shnpxq0v2l5kz9m0n7c3ytwhp5x0de6q4fj9rt6u8yk3a2c5plc";
+    let other = "age1q7r0wz4k9d2m8c5x3v6b1n0p4l7j2h5g8f3d6s9a0z2x5c8v1b4nq";
+    let base = s.secrets_base.clone().unwrap();
+    let file = |p: &str, recipients: &[&str]| FileInfo {
+        path: base.join(p),
+        format: None,
+        recipients: recipients.iter().map(|r| (*r).to_owned()).collect(),
+        lastmodified: None,
+        age_days: Some(1),
+        stale: false,
+        can_decrypt: true,
+        mine: vec![me.to_owned()],
+        rule: None,
+        mac_only_encrypted: false,
+        error: None,
+    };
+    s.secrets.rows = Some(vec![
+        file("secrets/prod.enc.yaml", &[me, other]),
+        file("secrets/stg.enc.yaml", &[me]),
+    ]);
+    s.overlay = Some(Overlay::Secrets);
+    cmd(&mut s, Command::RemoveRecipient);
+    for c in "shnpxq".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    update(&mut s, Action::Submit);
+    let Some(Overlay::Confirm {
+        typed,
+        lines,
+        then: Confirmed::Secrets { op, .. },
+        ..
+    }) = &s.overlay
+    else {
+        panic!("a confirmation: {:?}", s.overlay)
+    };
+    assert_eq!(typed.as_deref(), Some("3a2c5plc"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("⚠ it is the last key you hold for")),
+        "{lines:?}"
+    );
+    assert!(
+        matches!(op, SecretsChange::RemoveRecipient { force: true, .. }),
+        "{op:?}"
+    );
+    // A wrong fingerprint is no yes.
+    for c in "nope".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    let fx = update(&mut s, Action::Submit);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::SecretsBatch { .. })),
+        "{fx:?}"
+    );
+    assert!(matches!(s.overlay, Some(Overlay::Confirm { .. })));
+    for c in "3a2c5plc".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    let fx = update(&mut s, Action::Submit);
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::SecretsBatch { .. })),
+        "{fx:?}"
+    );
+}

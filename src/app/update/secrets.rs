@@ -127,7 +127,8 @@ fn recipient_change(state: &State, add: bool, typed: &str) -> Result<SecretsChan
         [one] => Ok(SecretsChange::RemoveRecipient {
             recipient: (*one).to_owned(),
             rotate: true,
-            force: false,
+            // Taking out the last key of mine is allowed only after its fingerprint is typed.
+            force: !locked_out(state, one).is_empty(),
         }),
         [] => Err(format!("no listed file has a recipient matching `{typed}`")),
         many => Err(format!(
@@ -164,25 +165,67 @@ fn ask_recipient_change(state: &mut State, op: SecretsChange) {
                 ),
             ],
         ),
-        SecretsChange::RemoveRecipient { recipient, .. } => (
-            "Remove an age recipient".to_owned(),
-            vec![
+        SecretsChange::RemoveRecipient { recipient, .. } => {
+            let mut lines = vec![
                 recipient.clone(),
                 format!(
                     "loses access to {} file(s); their data keys are rotated so an old copy opens nothing new",
                     files.len()
                 ),
-            ],
-        ),
+            ];
+            let locked = locked_out(state, recipient);
+            if !locked.is_empty() {
+                lines.push(format!(
+                    "{}it is the last key you hold for {}: nobody here could open {} after this",
+                    crate::app::update::WARN,
+                    locked.join(", "),
+                    if locked.len() == 1 { "it" } else { "them" }
+                ));
+            }
+            ("Remove an age recipient".to_owned(), lines)
+        }
         SecretsChange::Rotate | SecretsChange::Updatekeys { .. } => {
             ("Rotate data keys".to_owned(), Vec::new())
         }
     };
+    // Locking myself out is typed: the recipient's last eight characters (its fingerprint).
+    let typed = match &op {
+        SecretsChange::RemoveRecipient {
+            recipient,
+            force: true,
+            ..
+        } => Some(fingerprint(recipient)),
+        _ => None,
+    };
     state.overlay = Some(Overlay::Confirm {
         title,
         lines,
-        typed: None,
+        typed,
         input: String::new(),
         then: Confirmed::Secrets { files, op },
     });
+}
+
+/// The listed files whose only recipient I hold is `recipient` (by the path the table shows).
+fn locked_out(state: &State, recipient: &str) -> Vec<String> {
+    let base = state.secrets_base.as_deref();
+    state
+        .secrets
+        .rows
+        .iter()
+        .flatten()
+        .filter(|f| f.mine.iter().all(|m| m == recipient) && f.mine.iter().any(|m| m == recipient))
+        .map(|f| {
+            base.and_then(|b| f.path.strip_prefix(b).ok())
+                .unwrap_or(&f.path)
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The last eight characters of a recipient: what the cockpit asks to be typed.
+fn fingerprint(recipient: &str) -> String {
+    let chars: Vec<char> = recipient.chars().collect();
+    chars[chars.len().saturating_sub(8)..].iter().collect()
 }

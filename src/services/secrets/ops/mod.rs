@@ -108,6 +108,9 @@ pub struct FileInfo {
     pub stale: bool,
     /// Whether one of my identities unwraps the data key.
     pub can_decrypt: bool,
+    /// Its recipients whose identity this machine holds (taking the last of them out locks
+    /// me out of the file).
+    pub mine: Vec<String>,
     /// The value-selection rule, e.g. `encrypted_regex: ^(data|stringData)$`.
     pub rule: Option<String>,
     pub mac_only_encrypted: bool,
@@ -167,6 +170,14 @@ pub fn list(
                     age_days,
                     stale: age_days.is_some_and(|d| d > i64::from(rotation_days)),
                     can_decrypt: ids.unwrap(&f.meta.age).is_ok(),
+                    mine: {
+                        let ours = ids.recipients();
+                        f.meta
+                            .recipients()
+                            .into_iter()
+                            .filter(|r| ours.contains(r))
+                            .collect()
+                    },
                     rule,
                     mac_only_encrypted: f.meta.mac_only_encrypted,
                     error: None,
@@ -180,6 +191,7 @@ pub fn list(
                 age_days: None,
                 stale: false,
                 can_decrypt: false,
+                mine: Vec::new(),
                 rule: None,
                 mac_only_encrypted: false,
                 error: Some(e.to_string()),
