@@ -45,6 +45,13 @@ pub fn run(cli: Cli) -> u8 {
 }
 
 async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
+    if ctx.output == crate::cli::OutputFormat::Markdown
+        && !matches!(command, Some(Command::Changes(_)))
+    {
+        return Err(Failure::bad_input(
+            "--output markdown is for `shipdeck changes`; this command prints a table or JSON",
+        ));
+    }
     match command {
         None => cockpit(ctx).await,
         Some(Command::Status(a)) => headless::status::run(ctx, a).await,
@@ -54,6 +61,7 @@ async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
         Some(Command::History(a)) => headless::gitops::history(ctx, a).await,
         Some(Command::Rollout(a)) => headless::rollout::run(ctx, a).await,
         Some(Command::Gates(a)) => headless::gates::run(ctx, a).await,
+        Some(Command::Changes(a)) => headless::changes::run(ctx, a).await,
         Some(Command::Secrets(a)) => headless::secrets::run(ctx, a).await,
         Some(Command::Keygen(a)) => headless::secrets::keygen(ctx, a).await,
         Some(Command::Tmp(a)) => headless::tmp::run(ctx, a).await,

@@ -59,6 +59,9 @@ pub enum Command {
     /// GitHub teams → Feishu chats.
     #[strum(message = "GitHub teams → Feishu chats")]
     Feishu,
+    /// The commits and pull requests the selected env's promote would bring.
+    #[strum(message = "changes: commits and PRs between envs")]
+    Changes,
     /// Open the selected item's link.
     #[strum(message = "open the selected link")]
     OpenLink,
@@ -131,6 +134,9 @@ pub enum Command {
     /// A view: apply what it shows (tmp clean, Feishu member sync); asks first.
     #[strum(message = "view: apply (tmp clean, Feishu sync; asks first)")]
     Apply,
+    /// A view: type to keep only the rows that contain it.
+    #[strum(message = "view: filter the rows (enter keeps, esc clears)")]
+    Filter,
 }
 
 impl Command {
@@ -159,6 +165,7 @@ impl Command {
                 | Command::Order
                 | Command::Toggle
                 | Command::Apply
+                | Command::Filter
         )
     }
 
@@ -241,6 +248,12 @@ pub enum Action {
         to: String,
         actor: String,
     },
+    /// What GitHub said about the changes between two tags.
+    ChangesLoaded {
+        base_tag: String,
+        head_tag: String,
+        result: Result<crate::services::github::ChangeSummary, String>,
+    },
     /// The gates of a release/promote candidate, for the confirmation.
     CandidateGates(crate::app::state::CandidateGates),
     /// The gates refused a change whose env allows an override: ask for a reason.
@@ -266,6 +279,8 @@ pub enum Action {
     },
     /// Time to ask again for an env's gates (scheduled from the report's `refresh_after`).
     RefreshGates { env: String },
+    /// Time to ask again for the gates of an open confirmation's tag (they were running).
+    RefreshCandidate { env: String, tag: String },
     /// A cluster watch delivered something.
     Live(crate::services::kube::LiveEvent),
     /// The process was asked to stop (SIGTERM/SIGINT).
@@ -295,6 +310,12 @@ pub enum Effect {
     CheckGitRef,
     /// Tags for the release picker.
     LoadKnownTags { app: String },
+    /// The changes `head` (env, tag) would bring to `base` (env, tag), from GitHub.
+    LoadChanges {
+        app: String,
+        base: (String, String),
+        head: (String, String),
+    },
     /// An env's history for the rollback picker.
     LoadHistory { app: String, env: String },
     /// Write a change to the GitOps repo as a background task.
@@ -355,6 +376,8 @@ pub enum TimerKey {
     GitRef,
     /// Ask GitHub again for the gates of an env's commit.
     Gates { env: String },
+    /// Ask GitHub again for the gates of the tag an open confirmation would write.
+    CandidateGates,
     /// Clear the status line once its message is old.
     Status,
     /// Look again once a disagreement between git and the cluster outlived its grace.

@@ -157,6 +157,7 @@ pub enum View {
     Secrets,
     Tmp,
     Feishu,
+    Changes,
 }
 
 /// How keys are read right now: bound commands, or typing into a field.

@@ -200,6 +200,25 @@ pub enum TmpSort {
     Rule,
 }
 
+/// The Changes view (`c`): what the head env's tag brings to the base env's (a promote
+/// `head` → `base`). Its data is `State::changes_cache` under the two tags.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangesView {
+    pub app: String,
+    pub base_env: String,
+    pub head_env: String,
+    pub base_tag: String,
+    pub head_tag: String,
+    /// Rows whose id, title, author or labels contain this (case aside).
+    pub filter: String,
+    /// `/` was pressed: keys type into the filter until enter or esc.
+    pub filtering: bool,
+    pub selected: usize,
+}
+
+/// What GitHub said about the changes between two tags: `None` while it is being asked.
+pub type ChangesEntry = Option<Result<crate::services::github::ChangeSummary, String>>;
+
 /// The tmp view (`t`): what the cleanup would remove, before it does.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TmpView {
@@ -281,6 +300,8 @@ pub enum Overlay {
     Feishu,
     /// `t`: the tmp cleanup preview (its data lives in `State::tmp`).
     Tmp,
+    /// `c`: the commits and pull requests between two envs (data in `State::changes`).
+    Changes,
     /// From the Secrets view: the age recipient to add (`add`) or to remove, typed or pasted
     /// (for a removal, any unique part of one the files list).
     Recipient {
@@ -333,6 +354,13 @@ pub struct State {
     pub feishu: FeishuView,
     /// The tmp view's data.
     pub tmp: TmpView,
+    /// The Changes view's pair and its filter.
+    pub changes: ChangesView,
+    /// Changes between two tags (base, head), asked once per pair: both name commits, so the
+    /// answer never changes.
+    pub changes_cache: std::collections::HashMap<(String, String), ChangesEntry>,
+    /// Pull-request labels that need care (inventory `github.care_labels`).
+    pub care_labels: Vec<String>,
     /// Releases pushed and not yet finished in the cluster: (app, env) → (from, to, actor).
     pub in_flight: std::collections::BTreeMap<(String, String), (String, String, String)>,
     /// Gates of the tag the open confirmation would release.
@@ -416,6 +444,16 @@ impl State {
             secrets: SecretsView::default(),
             feishu: FeishuView::default(),
             tmp: TmpView::default(),
+            changes: ChangesView::default(),
+            changes_cache: std::collections::HashMap::new(),
+            care_labels: inv.github.as_ref().map_or_else(
+                || {
+                    crate::services::github::DEFAULT_CARE_LABELS
+                        .map(str::to_owned)
+                        .to_vec()
+                },
+                crate::inventory::GithubConfig::care_labels,
+            ),
             candidate: None,
             in_flight: std::collections::BTreeMap::new(),
             secrets_base: Some(inv.base_dir().to_path_buf()),
@@ -563,6 +601,8 @@ impl State {
             Some(Overlay::Secrets) => InputMode::View(View::Secrets),
             Some(Overlay::Feishu) => InputMode::View(View::Feishu),
             Some(Overlay::Tmp) => InputMode::View(View::Tmp),
+            Some(Overlay::Changes) if self.changes.filtering => InputMode::Text,
+            Some(Overlay::Changes) => InputMode::View(View::Changes),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Command-line definitions: the TUI (no subcommand) and every headless subcommand.
 //! Each area's arguments live in their own file so the areas can grow independently.
 
+pub mod changes;
 pub mod feishu;
 pub mod gates;
 pub mod gitops;
@@ -61,10 +62,12 @@ pub struct Cli {
 pub enum OutputFormat {
     /// Human-readable table.
     #[default]
-    #[value(alias = "human")]
+    #[value(alias = "human", alias = "text")]
     Table,
     /// One JSON document on stdout.
     Json,
+    /// Markdown, ready to paste (`changes`: release notes).
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +88,9 @@ pub enum Command {
     Rollout(rollout::RolloutArgs),
     /// CI gates of the commit an environment runs or would run.
     Gates(gates::GatesArgs),
+    /// What is in a promote: the commits and pull requests one environment's tag would bring
+    /// to another (GitHub's compare), as text, JSON or Markdown release notes.
+    Changes(changes::ChangesArgs),
     /// SOPS + age secret files.
     Secrets(secrets::SecretsArgs),
     /// Generate an age identity (like age-keygen).

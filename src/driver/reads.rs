@@ -22,6 +22,40 @@ impl Runner {
         });
     }
 
+    /// What `head` (env, tag) brings to `base`, every line of it (the view filters and the
+    /// dialogs take the first few).
+    pub(super) fn load_changes(&self, app: String, base: (String, String), head: (String, String)) {
+        let Some(svc) = self.services.gates.clone() else {
+            return;
+        };
+        let care = self
+            .services
+            .inventory
+            .github
+            .as_ref()
+            .map(crate::inventory::GithubConfig::care_labels)
+            .unwrap_or_default();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let changes = svc
+                .env_changes(
+                    app.as_str(),
+                    (base.0.as_str(), base.1.as_str()),
+                    (head.0.as_str(), head.1.as_str()),
+                )
+                .await;
+            let care: Vec<&str> = care.iter().map(String::as_str).collect();
+            let result = changes
+                .map(|c| c.summary(usize::MAX, &care))
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Action::ChangesLoaded {
+                base_tag: base.1,
+                head_tag: head.1,
+                result,
+            });
+        });
+    }
+
     pub(super) fn fetch_candidate_gates(&self, env: String, tag: String) {
         let (Some(svc), inv, tx) = (
             self.services.gates.clone(),

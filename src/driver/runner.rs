@@ -128,6 +128,7 @@ impl Runner {
             Effect::LoadHistory { app, env } => self.load_history(app, env),
             Effect::LoadSecrets => self.load_secrets(),
             Effect::FetchCandidateGates { env, tag } => self.fetch_candidate_gates(env, tag),
+            Effect::LoadChanges { app, base, head } => self.load_changes(app, base, head),
             Effect::PlanTmp => self.plan_tmp(),
             Effect::PlanFeishu => self.plan_feishu(),
             Effect::GitChange { task, change } => self.git_change(task, change),

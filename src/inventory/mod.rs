@@ -100,6 +100,23 @@ pub struct GithubConfig {
     /// How long one request may take, headers and body. Seconds; default 30.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+    /// Pull-request labels that need care before they go out (highlighted in the Changes
+    /// view, warned about in the promote and release confirmations). Default: breaking,
+    /// migration.
+    #[serde(default)]
+    pub care_labels: Option<Vec<String>>,
+}
+
+impl GithubConfig {
+    /// The labels that need care, the inventory's or the defaults.
+    pub fn care_labels(&self) -> Vec<String> {
+        self.care_labels.clone().unwrap_or_else(|| {
+            crate::services::github::DEFAULT_CARE_LABELS
+                .iter()
+                .map(|l| (*l).to_owned())
+                .collect()
+        })
+    }
 }
 
 /// The GitOps repository that says which tag each environment runs.

@@ -171,11 +171,17 @@ pub struct ChangeReport {
     pub cluster: Option<ClusterHalf>,
     /// Who acted.
     pub actor: String,
+    /// What a promote brought (`12 commits, 5 PRs`), when GitHub said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<String>,
 }
 
 impl std::fmt::Display for ChangeReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.outcome.message)?;
+        if let Some(c) = self.changes.as_ref().filter(|_| self.outcome.pushed) {
+            write!(f, " ({c})")?;
+        }
         if let Some(c) = &self.cluster {
             write!(f, "; cluster: {}", c.note)?;
             if self.outcome.pushed {
@@ -235,7 +241,8 @@ async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
     req.reason.clone_from(&spec.reason);
     // The trailer names the person; the journal line adds the cluster's name once learnt.
     req.actor = ctx.actor().name;
-    let (result, trace, pass) = guarded(ctx, &inv, req.clone(), &spec, task).await;
+    let (result, trace, checked) = guarded(ctx, &inv, req.clone(), &spec, task).await;
+    let Checked { pass, changes } = checked;
     let _ = learn.await;
     let cluster = match abort {
         None => None,
@@ -256,6 +263,7 @@ async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
         "remote": ctx.gitops().ok().map(|_| crate::redact::url(&inv.gitops_url())),
         "gates": pass.as_ref().map(|p| p.trailer.clone()),
         "reason": pass.as_ref().and_then(|p| p.reason.clone()).or_else(|| spec.reason.clone()),
+        "changes": changes.as_ref().map(super::changes::trailer),
         "cluster": cluster,
     });
     let result = result.map(|outcome| {
@@ -276,11 +284,12 @@ async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
             gates_overridden: pass.as_ref().is_some_and(|p| p.overridden),
             cluster: cluster.clone(),
             actor: req.actor.clone(),
+            changes: changes.as_ref().map(super::changes::trailer),
         }
     });
     ctx.record(entry, started, &result).await;
     if let Ok(report) = &result {
-        for card in cards(&inv, &spec, report, pass.as_ref()) {
+        for card in cards(&inv, &spec, report, pass.as_ref(), changes.as_ref()) {
             ctx.announce(&card);
         }
     }
@@ -294,14 +303,14 @@ async fn guarded(
     mut req: ChangeRequest,
     spec: &ChangeSpec,
     task: TaskCtl,
-) -> (Result<ChangeOutcome, OpError>, Trace, Option<GuardPass>) {
+) -> (Result<ChangeOutcome, OpError>, Trace, Checked) {
     let engine = match ctx.gitops() {
         Ok(g) => g.engine().await,
         Err(e) => Err(e),
     };
     let engine = match engine {
         Ok(e) => e,
-        Err(e) => return (Err(e), Trace::default(), None),
+        Err(e) => return (Err(e), Trace::default(), Checked::default()),
     };
     let env = match inv.env(&req.env) {
         Ok(env) => env.clone(),
@@ -309,41 +318,67 @@ async fn guarded(
             return (
                 Err(OpError::bad_input(e.to_string())),
                 Trace::default(),
-                None,
+                Checked::default(),
             );
         }
     };
     let mut pass = None;
-    if req.action != Action::Rollback && !env.required_checks.is_empty() {
-        let tag = {
+    let mut changes = None;
+    // A promote says what it brings (trailer, card) when GitHub is there to ask.
+    let wants_changes = req.action == Action::Promote && ctx.gates().is_some();
+    if req.action != Action::Rollback && (!env.required_checks.is_empty() || wants_changes) {
+        let preview = {
             let (engine, r) = (engine.clone(), req.clone());
             let ctl = task.clone().within(git_budget(inv));
             let read = ctl.clone();
-            bounded_blocking(inv, &ctl, "fetching", move || {
-                engine.preview(&r, &read).map(|p| p.to)
-            })
-            .await
+            bounded_blocking(inv, &ctl, "fetching", move || engine.preview(&r, &read)).await
         };
-        let tag = match tag {
-            Ok(t) => t,
-            Err(e) => return (Err(e), Trace::default(), None),
+        let preview = match preview {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Trace::default(), Checked::default()),
         };
-        task.report(0, Some(2), "waiting for GitHub (gates)");
-        match check_gates(ctx, &env, &req.env, &tag, spec.override_reason.as_deref()).await {
-            Ok(p) => {
-                req.gates = Some(p.trailer.clone());
-                if p.overridden {
-                    req.reason.clone_from(&p.reason);
+        if wants_changes {
+            task.report(0, Some(2), "asking GitHub what goes out");
+            let source = spec
+                .source_env
+                .clone()
+                .or_else(|| env.promote_from().map(str::to_owned))
+                .unwrap_or_default();
+            changes = super::changes::of_promote(
+                ctx,
+                &req.app,
+                (&req.env, &preview.from),
+                (&source, &preview.to),
+            )
+            .await;
+            req.changes = changes.as_ref().map(super::changes::trailer);
+        }
+        if !env.required_checks.is_empty() {
+            let tag = preview.to;
+            task.report(0, Some(2), "waiting for GitHub (gates)");
+            match check_gates(ctx, &env, &req.env, &tag, spec.override_reason.as_deref()).await {
+                Ok(p) => {
+                    req.gates = Some(p.trailer.clone());
+                    if p.overridden {
+                        req.reason.clone_from(&p.reason);
+                    }
+                    pass = Some(p);
                 }
-                pass = Some(p);
-            }
-            Err(e) => {
-                let trace = Trace {
-                    from: spec.expected_from.clone(),
-                    to: Some(tag),
-                    attempts: 0,
-                };
-                return (Err(e), trace, None);
+                Err(e) => {
+                    let trace = Trace {
+                        from: spec.expected_from.clone(),
+                        to: Some(tag),
+                        attempts: 0,
+                    };
+                    return (
+                        Err(e),
+                        trace,
+                        Checked {
+                            pass: None,
+                            changes,
+                        },
+                    );
+                }
             }
         }
     }
@@ -365,7 +400,14 @@ async fn guarded(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
-    (result, trace, pass)
+    (result, trace, Checked { pass, changes })
+}
+
+/// What was learnt before the push: the gates that let it through, what it brings.
+#[derive(Default)]
+struct Checked {
+    pass: Option<GuardPass>,
+    changes: Option<crate::services::github::ChangeSummary>,
 }
 
 async fn check_gates(
@@ -465,6 +507,7 @@ fn cards(
     spec: &ChangeSpec,
     report: &ChangeReport,
     pass: Option<&GuardPass>,
+    changes: Option<&crate::services::github::ChangeSummary>,
 ) -> Vec<Notification> {
     let done = &report.outcome;
     if done.commit.is_none() {
@@ -484,7 +527,10 @@ fn cards(
         }
         Action::Rollback => Notification::rollback(app, env, &from, &done.to, actor),
     };
-    let card = card.with_detail(report.to_string());
+    let mut card = card.with_detail(report.to_string());
+    if let Some(c) = changes {
+        card = card.with_changes(super::changes::card(c));
+    }
     let mut out = vec![match pass {
         Some(p) => card.with_gates(p.summary.clone()),
         None => card,

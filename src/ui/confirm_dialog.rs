@@ -54,6 +54,16 @@ pub fn render(frame: &mut Frame<'_>, state: &crate::app::State, overlay: &Overla
             .envs
             .iter()
             .any(|e| e.name == change.env && !e.required_checks.is_empty());
+        // What it brings, from GitHub's comparison of the two tags.
+        if let (Some(from), Some(to)) = (&change.expected_from, &change.tag) {
+            for l in crate::app::update::changes_confirm_lines(state, from, to) {
+                lines.push(if l.starts_with(crate::app::update::WARN) {
+                    Line::styled(l, warn)
+                } else {
+                    Line::styled(l, dim())
+                });
+            }
+        }
         match asked {
             Some(c) => lines.extend(gate_lines(state, &c.tag, &c.result, inner)),
             None if requires && change.override_reason.is_none() => {

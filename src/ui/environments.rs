@@ -68,6 +68,31 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             notes.push(Line::styled(d, Style::default().fg(Color::Yellow)));
         }
     }
+    // What the selected env's promote pair would bring (`stg → prod: 12 commits, 5 PRs ahead`).
+    if let Some((base, head)) = state
+        .selected_env()
+        .and_then(|e| crate::app::update::pair_of(state, e))
+    {
+        let tag = |env: &str| {
+            state
+                .envs
+                .iter()
+                .find(|e| e.name == env)
+                .and_then(|e| e.git_tag.clone())
+        };
+        if let (Some(bt), Some(ht)) = (tag(&base), tag(&head)) {
+            let what = match state.changes_cache.get(&(bt.clone(), ht.clone())) {
+                _ if bt == ht => Some("same tag, nothing to promote".to_owned()),
+                Some(Some(Ok(s))) => Some(s.headline.clone()),
+                Some(Some(Err(e))) => Some(format!("changes unknown: {e}")),
+                Some(None) => Some("asking GitHub…".to_owned()),
+                None => None,
+            };
+            if let Some(what) = what {
+                notes.push(Line::styled(format!("{head} → {base}: {what} (c)"), dim()));
+            }
+        }
+    }
     if let Some(changed) = state
         .selected_env()
         .and_then(|e| state.git_for(&e.name))

@@ -1,6 +1,7 @@
 //! Rendering: pure functions of `State`, one file per panel or dialog.
 
 pub mod activity;
+pub mod changes_view;
 pub mod confirm_dialog;
 pub mod environments;
 pub mod feishu_view;

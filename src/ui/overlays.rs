@@ -28,6 +28,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(Overlay::Secrets) => super::secrets_view::render(frame, state),
         Some(Overlay::Feishu) => super::feishu_view::render(frame, state),
         Some(Overlay::Tmp) => super::tmp_view::render(frame, state),
+        Some(Overlay::Changes) => super::changes_view::render(frame, state),
     }
 }
 
@@ -75,6 +76,7 @@ fn help(frame: &mut Frame<'_>, state: &State, scroll: u16) {
         (View::Secrets, "secrets"),
         (View::Tmp, "tmp"),
         (View::Feishu, "feishu"),
+        (View::Changes, "changes"),
     ] {
         lines.push(Line::styled(format!("  in the {name} view:"), dim()));
         for (key, cmd) in state.keymap.view_keys(view) {

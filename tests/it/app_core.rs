@@ -402,7 +402,7 @@ fn selection_moves_within_bounds() {
 fn help_lists_every_command_with_its_keys() {
     use shipdeck::app::keymap::View;
     let s = demo_state();
-    let in_views: Vec<Command> = [View::Secrets, View::Tmp, View::Feishu]
+    let in_views: Vec<Command> = [View::Secrets, View::Tmp, View::Feishu, View::Changes]
         .into_iter()
         .flat_map(|v| s.keymap.view_keys(v))
         .map(|(_, c)| c)
@@ -1094,5 +1094,131 @@ fn removing_my_last_key_asks_for_its_fingerprint() {
     assert!(
         fx.iter().any(|e| matches!(e, Effect::SecretsBatch { .. })),
         "{fx:?}"
+    );
+}
+
+/// `c` opens the Changes view of the selected env's promote pair and asks GitHub once; `/`
+/// filters by author or text, esc drops the filter before it closes the view, and `o` opens
+/// the row's link.
+#[test]
+fn the_changes_view_asks_once_filters_and_opens_links() {
+    let mut s = crate::ui_snapshots::changes_state();
+    // Pairs whose answer is in are not asked again; dev → stg (not in yet) was asked.
+    s.overlay = None;
+    let fx = cmd(&mut s, Command::Changes);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::LoadChanges { .. })),
+        "cached: {fx:?}"
+    );
+    assert_eq!(s.overlay, Some(Overlay::Changes));
+    assert_eq!(
+        (s.changes.head_env.as_str(), s.changes.base_env.as_str()),
+        ("stg", "prod")
+    );
+    assert_eq!(shipdeck::app::update::changes_rows(&s).len(), 4);
+    cmd(&mut s, Command::Filter);
+    assert_eq!(s.input_mode(), InputMode::Text);
+    for c in "migration".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    assert_eq!(shipdeck::app::update::changes_rows(&s).len(), 1);
+    update(&mut s, Action::Submit);
+    assert_eq!(
+        s.input_mode(),
+        InputMode::View(shipdeck::app::keymap::View::Changes)
+    );
+    let fx = update(&mut s, Action::Submit);
+    assert!(
+        fx.contains(&Effect::OpenUrl(
+            "https://github.example/miker-org/miker/#490".into()
+        )),
+        "{fx:?}"
+    );
+    cmd(&mut s, Command::Filter);
+    cmd(&mut s, Command::Cancel);
+    assert_eq!(
+        s.overlay,
+        Some(Overlay::Changes),
+        "esc dropped the filter only"
+    );
+    assert!(s.changes.filter.is_empty());
+    assert_eq!(shipdeck::app::update::changes_rows(&s).len(), 4);
+    cmd(&mut s, Command::Cancel);
+    assert_eq!(s.overlay, None);
+    // The promote confirmation carries the headline, the first lines and the care label.
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Promote);
+    let Some(Overlay::Confirm { .. }) = &s.overlay else {
+        panic!("a confirmation: {:?}", s.overlay)
+    };
+    let lines = shipdeck::app::update::changes_confirm_lines(&s, "71be0e3", "9f1c2ab");
+    assert_eq!(lines[0], "changes: 12 commits, 3 PRs ahead");
+    assert!(
+        lines.iter().any(|l| l == "⚠ label migration on #490"),
+        "{lines:?}"
+    );
+}
+
+/// Gates still running in an open confirmation are asked again when GitHub's report says a
+/// refresh is due, and only while that confirmation is open.
+#[test]
+fn a_confirmation_follows_gates_that_still_run() {
+    use shipdeck::app::state::CandidateGates;
+    use shipdeck::services::github::GateReport;
+    use shipdeck::services::gitops::EnvTag;
+    let mut s = demo_state();
+    let row = |env: &str, tag: &str| EnvTag {
+        app: "miker-web".into(),
+        env: env.into(),
+        file: format!("{env}.yaml"),
+        tag: Some(tag.into()),
+        changed: None,
+        problem: None,
+    };
+    update(
+        &mut s,
+        Action::GitSnapshot(Ok(vec![row("dev", "9f1c2ab"), row("stg", "71be0e3")])),
+    );
+    cmd(&mut s, Command::Down);
+    cmd(&mut s, Command::Promote);
+    let running = GateReport {
+        sha: "9f1c2ab0000000000000000000000000000000aa".into(),
+        gates: vec![],
+        summary: "1/2 passed, 1 running".into(),
+        all_passed: false,
+        settled: false,
+        fetched_at: jiff::Timestamp::UNIX_EPOCH,
+        refresh_after: Some(jiff::Timestamp::UNIX_EPOCH),
+        rate_limited_until: None,
+    };
+    let fx = update(
+        &mut s,
+        Action::CandidateGates(CandidateGates {
+            env: "stg".into(),
+            tag: "9f1c2ab".into(),
+            result: Ok(running),
+        }),
+    );
+    let again = fx.iter().find_map(|e| match e {
+        Effect::Schedule { action, .. } => Some((**action).clone()),
+        _ => None,
+    });
+    let Some(again) = again else {
+        panic!("a refresh is scheduled: {fx:?}")
+    };
+    let fx = update(&mut s, again.clone());
+    assert!(
+        fx.contains(&Effect::FetchCandidateGates {
+            env: "stg".into(),
+            tag: "9f1c2ab".into()
+        }),
+        "{fx:?}"
+    );
+    cmd(&mut s, Command::Cancel);
+    let fx = update(&mut s, again);
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::FetchCandidateGates { .. })),
+        "closed: not asked again: {fx:?}"
     );
 }

@@ -728,3 +728,130 @@ fn rollback_dialog_lists_the_history() {
         s
     });
 }
+
+/// What stg → prod would bring, as GitHub compared it: the Environments note, the Changes
+/// view (with a care label highlighted and a filter), and the promote confirmation's lines.
+pub(crate) fn changes_state() -> State {
+    use shipdeck::services::github::{
+        ChangeSummary, CompareStatus, LabelCount, LineKind, SummaryLine,
+    };
+    use shipdeck::services::gitops::EnvTag;
+    let mut s = demo_state();
+    s.gitops = Feed::Live;
+    s.github = Feed::Live;
+    let row = |env: &str, tag: &str| EnvTag {
+        app: "miker-web".into(),
+        env: env.into(),
+        file: format!("{env}.yaml"),
+        tag: Some(tag.into()),
+        changed: None,
+        problem: None,
+    };
+    update(
+        &mut s,
+        Action::GitSnapshot(Ok(vec![
+            row("dev", "be5f196"),
+            row("stg", "9f1c2ab"),
+            row("prod", "71be0e3"),
+        ])),
+    );
+    let line = |kind, id: &str, title: &str, author: &str, labels: &[&str]| SummaryLine {
+        kind,
+        id: id.into(),
+        title: title.into(),
+        author: Some(author.into()),
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        url: Some(format!("https://github.example/miker-org/miker/{id}")),
+    };
+    let summary = ChangeSummary {
+        headline: "12 commits, 3 PRs ahead".into(),
+        status: CompareStatus::Ahead,
+        commits: 12,
+        pull_requests: 3,
+        behind: 0,
+        not_listed: 0,
+        taken_out: false,
+        authors: vec!["alice".into(), "bob".into(), "carol".into()],
+        labels: vec![
+            LabelCount {
+                label: "feature".into(),
+                pull_requests: vec![482, 490],
+            },
+            LabelCount {
+                label: "migration".into(),
+                pull_requests: vec![490],
+            },
+        ],
+        care: vec![],
+        lines: vec![
+            line(
+                LineKind::PullRequest,
+                "#482",
+                "Checkout: pay by invoice",
+                "alice",
+                &["feature"],
+            ),
+            line(
+                LineKind::PullRequest,
+                "#490",
+                "orders: add the invoice_due column",
+                "bob",
+                &["feature", "migration"],
+            ),
+            line(
+                LineKind::PullRequest,
+                "#491",
+                "Fix the basket badge count",
+                "carol",
+                &[],
+            ),
+            line(
+                LineKind::Commit,
+                "3c9b7f0",
+                "ci: cache the cargo registry",
+                "bob",
+                &[],
+            ),
+        ],
+        more: 0,
+        compare_url: Some(
+            "https://github.example/miker-org/miker/compare/71be0e3...9f1c2ab".into(),
+        ),
+    };
+    update(
+        &mut s,
+        Action::ChangesLoaded {
+            base_tag: "71be0e3".into(),
+            head_tag: "9f1c2ab".into(),
+            result: Ok(summary),
+        },
+    );
+    cmd(&mut s, Command::Down);
+    s
+}
+
+#[test]
+fn changes_between_envs_in_the_panel_the_view_and_the_promote() {
+    snap("changes_env_note", changes_state);
+    snap("changes_view", || {
+        let mut s = changes_state();
+        cmd(&mut s, Command::Changes);
+        cmd(&mut s, Command::Down);
+        s
+    });
+    snap("changes_view_filtered", || {
+        let mut s = changes_state();
+        cmd(&mut s, Command::Changes);
+        cmd(&mut s, Command::Filter);
+        for c in "bob".chars() {
+            update(&mut s, Action::Input(c));
+        }
+        s
+    });
+    snap("changes_promote_confirm", || {
+        let mut s = changes_state();
+        cmd(&mut s, Command::Down);
+        cmd(&mut s, Command::Promote);
+        s
+    });
+}

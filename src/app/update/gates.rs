@@ -89,6 +89,51 @@ pub(super) fn candidate(state: &State, env: &EnvRow, tag: &str, effects: &mut Ve
     }
 }
 
+/// The candidate's gates came in. While some still run and the confirmation is open, they
+/// are asked again when GitHub's report says a refresh is due: the dialog follows CI.
+pub(super) fn candidate_loaded(
+    state: &mut State,
+    c: super::super::state::CandidateGates,
+    effects: &mut Vec<Effect>,
+) {
+    if let Ok(report) = &c.result
+        && let Some(at) = report.refresh_after
+    {
+        let now_ms = i64::try_from(state.clock.now_ms).unwrap_or(i64::MAX);
+        let after_ms = u64::try_from(at.as_millisecond().saturating_sub(now_ms))
+            .unwrap_or(0)
+            .max(1_000);
+        effects.push(Effect::Schedule {
+            key: TimerKey::CandidateGates,
+            after_ms,
+            action: Box::new(Action::RefreshCandidate {
+                env: c.env.clone(),
+                tag: c.tag.clone(),
+            }),
+        });
+    }
+    state.candidate = Some(c);
+}
+
+/// The refresh is due: ask again only if that confirmation is still open.
+pub(super) fn refresh_candidate(
+    state: &State,
+    env: String,
+    tag: String,
+    effects: &mut Vec<Effect>,
+) {
+    let open = matches!(
+        &state.overlay,
+        Some(super::super::state::Overlay::Confirm {
+            then: super::super::state::Confirmed::Git(change),
+            ..
+        }) if change.env == env && change.tag.as_deref() == Some(tag.as_str())
+    );
+    if open {
+        effects.push(Effect::FetchCandidateGates { env, tag });
+    }
+}
+
 /// What an env requires, for a confirmation.
 pub(super) fn required_line(state: &State, env: &str) -> String {
     let required = required(state, env);

@@ -339,6 +339,9 @@ fn promote(state: &mut State, app: &str, env: &EnvRow, effects: &mut Vec<Effect>
         typed.get_or_insert_with(|| env.name.clone());
     }
     super::gates::candidate(state, env, &from_tag, effects);
+    if let Some(current) = &to_tag {
+        super::changes::want(state, (&env.name, current), (&from, &from_tag), effects);
+    }
 }
 
 fn confirm(
@@ -410,6 +413,9 @@ pub(super) fn submit_release(state: &mut State, overlay: Overlay, effects: &mut 
     lines.extend(super::evidence::failed_before(state, &app, &known, &tag));
     confirm(state, format!("Release {app}"), lines, &row, change);
     super::gates::candidate(state, &row, &tag, effects);
+    if let Some(current) = &row.git_tag {
+        super::changes::want(state, (&env, current), (&env, &tag), effects);
+    }
 }
 
 pub(super) fn submit_rollback(state: &mut State, overlay: Overlay) {

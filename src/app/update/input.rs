@@ -9,6 +9,11 @@ use super::{command, step};
 const HELP_LINES: u16 = Command::ALL.len() as u16 + 6;
 
 pub(super) fn typed(state: &mut State, c: char) {
+    if state.overlay == Some(Overlay::Changes) {
+        state.changes.filter.push(c);
+        state.changes.selected = 0;
+        return;
+    }
     match &mut state.overlay {
         Some(Overlay::Palette { query, selected }) => {
             query.push(c);
@@ -30,6 +35,11 @@ pub(super) fn typed(state: &mut State, c: char) {
 }
 
 pub(super) fn backspace(state: &mut State) {
+    if state.overlay == Some(Overlay::Changes) {
+        state.changes.filter.pop();
+        state.changes.selected = 0;
+        return;
+    }
     match &mut state.overlay {
         Some(Overlay::Palette { query, selected }) => {
             query.pop();
@@ -54,6 +64,11 @@ pub(super) fn backspace(state: &mut State) {
 
 /// ctrl-u: empty the text field (as in a shell).
 pub(super) fn clear(state: &mut State) {
+    if state.overlay == Some(Overlay::Changes) {
+        state.changes.filter.clear();
+        state.changes.selected = 0;
+        return;
+    }
     match &mut state.overlay {
         Some(Overlay::Palette { query, selected }) => {
             query.clear();
@@ -87,6 +102,12 @@ pub(super) fn cancel(state: &mut State, effects: &mut Vec<Effect>) {
             };
         }
         Some(Overlay::Recipient { .. }) => state.overlay = Some(Overlay::Secrets),
+        // esc while filtering drops the filter and stays in the view.
+        Some(Overlay::Changes) if state.changes.filtering => {
+            state.changes.filtering = false;
+            state.changes.filter.clear();
+            state.overlay = Some(Overlay::Changes);
+        }
         Some(_) => {}
         None => {
             if let Some(id) = state.tasks.cancel_newest() {
@@ -174,6 +195,15 @@ pub(super) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
         Some(Overlay::Recipient { add, input, .. }) => {
             super::secrets::submit_recipient(state, add, input);
         }
+        // enter ends the filter's typing (keeping it); otherwise it opens the row's link.
+        Some(Overlay::Changes) => {
+            state.overlay = Some(Overlay::Changes);
+            if state.changes.filtering {
+                state.changes.filtering = false;
+            } else {
+                super::changes::open_link(state, effects);
+            }
+        }
         Some(Overlay::Reason {
             change,
             message,
@@ -255,6 +285,7 @@ pub(super) fn move_selection(state: &mut State, delta: i32) {
                 state.feishu.scroll.saturating_add(1)
             };
         }
+        Some(Overlay::Changes) => super::changes::move_selection(state, delta),
         Some(Overlay::Secrets) => {
             let n = state.secrets.rows.as_ref().map_or(0, Vec::len);
             state.secrets.selected = step(state.secrets.selected, delta, n);

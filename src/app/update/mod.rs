@@ -1,6 +1,7 @@
 //! `update(&mut State, Action) -> Vec<Effect>`: the only place state changes. Pure: no IO,
 //! no clock reads, no awaits. One file per feature, as `ui/` has one per panel.
 
+mod changes;
 mod drift;
 mod evidence;
 mod feishu;
@@ -13,6 +14,9 @@ mod rollout;
 mod secrets;
 mod tmp;
 
+pub use changes::{
+    care_hits, confirm_lines as changes_confirm_lines, pair_of, rows as changes_rows,
+};
 pub use evidence::WARN;
 pub use palette::{fuzzy, plan as palette_plan};
 
@@ -69,7 +73,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::GitFetched(tip) => state.git_tip = Some(tip),
         Action::RefreshSecrets => effects.push(Effect::LoadSecrets),
         Action::Notified { line, failed } => log(state, line, failed),
-        Action::CandidateGates(c) => state.candidate = Some(c),
+        Action::CandidateGates(c) => gates::candidate_loaded(state, c, &mut effects),
+        Action::RefreshCandidate { env, tag } => {
+            gates::refresh_candidate(state, env, tag, &mut effects);
+        }
+        Action::ChangesLoaded {
+            base_tag,
+            head_tag,
+            result,
+        } => changes::loaded(state, base_tag, head_tag, result),
         Action::GateRefused { change, message } => {
             state.overlay = Some(Overlay::Reason {
                 change,
@@ -83,6 +95,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::GitSnapshot(result) => {
             git::snapshot(state, result, &mut effects);
             drift::track(state, &mut effects);
+            changes::want_pairs(state, &mut effects);
         }
         Action::KnownTags { app, result } => git::known_tags(state, &app, result),
         Action::History { app, env, result } => git::history(state, &app, &env, result),
@@ -219,6 +232,7 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
                     (state.selected_app + n - 1) % n
                 };
                 git::sync_rows(state, effects);
+                changes::want_pairs(state, effects);
             }
         }
         Command::Promote if state.focus == super::state::Panel::Rollout => {
@@ -246,7 +260,16 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
             state.overlay = Some(Overlay::Feishu);
             effects.push(Effect::PlanFeishu);
         }
+        Command::OpenLink if state.overlay == Some(Overlay::Changes) => {
+            changes::open_link(state, effects);
+        }
         Command::OpenLink => gates::open_link(state, effects),
+        Command::Changes => changes::open(state, effects),
+        Command::Filter => {
+            if state.overlay == Some(Overlay::Changes) {
+                state.changes.filtering = true;
+            }
+        }
         Command::Rotate
         | Command::RotateStale
         | Command::RotateAll

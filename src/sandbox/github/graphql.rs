@@ -1,27 +1,34 @@
-//! The GitHub GraphQL endpoint of the sandbox (org teams and members), used by the Feishu sync.
+//! The GitHub GraphQL endpoint of the sandbox: org teams and members (the Feishu sync) and the
+//! pull requests of commits (`repository { object(oid:) { ... on Commit {
+//! associatedPullRequests } } }`, the changes between environments).
 //!
 //! A small but real GraphQL reader: operations with variables (and defaults), aliases,
 //! fragments (named and inline), arguments of every literal kind. It executes against
 //! the seeded organisation with GitHub's types and rules: `Query.organization(login)`,
 //! `Organization.teams(first, after)` / `team(slug)`, `Team.members(first, after, membership)`
 //! with `nodes`, `edges { cursor role node }`, `pageInfo`, `totalCount`, `User { login name
-//! email organizationVerifiedDomainEmails(login) }`, and `rateLimit`. `first`/`last` is required
+//! email organizationVerifiedDomainEmails(login) }`, `Query.repository(owner, name)` with
+//! `object(oid)` → `Commit { oid messageHeadline associatedPullRequests(first) }` and
+//! `PullRequest { number title url state merged mergedAt author mergedBy labels(first) }`, and
+//! `rateLimit`. `first`/`last` is required
 //! on every connection and capped at 100, as GitHub's node limits say.
 
 mod document;
 mod exec;
 mod lex;
 mod parse;
+mod repo;
 
 use serde_json::{Map, Value as Json, json};
 
+use super::history::History;
 use super::org::OrgSeed;
 use exec::Exec;
 use parse::parse;
 
 /// Runs one GraphQL request body (`{"query": …, "variables": …}`) and returns GitHub's
 /// response shape: `{"data": …}` or `{"data": null, "errors": [...]}`.
-pub(crate) fn execute(org: &OrgSeed, body: &Json, rate: RateInfo) -> Json {
+pub(crate) fn execute(org: &OrgSeed, repo: &RepoView<'_>, body: &Json, rate: RateInfo) -> Json {
     let Some(query) = body.get("query").and_then(Json::as_str) else {
         return errors_only("A query attribute must be specified and must be a string.");
     };
@@ -37,6 +44,7 @@ pub(crate) fn execute(org: &OrgSeed, body: &Json, rate: RateInfo) -> Json {
     }
     let mut ctx = Exec {
         org,
+        repo,
         vars,
         errors: Vec::new(),
         rate,
@@ -55,6 +63,14 @@ fn errors_only(message: &str) -> Json {
     json!({ "errors": [ { "message": message } ] })
 }
 
+/// The one repository the sandbox hosts, as `Query.repository` sees it.
+pub(crate) struct RepoView<'a> {
+    pub owner: &'a str,
+    pub name: &'a str,
+    pub base_url: &'a str,
+    pub history: &'a History,
+}
+
 /// The rate-limit numbers `rateLimit` reports.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RateInfo {
@@ -68,6 +84,17 @@ pub(crate) struct RateInfo {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    fn run(org: &OrgSeed, body: &Json, rate: RateInfo) -> Json {
+        let history = crate::sandbox::github::history::demo();
+        let repo = RepoView {
+            owner: "miker-org",
+            name: "miker",
+            base_url: "http://sandbox",
+            history: &history,
+        };
+        execute(org, &repo, body, rate)
+    }
 
     fn rate() -> RateInfo {
         RateInfo {
@@ -92,7 +119,7 @@ mod tests {
             }
             fragment T on Team { slug nm: name members(first: 100, membership: IMMEDIATE) { totalCount nodes { login email } } }
         ";
-        let out = execute(
+        let out = run(
             &org,
             &json!({"query": q, "variables": {"org": "example-org"}}),
             rate(),
@@ -104,7 +131,7 @@ mod tests {
         assert_eq!(teams["nodes"][1]["members"]["totalCount"], 3);
         assert_eq!(teams["pageInfo"]["hasNextPage"], true);
         let after = teams["pageInfo"]["endCursor"].as_str().unwrap();
-        let out = execute(
+        let out = run(
             &org,
             &json!({"query": q, "variables": {"org": "example-org", "after": after}}),
             rate(),
@@ -120,7 +147,7 @@ mod tests {
         let q = r#"{ organization(login: "example-org") { team(slug: "platform") {
             all: members(first: 50) { totalCount edges { role node { login } } }
             own: members(first: 50, membership: IMMEDIATE) { totalCount } } } }"#;
-        let out = execute(&org, &json!({ "query": q }), rate());
+        let out = run(&org, &json!({ "query": q }), rate());
         let team = &out["data"]["organization"]["team"];
         assert_eq!(team["all"]["totalCount"], 5);
         assert_eq!(team["own"]["totalCount"], 2);
@@ -128,9 +155,51 @@ mod tests {
     }
 
     #[test]
+    fn commits_and_their_pull_requests() {
+        let org = OrgSeed::demo();
+        let q = r#"query($owner: String!, $name: String!) {
+            repository(owner: $owner, name: $name) {
+              a: object(oid: "0c7b3d9") { ...prs }
+              b: object(oid: "5f2a8c1") { ...prs }
+              c: object(oid: "0000000000000000000000000000000000000000") { ...prs }
+            } }
+            fragment prs on Commit { oid associatedPullRequests(first: 5) { nodes {
+              number title url author { login } mergedBy { login } labels(first: 10) { nodes { name } } } } }"#;
+        let out = run(
+            &org,
+            &json!({"query": q, "variables": {"owner": "miker-org", "name": "miker"}}),
+            rate(),
+        );
+        assert!(out.get("errors").is_none(), "{out}");
+        let repo = &out["data"]["repository"];
+        let pr = &repo["a"]["associatedPullRequests"]["nodes"][0];
+        assert_eq!(pr["number"], 445);
+        assert_eq!(pr["author"]["login"], "dave");
+        assert_eq!(pr["mergedBy"]["login"], "bob");
+        assert_eq!(pr["labels"]["nodes"][0]["name"], "breaking");
+        assert_eq!(pr["url"], "http://sandbox/miker-org/miker/pull/445");
+        assert_eq!(
+            repo["b"]["associatedPullRequests"]["nodes"],
+            json!([]),
+            "pushed directly"
+        );
+        assert_eq!(
+            repo["c"],
+            Json::Null,
+            "an unknown commit is null, as on GitHub"
+        );
+        let other = run(
+            &org,
+            &json!({"query": "{ repository(owner: \"x\", name: \"y\") { name } }"}),
+            rate(),
+        );
+        assert_eq!(other["errors"][0]["type"], "NOT_FOUND");
+    }
+
+    #[test]
     fn github_rules_are_enforced() {
         let org = OrgSeed::demo();
-        let missing_first = execute(
+        let missing_first = run(
             &org,
             &json!({"query": "{ organization(login: \"example-org\") { teams { nodes { slug } } } }"}),
             rate(),
@@ -141,7 +210,7 @@ mod tests {
                 .unwrap()
                 .contains("must provide a `first`")
         );
-        let too_many = execute(
+        let too_many = run(
             &org,
             &json!({"query": "{ organization(login: \"example-org\") { teams(first: 101) { nodes { slug } } } }"}),
             rate(),
@@ -152,14 +221,14 @@ mod tests {
                 .unwrap()
                 .contains("exceeds the `first` limit of 100")
         );
-        let unknown_org = execute(
+        let unknown_org = run(
             &org,
             &json!({"query": "{ organization(login: \"nope\") { login } }"}),
             rate(),
         );
         assert_eq!(unknown_org["data"]["organization"], Json::Null);
         assert_eq!(unknown_org["errors"][0]["type"], "NOT_FOUND");
-        let bad_field = execute(
+        let bad_field = run(
             &org,
             &json!({"query": "{ organization(login: \"example-org\") { nope } }"}),
             rate(),
@@ -170,7 +239,7 @@ mod tests {
                 .unwrap()
                 .contains("Field 'nope' doesn't exist on type 'Organization'")
         );
-        let garbage = execute(&org, &json!({"query": "{ organization(login: "}), rate());
+        let garbage = run(&org, &json!({"query": "{ organization(login: "}), rate());
         assert!(
             garbage["errors"][0]["message"]
                 .as_str()

@@ -1,9 +1,12 @@
-//! A local GitHub API (REST for CI gates, GraphQL for org teams) on 127.0.0.1.
+//! A local GitHub API (REST for CI gates and compare, GraphQL for org teams and the pull
+//! requests of commits) on 127.0.0.1.
 //!
 //! It serves what shipdeck reads, shaped like GitHub's documented payloads:
 //! `GET /repos/{o}/{r}/commits/{ref}` (short SHAs resolve), `…/commits/{ref}/check-runs`,
-//! `…/commits/{ref}/status`, `GET /repos/{o}/{r}/actions/runs?head_sha=`, `GET /rate_limit`
-//! and `POST /graphql`. Lists page with `per_page` (≤ 100) / `page` and a `Link` header.
+//! `…/commits/{ref}/status`, `GET /repos/{o}/{r}/actions/runs?head_sha=`,
+//! `GET /repos/{o}/{r}/compare/{base}...{head}`, `GET /rate_limit` and `POST /graphql`. Lists
+//! page with `per_page` (≤ 100) / `page` and a `Link` header; compare without paging
+//! parameters lists the newest 250 commits, as GitHub documents it.
 //! Every answer carries an `ETag` and the `x-ratelimit-*` headers; a matching `If-None-Match`
 //! gets a 304 that costs nothing, as on GitHub. A throttle switch answers 403/429 with
 //! `x-ratelimit-reset` (primary) or `retry-after` (secondary) until it expires.
@@ -13,6 +16,7 @@
 //! freezes every commit where it was added, which tests use for byte-stable payloads).
 
 pub mod graphql;
+mod history;
 mod org;
 mod rest;
 mod scenario;
@@ -26,6 +30,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use history::Person;
 pub use org::{OrgSeed, TeamRole, TeamSeed, UserSeed};
 pub use scenario::{CheckScript, Conclusion, PIPELINE, Scenario, StatusOutcome, StatusScript};
 
@@ -90,6 +95,8 @@ pub struct SandboxStats {
     pub rate_used: u64,
     /// Requests to `…/check-runs` (each page counts).
     pub check_run_pages: u64,
+    /// Requests to `…/compare/{basehead}` (each page counts, a 304 too).
+    pub compare_pages: u64,
     pub graphql: u64,
 }
 
@@ -118,6 +125,11 @@ pub(crate) struct State {
     pub throttle: Option<(Throttle, Timestamp)>,
     pub stats: SandboxStats,
     pub org: OrgSeed,
+    /// The source repository's commits and pull requests (compare, `associatedPullRequests`).
+    pub history: history::History,
+    /// Compare honours `per_page`/`page` (false: it ignores them and lists at most 250
+    /// commits, as GitHub Enterprise Server 3.0 and older did).
+    pub compare_paging: bool,
 }
 
 pub(crate) struct Shared {
@@ -166,6 +178,8 @@ impl GithubSandbox {
                 throttle: None,
                 stats: SandboxStats::default(),
                 org: opts.org,
+                history: history::History::default(),
+                compare_paging: true,
             }),
         });
         if opts.seed_demo {
@@ -208,6 +222,25 @@ impl GithubSandbox {
         });
     }
 
+    /// `n` commits on top of `parent` (a known SHA, full or short; `None`: the newest commit),
+    /// every `per_pull` of them merged through one pull request (0: none; every seventh is
+    /// pushed directly either way). Returns their full SHAs, oldest first; their 7-digit
+    /// prefixes are unique, so short SHAs name them.
+    pub fn add_history_range(
+        &self,
+        parent: Option<&str>,
+        n: usize,
+        per_pull: usize,
+    ) -> Vec<String> {
+        self.shared_state.lock().history.range(parent, n, per_pull)
+    }
+
+    /// Whether compare honours `per_page`/`page` (the default), or ignores them and lists at
+    /// most 250 commits as GitHub Enterprise Server 3.0 and older did.
+    pub fn set_compare_paging(&self, on: bool) {
+        self.shared_state.lock().compare_paging = on;
+    }
+
     /// What has been served so far.
     pub fn stats(&self) -> SandboxStats {
         self.shared_state.lock().stats
@@ -232,6 +265,8 @@ fn add_commit_at(shared: &Shared, sha: &str, scenario: Scenario, elapsed: Durati
     st.next_id += n as u64;
     let run_number = st.next_run_number;
     st.next_run_number += 1;
+    // A build of a commit the source history lacks lands on its tip, through a pull request.
+    st.history.build(&full, Timestamp::now());
     let commit = Commit {
         sha: full.clone(),
         added_at: Timestamp::now(),
@@ -247,6 +282,7 @@ fn add_commit_at(shared: &Shared, sha: &str, scenario: Scenario, elapsed: Durati
 }
 
 fn seed_demo(shared: &Shared) {
+    shared.lock().history = history::demo();
     let long_ago = Duration::from_secs(3 * 24 * 3600);
     for sha in DEMO_OLDER_SHAS {
         add_commit_at(shared, sha, Scenario::pipeline(), long_ago);

@@ -3,6 +3,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admission;
+mod compare;
 mod payload;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(combined_status),
         )
         .route("/repos/{owner}/{repo}/actions/runs", get(workflow_runs))
+        .route(
+            "/repos/{owner}/{repo}/compare/{basehead}",
+            get(compare_commits),
+        )
         .route("/rate_limit", get(rate_limit))
         .route("/graphql", post(graphql_endpoint))
         .fallback(not_found)
@@ -58,6 +63,11 @@ async fn commit(
     let mut st = sh.lock();
     if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &owner, &repo)) {
         return resp;
+    }
+    // A commit of the source history answers with its author, message and parents.
+    if let Some(h) = st.history.resolve(&reference) {
+        let body = compare::commit_json(&sh.base_url, &st, h);
+        return finish(&mut st, &headers, &body, None);
     }
     let c = match resolve(&st, &reference) {
         Ok(c) => c,
@@ -241,6 +251,24 @@ async fn workflow_runs(
     finish(&mut st, &headers, &body, link)
 }
 
+async fn compare_commits(
+    AxState(sh): Shd,
+    Path((owner, repo, basehead)): Path<(String, String, String)>,
+    Query(query): Params,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let mut st = sh.lock();
+    st.stats.compare_pages += 1;
+    if let Err(resp) = admit(&mut st, &headers).and_then(|()| repo_known(&st, &owner, &repo)) {
+        return resp;
+    }
+    match compare::answer(&sh.base_url, &st, &basehead, &query, &uri) {
+        Ok((body, link)) => finish(&mut st, &headers, &body, link),
+        Err(resp) => resp,
+    }
+}
+
 async fn rate_limit(AxState(sh): Shd, headers: HeaderMap) -> Response {
     let mut st = sh.lock();
     if let Err(resp) = authorise(&st, &headers) {
@@ -279,8 +307,25 @@ async fn graphql_endpoint(
         used: st.stats.graphql,
         reset_at: window_reset(&st),
     };
-    let out = graphql::execute(&st.org, &request, rate);
-    (StatusCode::OK, axum::Json(out)).into_response()
+    let repo = graphql::RepoView {
+        owner: &st.owner,
+        name: &st.repo,
+        base_url: &sh.base_url,
+        history: &st.history,
+    };
+    let out = graphql::execute(&st.org, &repo, &request, rate);
+    // GitHub's GraphQL answers carry the headers of its own rate limit.
+    let mut h = HeaderMap::new();
+    admission::put(&mut h, "x-ratelimit-limit", rate.limit.to_string());
+    admission::put(&mut h, "x-ratelimit-remaining", rate.remaining.to_string());
+    admission::put(&mut h, "x-ratelimit-used", rate.used.to_string());
+    admission::put(
+        &mut h,
+        "x-ratelimit-reset",
+        rate.reset_at.as_second().to_string(),
+    );
+    admission::put(&mut h, "x-ratelimit-resource", "graphql");
+    (StatusCode::OK, h, axum::Json(out)).into_response()
 }
 
 async fn not_found() -> Response {

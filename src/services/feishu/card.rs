@@ -70,8 +70,25 @@ pub struct Notification {
     pub gates: Option<String>,
     /// Free text: the reason, the error, the files rotated.
     pub detail: Option<String>,
+    /// What a promote brings: the count, the first pull requests, the compare page.
+    pub changes: Option<CardChanges>,
     pub at: Timestamp,
 }
+
+/// The changes block of a promote card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardChanges {
+    /// `12 commits, 5 PRs ahead`.
+    pub headline: String,
+    /// `#482 Checkout: pay by invoice` and the like, at most [`CARD_CHANGE_LINES`].
+    pub lines: Vec<String>,
+    /// Lines beyond those.
+    pub more: usize,
+    pub compare_url: Option<String>,
+}
+
+/// How many change lines a card lists (a chat card is not the release notes).
+pub const CARD_CHANGE_LINES: usize = 8;
 
 impl Notification {
     fn new(kind: EventKind, actor: &str) -> Self {
@@ -85,6 +102,7 @@ impl Notification {
             commit_url: None,
             gates: None,
             detail: None,
+            changes: None,
             at: Timestamp::now(),
         }
     }
@@ -196,6 +214,12 @@ impl Notification {
     }
 
     #[must_use]
+    pub fn with_changes(mut self, changes: CardChanges) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
+    #[must_use]
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
@@ -268,6 +292,19 @@ impl Notification {
         let mut elements = vec![json!({ "tag": "div", "fields": fields })];
         if let Some(g) = &self.gates {
             elements.push(json!({ "tag": "div", "text": { "tag": "lark_md", "content": format!("**Gates** {}", md(g)) } }));
+        }
+        if let Some(c) = &self.changes {
+            let mut text = format!("**Changes** {}", md(&c.headline));
+            for l in &c.lines {
+                let _ = write!(text, "\n· {}", md(l));
+            }
+            if c.more > 0 {
+                let _ = write!(text, "\n… and {} more", c.more);
+            }
+            if let Some(url) = &c.compare_url {
+                let _ = write!(text, "\n[compare on GitHub]({url})");
+            }
+            elements.push(json!({ "tag": "div", "text": { "tag": "lark_md", "content": truncate(&text, MAX_TEXT) } }));
         }
         if let Some(d) = &self.detail {
             elements.push(json!({ "tag": "div", "text": { "tag": "lark_md", "content": md(&truncate(d, MAX_TEXT)) } }));

@@ -21,7 +21,7 @@ mod sync;
 mod webhook;
 
 pub use api::{AddOutcome, ApiStats, ChatMember, FeishuApi, RetryPolicy};
-pub use card::Notification;
+pub use card::{CARD_CHANGE_LINES, CardChanges, Notification};
 pub use creds::Credentials;
 pub use github::{GithubTeams, TeamMember};
 pub use mapping::{Mapping, MappingEntry};

@@ -152,6 +152,11 @@ impl GithubClient {
         })
     }
 
+    /// Whether requests carry a token.
+    pub(crate) fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     /// The octocrab instance, built on the first call (inside the runtime that sends).
     fn octocrab(&self) -> Result<&Octocrab, octocrab::Error> {
         if let Some(o) = self.octo.get() {

@@ -1,14 +1,22 @@
 //! CI gates from GitHub: check runs, combined status and workflow runs of a commit, matched to
 //! an environment's required checks; the promotion guard; a per-SHA cache that is kind to the
-//! API (conditional requests, refresh only while something runs, rate limits honoured).
+//! API (conditional requests, refresh only while something runs, rate limits honoured). And
+//! what is in a promote: the commits and pull requests between two environments' tags
+//! (`compare`, `pulls`, `changes`, `notes`).
 //!
 //! The UI holds one [`GatesService`] (cheap to clone) and asks [`GatesService::report`] for the
 //! selected env's commit; the report says when a refresh is due ([`GateReport::refresh_after`]).
+//! [`GatesService::env_changes`] says what one env's tag would bring to another's;
+//! [`EnvChanges::summary`] is what a panel, a dialog or a card shows of it.
 
+mod changes;
 pub(crate) mod client;
+mod compare;
 mod gates;
 mod guard;
+mod notes;
 mod payload;
+mod pulls;
 mod rest;
 mod tag;
 mod token;
@@ -21,7 +29,13 @@ use jiff::{SignedDuration, Timestamp};
 use regex::Regex;
 use secrecy::SecretString;
 
+pub use changes::{
+    ChangeSummary, DEFAULT_CARE_LABELS, EnvChanges, EnvSide, LabelCount, LineKind, SummaryLine,
+};
 pub use client::TransportError;
+pub use compare::{
+    ChangeCommit, Changes, CommitList, CompareStatus, MAX_LISTED, PullRequest, RequestCount,
+};
 pub use gates::{CommitCi, Gate, GateReport, GateSource, GateState, evaluate, summarise};
 pub use guard::{FailingGate, GuardPass, GuardRefusal, guard};
 pub use payload::{CheckRun, CommitStatus, WorkflowRun};
@@ -59,6 +73,22 @@ pub enum GithubError {
         owner: String,
         repo: String,
     },
+    /// An environment's tag names no commit: not a SHA (nor what `tag_sha_regex` reads), or
+    /// one GitHub does not know.
+    #[error("{app} {env} runs tag `{tag}`, which maps to no commit: {why}")]
+    TagNoCommit {
+        app: String,
+        env: String,
+        tag: String,
+        why: String,
+    },
+    #[error(
+        "GitHub's GraphQL API (the pull requests of each commit) needs a token: set the variable \
+         github.token_env names, or GITHUB_TOKEN, or log in with `gh auth login`"
+    )]
+    NeedsToken,
+    #[error("GitHub's GraphQL API at {url_shown} answered with errors: {message}", url_shown = crate::redact::url(url))]
+    Graphql { url: String, message: String },
     #[error("GitHub answered {status} for {url_shown}: {message}", url_shown = crate::redact::url(url))]
     Api {
         status: u16,
@@ -143,6 +173,8 @@ struct Inner {
     rest: rest::Rest,
     full_shas: Mutex<HashMap<String, String>>,
     cache: Mutex<HashMap<String, Entry>>,
+    /// Comparisons by (base, head) SHAs ([`GatesService::compare`]).
+    compares: compare::CompareCache,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -180,6 +212,7 @@ impl GatesService {
                 rest,
                 full_shas: Mutex::new(HashMap::new()),
                 cache: Mutex::new(HashMap::new()),
+                compares: compare::CompareCache::default(),
             }),
         })
     }

@@ -86,3 +86,59 @@ pub struct WorkflowRun {
 pub(crate) struct CommitRef {
     pub sha: String,
 }
+
+/// `GET /repos/{o}/{r}/compare/{base}...{head}` (one page).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Comparison {
+    /// `ahead`, `behind`, `diverged` or `identical`.
+    pub status: String,
+    #[serde(default)]
+    pub ahead_by: u64,
+    #[serde(default)]
+    pub behind_by: u64,
+    /// Commits in the whole comparison (not only this page).
+    #[serde(default)]
+    pub total_commits: u64,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub merge_base_commit: Option<CommitRef>,
+    #[serde(default)]
+    pub commits: Vec<ComparedCommit>,
+    /// Page 1 only (GitHub lists at most 300); counted, never read.
+    #[serde(default)]
+    pub files: Option<Vec<serde::de::IgnoredAny>>,
+}
+
+/// One commit of a comparison.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ComparedCommit {
+    pub sha: String,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    pub commit: GitCommit,
+    /// The GitHub account of the author, when GitHub matched one.
+    #[serde(default)]
+    pub author: Option<Account>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct GitCommit {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub author: Option<GitPerson>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct GitPerson {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub date: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Account {
+    pub login: String,
+}

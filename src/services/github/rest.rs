@@ -1,7 +1,8 @@
 //! A GitHub REST reader that is kind to the API: conditional requests (a 304 costs no rate
 //! limit), `Link` pagination, and a rate-limit state that stops asking until GitHub's reset
 //! or `retry-after` has passed. Through octocrab's raw requests ([`super::client`]): its typed
-//! calls neither send `If-None-Match` nor expose the `ETag`.
+//! calls neither send `If-None-Match` nor expose the `ETag`. GraphQL queries of the same API
+//! go through here too, with their own rate-limit state (GitHub counts them apart).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -37,6 +38,8 @@ impl RateLimitState {
 pub(crate) struct Page {
     pub body: Arc<Vec<u8>>,
     pub next: Option<String>,
+    /// GitHub answered 304: the cached body still holds (and the request cost nothing).
+    pub not_modified: bool,
 }
 
 #[derive(Clone)]
@@ -49,8 +52,12 @@ struct Cached {
 pub(crate) struct Rest {
     client: GithubClient,
     base: String,
+    /// The GraphQL endpoint beside the REST base.
+    graphql: String,
     etags: Mutex<HashMap<String, Cached>>,
     rate: Mutex<RateLimitState>,
+    /// GraphQL's limit is counted apart from REST's (`x-ratelimit-resource: graphql`).
+    graphql_rate: Mutex<RateLimitState>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -73,11 +80,18 @@ impl Rest {
         let client = GithubClient::new(&base, token)
             .map_err(|e| from_client(e, &base))?
             .with_timeouts(timeouts.0, timeouts.1);
+        // GitHub Enterprise serves REST at /api/v3 and GraphQL at /api/graphql.
+        let graphql = match base.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{base}/graphql"),
+        };
         Ok(Rest {
             client,
             base,
+            graphql,
             etags: Mutex::new(HashMap::new()),
             rate: Mutex::new(RateLimitState::default()),
+            graphql_rate: Mutex::new(RateLimitState::default()),
         })
     }
 
@@ -116,13 +130,14 @@ impl Rest {
             .await
             .map_err(|e| from_client(e, url))?;
         let (status, headers, body) = (answer.status, answer.headers, answer.body);
-        self.note_rate(&headers, status);
+        note_rate(&self.rate, &headers, status);
         if status == StatusCode::NOT_MODIFIED {
             if let Some(c) = &cached {
                 tracing::debug!(url, "github 304, served from cache");
                 return Ok(Page {
                     body: c.body.clone(),
                     next: c.next.clone(),
+                    not_modified: true,
                 });
             }
             return Err(GithubError::Api {
@@ -135,6 +150,7 @@ impl Rest {
             let page = Page {
                 body: Arc::new(body),
                 next: next_link(&headers),
+                not_modified: false,
             };
             if let Some(etag) = header_str(&headers, "etag") {
                 lock(&self.etags).insert(
@@ -148,11 +164,8 @@ impl Rest {
             }
             return Ok(page);
         }
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-        if let Some(until) = self.rate_limited(&headers, status, &message) {
+        let message = error_message(&body);
+        if let Some(until) = rate_limited(&self.rate, &headers, status, &message) {
             tracing::warn!(url, %until, "github rate limited");
             return Err(GithubError::RateLimited { until });
         }
@@ -182,65 +195,145 @@ impl Rest {
         Ok(pages)
     }
 
-    fn note_rate(&self, headers: &HeaderMap, status: StatusCode) {
-        let num = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
-        let mut rate = lock(&self.rate);
-        if let Some(l) = num("x-ratelimit-limit") {
-            rate.limit = Some(l);
-        }
-        if let Some(r) = num("x-ratelimit-remaining") {
-            rate.remaining = Some(r);
-        }
-        if let Some(reset) = num("x-ratelimit-reset")
-            .and_then(|s| i64::try_from(s).ok())
-            .and_then(|s| Timestamp::from_second(s).ok())
-        {
-            rate.reset = Some(reset);
-        }
-        // Nothing left: do not ask before the reset, even though this answer was fine.
-        if status.is_success() && rate.remaining == Some(0) {
-            rate.limited_until = rate.reset;
-        }
-    }
-
-    /// For a 403/429 that is a rate limit: until when to stay away.
-    fn rate_limited(
+    /// One GraphQL query (a POST to the endpoint beside the REST base): its `data`. A 403/429
+    /// or a `RATE_LIMITED` error is [`GithubError::RateLimited`] until GraphQL's own reset;
+    /// without a token, GitHub's 401 says that one is needed.
+    pub(crate) async fn graphql(
         &self,
-        headers: &HeaderMap,
-        status: StatusCode,
-        message: &str,
-    ) -> Option<Timestamp> {
-        if !matches!(
-            status,
-            StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
-        ) {
-            return None;
-        }
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let url = self.graphql.as_str();
         let now = Timestamp::now();
-        let retry_after = header_str(headers, "retry-after")
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .map(|s| now + SignedDuration::from_secs(s.max(1)));
-        let mut rate = lock(&self.rate);
-        let exhausted =
-            rate.remaining == Some(0) && header_str(headers, "x-ratelimit-remaining").is_some();
-        let says_so = message.to_ascii_lowercase().contains("rate limit");
-        let until = if let Some(t) = retry_after {
-            t
-        } else if exhausted {
-            rate.reset
+        if let Some(until) = lock(&self.graphql_rate).blocked_at(now) {
+            return Err(GithubError::RateLimited { until });
+        }
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        let answer = self
+            .client
+            .post_json(url, &body)
+            .await
+            .map_err(|e| from_client(e, url))?;
+        let (status, headers, body) = (answer.status, answer.headers, answer.body);
+        note_rate(&self.graphql_rate, &headers, status);
+        if !status.is_success() {
+            let message = error_message(&body);
+            if let Some(until) = rate_limited(&self.graphql_rate, &headers, status, &message) {
+                tracing::warn!(url, %until, "github graphql rate limited");
+                return Err(GithubError::RateLimited { until });
+            }
+            return Err(match status {
+                StatusCode::UNAUTHORIZED if !self.client.has_token() => GithubError::NeedsToken,
+                StatusCode::UNAUTHORIZED => GithubError::Unauthorized,
+                _ => GithubError::Api {
+                    status: status.as_u16(),
+                    url: url.to_owned(),
+                    message,
+                },
+            });
+        }
+        let mut answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|source| GithubError::Payload {
+                url: url.to_owned(),
+                source,
+            })?;
+        let errors = answer
+            .get("errors")
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if errors.iter().any(|e| e["type"] == "RATE_LIMITED") {
+            let mut rate = lock(&self.graphql_rate);
+            let until = rate
+                .reset
                 .filter(|r| *r > now)
-                .unwrap_or(now + SignedDuration::from_secs(1))
-        } else if status == StatusCode::TOO_MANY_REQUESTS || says_so {
-            now + SECONDARY_DEFAULT_WAIT
-        } else {
-            // A plain 403: permissions, not pace.
-            return None;
-        };
-        // Concurrent reads may each be refused: keep the latest instant any of them named.
-        let until = rate.limited_until.filter(|t| *t > until).unwrap_or(until);
-        rate.limited_until = Some(until);
-        Some(until)
+                .unwrap_or(now + SECONDARY_DEFAULT_WAIT);
+            rate.limited_until = Some(until);
+            return Err(GithubError::RateLimited { until });
+        }
+        if !errors.is_empty() {
+            let messages: Vec<&str> = errors
+                .iter()
+                .filter_map(|e| e["message"].as_str())
+                .collect();
+            return Err(GithubError::Graphql {
+                url: url.to_owned(),
+                message: messages.join("; "),
+            });
+        }
+        Ok(answer
+            .get_mut("data")
+            .map(serde_json::Value::take)
+            .unwrap_or_default())
     }
+}
+
+fn note_rate(rate: &Mutex<RateLimitState>, headers: &HeaderMap, status: StatusCode) {
+    let num = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
+    let mut rate = lock(rate);
+    if let Some(l) = num("x-ratelimit-limit") {
+        rate.limit = Some(l);
+    }
+    if let Some(r) = num("x-ratelimit-remaining") {
+        rate.remaining = Some(r);
+    }
+    if let Some(reset) = num("x-ratelimit-reset")
+        .and_then(|s| i64::try_from(s).ok())
+        .and_then(|s| Timestamp::from_second(s).ok())
+    {
+        rate.reset = Some(reset);
+    }
+    // Nothing left: do not ask before the reset, even though this answer was fine.
+    if status.is_success() && rate.remaining == Some(0) {
+        rate.limited_until = rate.reset;
+    }
+}
+
+/// For a 403/429 that is a rate limit: until when to stay away.
+fn rate_limited(
+    rate: &Mutex<RateLimitState>,
+    headers: &HeaderMap,
+    status: StatusCode,
+    message: &str,
+) -> Option<Timestamp> {
+    if !matches!(
+        status,
+        StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+    ) {
+        return None;
+    }
+    let now = Timestamp::now();
+    let retry_after = header_str(headers, "retry-after")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|s| now + SignedDuration::from_secs(s.max(1)));
+    let mut rate = lock(rate);
+    let exhausted =
+        rate.remaining == Some(0) && header_str(headers, "x-ratelimit-remaining").is_some();
+    let says_so = message.to_ascii_lowercase().contains("rate limit");
+    let until = if let Some(t) = retry_after {
+        t
+    } else if exhausted {
+        rate.reset
+            .filter(|r| *r > now)
+            .unwrap_or(now + SignedDuration::from_secs(1))
+    } else if status == StatusCode::TOO_MANY_REQUESTS || says_so {
+        now + SECONDARY_DEFAULT_WAIT
+    } else {
+        // A plain 403: permissions, not pace.
+        return None;
+    };
+    // Concurrent reads may each be refused: keep the latest instant any of them named.
+    let until = rate.limited_until.filter(|t| *t > until).unwrap_or(until);
+    rate.limited_until = Some(until);
+    Some(until)
+}
+
+/// GitHub's `message` of an error body, else its first 200 characters.
+fn error_message(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect())
 }
 
 fn from_client(e: ClientError, url: &str) -> GithubError {

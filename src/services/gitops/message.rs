@@ -35,5 +35,8 @@ pub(crate) fn commit_message(
     if let Some(r) = &req.reason {
         trailer("Reason", r);
     }
+    if let Some(c) = &req.changes {
+        trailer("Changes", c);
+    }
     msg
 }

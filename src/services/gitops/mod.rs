@@ -127,6 +127,8 @@ pub struct ChangeRequest {
     pub gates: Option<String>,
     /// Why (override reason, incident link).
     pub reason: Option<String>,
+    /// What a promote brings (`12 commits, 5 PRs`), for the commit trailer, when GitHub said.
+    pub changes: Option<String>,
 }
 
 impl ChangeRequest {
@@ -143,6 +145,7 @@ impl ChangeRequest {
             actor: crate::ops::Actor::local(None).name,
             gates: None,
             reason: None,
+            changes: None,
         }
     }
 }

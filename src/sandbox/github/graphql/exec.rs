@@ -8,11 +8,12 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::sandbox::github::org::{OrgSeed, TeamRole, TeamSeed};
 
-use super::RateInfo;
 use super::document::{Field, Value};
+use super::{RateInfo, RepoView};
 
 pub(super) struct Exec<'a> {
     pub(super) org: &'a OrgSeed,
+    pub(super) repo: &'a RepoView<'a>,
     pub(super) vars: HashMap<String, Json>,
     pub(super) errors: Vec<Json>,
     pub(super) rate: RateInfo,
@@ -38,6 +39,7 @@ impl Exec<'_> {
             let v = match f.name.as_str() {
                 "__typename" => Ok(json!("Query")),
                 "organization" => self.organization(f),
+                "repository" => self.repository(f),
                 "rateLimit" => Ok(self.rate_limit(f)),
                 "viewer" => Ok(json!({ "login": "shipdeck-sandbox" })),
                 other => Err(undefined(other, "Query")),
