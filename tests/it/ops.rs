@@ -38,10 +38,15 @@ impl World {
 
     /// As [`World::start`], the simulated controllers running `speed` times real time.
     pub async fn start_at(controllers: bool, speed: f64) -> World {
+        Self::start_with(controllers, speed, 1.0).await
+    }
+
+    /// As [`World::start_at`], the sandbox GitHub's CI runs `ci_speed` times real time.
+    pub async fn start_with(controllers: bool, speed: f64, ci_speed: f64) -> World {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
-        let gh = crate::harness::demo_github(1.0).await;
+        let gh = crate::harness::demo_github(ci_speed).await;
         let fs = FeishuSandbox::start(FeishuSandboxOpts::demo())
             .await
             .unwrap();
@@ -909,5 +914,62 @@ async fn a_push_elsewhere_reaches_the_git_column_within_seconds() {
     }
     eprintln!("push → git column: {took:?}");
     c.runner.cancel_all();
+    w.shutdown().await;
+}
+
+/// A promote stg → prod says what goes out: the commit carries the count as a trailer and
+/// the Feishu card lists the first pull requests and links the compare page, both from the
+/// sandbox GitHub's compare API and GraphQL over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promote_says_what_goes_out_in_its_commit_and_its_card() {
+    // CI a thousand times faster: stg's tag has passed every gate prod asks for.
+    let w = World::start_with(false, 1.0, 1000.0).await;
+    let (code, out, err) = w
+        .shipdeck(&[
+            "--confirm-env",
+            "prod",
+            "promote",
+            "miker-web",
+            "--to",
+            "prod",
+        ])
+        .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let bare = w.root.join("gitops.git");
+    let message = crate::gitops::git(&bare, &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.contains("\nShipdeck-Changes: 12 commits, 5 PRs\n"),
+        "{message}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let card = loop {
+        let promote =
+            w.fs.messages()
+                .into_iter()
+                .find(|m| m.accepted && m.title.starts_with("Promoted"));
+        if let Some(m) = promote {
+            break m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no promote card: {:#?}",
+            w.cards()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        card.text.contains("12 commits, 5 PRs ahead"),
+        "{}",
+        card.text
+    );
+    assert!(card.text.contains("#445"), "{}", card.text);
+    assert!(
+        card.text
+            .contains(&format!("{}/miker-org/miker/compare/", w.gh.url())),
+        "the card links the compare page: {}",
+        card.text
+    );
+    let journal = journal(&w.cli_paths());
+    assert_eq!(journal.last().unwrap().action, "promote");
     w.shutdown().await;
 }
