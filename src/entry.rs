@@ -60,6 +60,7 @@ async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
         Some(Command::Rollback(a)) => headless::gitops::rollback(ctx, a).await,
         Some(Command::History(a)) => headless::gitops::history(ctx, a).await,
         Some(Command::Rollout(a)) => headless::rollout::run(ctx, a).await,
+        Some(Command::Argocd(a)) => headless::argocd::run(ctx, a).await,
         Some(Command::Gates(a)) => headless::gates::run(ctx, a).await,
         Some(Command::Changes(a)) => headless::changes::run(ctx, a).await,
         Some(Command::Secrets(a)) => headless::secrets::run(ctx, a).await,

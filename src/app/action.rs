@@ -62,6 +62,15 @@ pub enum Command {
     /// The commits and pull requests the selected env's promote would bring.
     #[strum(message = "changes: commits and PRs between envs")]
     Changes,
+    /// Ask Argo CD to compare the selected env's Application with git again.
+    #[strum(message = "Argo CD: refresh the env's Application")]
+    Refresh,
+    /// Sync the selected env's Application now (through its `operation`).
+    #[strum(message = "Argo CD: sync the env's Application")]
+    Sync,
+    /// Stop the Application's running operation.
+    #[strum(message = "Argo CD: terminate the running sync")]
+    TerminateSync,
     /// Open the selected item's link.
     #[strum(message = "open the selected link")]
     OpenLink,
@@ -175,6 +184,9 @@ impl Command {
         matches!(
             self,
             Command::Release
+                | Command::Refresh
+                | Command::Sync
+                | Command::TerminateSync
                 | Command::Promote
                 | Command::PromoteFull
                 | Command::Abort
@@ -324,6 +336,13 @@ pub enum Effect {
         change: crate::app::state::PendingChange,
     },
     /// Send a rollout action (the plugin's patches) as a background task.
+    /// Refresh, sync or terminate an Argo CD Application.
+    ArgoAction {
+        task: TaskId,
+        app: String,
+        env: String,
+        action: crate::ops::argocd::ArgoAction,
+    },
     RolloutAction {
         task: TaskId,
         app: String,

@@ -132,6 +132,12 @@ pub enum Confirmed {
     FeishuApply,
     /// Delete (or move to trash) the planned tmp entries but the skipped ones.
     CleanTmp,
+    /// An Argo CD action on an env's Application.
+    Argo {
+        app: String,
+        env: String,
+        action: crate::ops::argocd::ArgoAction,
+    },
     /// One of the plugin's rollout actions.
     Rollout {
         app: String,
@@ -331,6 +337,14 @@ pub struct Clock {
     pub now_ms: u64,
     /// Local wall time, `HH:MM`.
     pub hhmm: String,
+    /// The zone times on screen are shown in (`None`: this machine's).
+    pub zone: Option<jiff::tz::TimeZone>,
+}
+
+impl Clock {
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.zone.clone().unwrap_or_else(jiff::tz::TimeZone::system)
+    }
 }
 
 /// The whole UI state.

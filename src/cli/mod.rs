@@ -1,6 +1,7 @@
 //! Command-line definitions: the TUI (no subcommand) and every headless subcommand.
 //! Each area's arguments live in their own file so the areas can grow independently.
 
+pub mod argocd;
 pub mod changes;
 pub mod feishu;
 pub mod gates;
@@ -86,6 +87,8 @@ pub enum Command {
     History(gitops::HistoryArgs),
     /// Inspect or act on an Argo Rollout.
     Rollout(rollout::RolloutArgs),
+    /// Refresh, sync or terminate an Argo CD Application (through the Kubernetes API).
+    Argocd(argocd::ArgocdArgs),
     /// CI gates of the commit an environment runs or would run.
     Gates(gates::GatesArgs),
     /// What is in a promote: the commits and pull requests one environment's tag would bring

@@ -139,6 +139,12 @@ impl Runner {
                 env,
                 action,
             } => self.rollout_action(task, app, env, action),
+            Effect::ArgoAction {
+                task,
+                app,
+                env,
+                action,
+            } => self.argo_action(task, app, env, action),
             Effect::CleanTmp { task, skip } => self.clean_tmp(task, &skip),
             Effect::ApplyFeishu { task } => self.apply_feishu(task),
             Effect::Notify(card) => self.services.ops.notify(&card),

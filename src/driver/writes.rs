@@ -92,6 +92,36 @@ impl Runner {
         });
     }
 
+    pub(super) fn argo_action(
+        &mut self,
+        id: TaskId,
+        app: String,
+        env: String,
+        action: crate::ops::argocd::ArgoAction,
+    ) {
+        let ctl = self.task_ctl(id);
+        let (ops, tx) = (self.services.ops.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = crate::ops::argocd::act(&ops, &app, &env, action, &ctl).await;
+            // Activity keeps the per-resource results beside the outcome.
+            let resources = |r: &crate::ops::argocd::ArgoReport| {
+                r.end
+                    .as_ref()
+                    .filter(|e| !e.resources.is_empty())
+                    .map(|e| format!(" [{}]", e.resources.join("; ")))
+                    .unwrap_or_default()
+            };
+            let outcome = match &result {
+                Ok(r) if r.failed() => {
+                    TaskOutcome::Failed(format!("{}{}", r.outcome, resources(r)))
+                }
+                Ok(r) => TaskOutcome::Done(format!("{r}{}", resources(r))),
+                Err(_) => outcome(&result),
+            };
+            let _ = tx.send(Action::TaskFinished { id, outcome });
+        });
+    }
+
     pub(super) fn clean_tmp(&mut self, id: TaskId, skip: &[usize]) {
         let ctl = self.task_ctl(id);
         let taken = self

@@ -1,5 +1,6 @@
 //! Headless subcommands: the same core as the TUI, printed for people or scripts.
 
+pub mod argocd;
 pub mod changes;
 pub mod feishu;
 pub mod gates;

@@ -95,6 +95,8 @@ pub enum EventKind {
     CrashLoop,
     /// An Argo CD sync failed.
     SyncFailed,
+    /// Someone refreshed, synced or stopped an Argo CD Application from shipdeck.
+    Argocd,
 }
 
 /// `TeamMembershipType` of GitHub's GraphQL API.

@@ -5,6 +5,7 @@
 //! fits the outcome, and returns a typed report (`Display` for people, `Serialize` for JSON).
 
 pub mod actor;
+pub mod argocd;
 mod changes;
 pub mod detach;
 pub mod feishu;

@@ -64,6 +64,21 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                 dim(),
             ));
         }
+        if let Some(a) = state.live.argo_app(app, &env.name) {
+            let mut policy = format!("{}: {}", env.name, crate::app::update::auto_sync_line(a));
+            if let Some(w) = crate::app::update::window_line(state, a, false) {
+                policy = format!("{policy} · {w}");
+            }
+            let blocked = policy.contains("sync blocked");
+            notes.push(Line::styled(
+                policy,
+                if blocked {
+                    Style::default().fg(Color::Yellow)
+                } else {
+                    dim()
+                },
+            ));
+        }
         for d in denied_lines(state, &env.name) {
             notes.push(Line::styled(d, Style::default().fg(Color::Yellow)));
         }
@@ -348,7 +363,10 @@ fn app_rows(
                     format!("{}{}", dash(&live_tag), if drift { " ≠" } else { "" }),
                     live_style,
                 ),
-                (dash(&sync), plain),
+                (
+                    format!("{}{}", dash(&sync), sync_marks(state, app, &e.name)),
+                    plain,
+                ),
             ];
             if with_phase {
                 cells.push((dash(&health), plain));
@@ -359,4 +377,21 @@ fn app_rows(
             cells
         })
         .collect()
+}
+
+/// `↻` when auto-sync is on, `⊘` when a sync window holds automated syncs back now.
+fn sync_marks(state: &State, app: &str, env: &str) -> &'static str {
+    let Some(a) = state.live.argo_app(app, env) else {
+        return "";
+    };
+    let now = crate::app::update::argocd_now(state);
+    match (
+        a.auto_sync.is_some(),
+        a.window_verdict(now, false).is_open(),
+    ) {
+        (true, true) => " ↻",
+        (true, false) => " ↻⊘",
+        (false, true) => "",
+        (false, false) => " ⊘",
+    }
 }

@@ -17,6 +17,7 @@ pub fn demo_state() -> State {
     let mut s = State::new(&inv, "demo", Keymap::default());
     s.size = (120, 40);
     s.clock.hhmm = "13:02".into();
+    s.clock.zone = Some(jiff::tz::TimeZone::UTC);
     s
 }
 
@@ -1221,4 +1222,169 @@ fn a_confirmation_follows_gates_that_still_run() {
             .any(|e| matches!(e, Effect::FetchCandidateGates { .. })),
         "closed: not asked again: {fx:?}"
     );
+}
+
+/// The Argo CD keys on the selected env's Application: F5 refreshes at once, S asks (with the
+/// sync policy and the window now), T only while an operation runs, and a rollback with
+/// auto-sync off is followed by the offer to sync.
+#[test]
+fn argocd_keys_read_the_application_and_a_rollback_without_auto_sync_offers_the_sync() {
+    use shipdeck::ops::argocd::ArgoAction;
+    use shipdeck::services::kube::model::Automated;
+    use shipdeck::services::kube::syncwindow::SyncWindow;
+    use shipdeck::services::kube::{ArgoApp, LiveEvent};
+    let mut s = demo_state();
+    s.clock.now_ms = 1_796_649_600_000; // 2026-12-07T13:20:00Z
+    while s.selected_env().unwrap().name != "prod" {
+        cmd(&mut s, Command::Down);
+    }
+    let live = |s: &mut State, a: ArgoApp| {
+        update(
+            s,
+            Action::Live(LiveEvent::ArgoCd {
+                env: "prod".into(),
+                apps: [("miker-web".to_owned(), Some(a))].into(),
+            }),
+        );
+    };
+    // No word on the Application yet: the keys say so.
+    cmd(&mut s, Command::Sync);
+    assert!(
+        s.status
+            .as_deref()
+            .unwrap()
+            .contains("no Argo CD Application"),
+        "{:?}",
+        s.status
+    );
+    let app = ArgoApp {
+        name: "miker-web-prod".into(),
+        sync: "Synced".into(),
+        health: "Healthy".into(),
+        revision: "a8baf17c0ffee".into(),
+        auto_sync: Some(Automated {
+            prune: true,
+            self_heal: true,
+        }),
+        windows: vec![SyncWindow {
+            kind: "deny".into(),
+            schedule: "0 13 * * *".into(),
+            duration: "1h".into(),
+            applications: vec!["*".into()],
+            ..SyncWindow::default()
+        }],
+        ..ArgoApp::default()
+    };
+    live(&mut s, app.clone());
+
+    let fx = cmd(&mut s, Command::Refresh);
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::ArgoAction { action: ArgoAction::Refresh { hard: false }, env, .. } if env == "prod")),
+        "{fx:?}"
+    );
+    assert!(
+        s.overlay.is_none(),
+        "a refresh changes nothing deployed: no dialog"
+    );
+
+    cmd(&mut s, Command::Sync);
+    let Some(Overlay::Confirm {
+        title,
+        lines,
+        typed,
+        ..
+    }) = &s.overlay
+    else {
+        panic!("sync asks first: {:?}", s.overlay)
+    };
+    assert_eq!(title, "Argo CD sync miker-web in prod");
+    assert_eq!(typed.as_deref(), Some("prod"), "prod is protected");
+    assert_eq!(
+        lines[0],
+        "Application miker-web-prod: Synced, Healthy at a8baf17"
+    );
+    assert_eq!(lines[1], "auto-sync on (prune, self-heal)");
+    assert!(
+        lines[2].starts_with("sync blocked by deny window 0 13 * * * for 1h until "),
+        "{lines:?}"
+    );
+    cmd(&mut s, Command::Cancel);
+
+    cmd(&mut s, Command::TerminateSync);
+    assert!(s.overlay.is_none());
+    assert!(
+        s.status
+            .as_deref()
+            .unwrap()
+            .contains("no operation is running"),
+        "{:?}",
+        s.status
+    );
+    live(
+        &mut s,
+        ArgoApp {
+            operation: Some("Running".into()),
+            operation_requested: true,
+            operation_message: Some("Sync operation blocked by sync window".into()),
+            ..app.clone()
+        },
+    );
+    cmd(&mut s, Command::Sync);
+    assert!(
+        s.status
+            .as_deref()
+            .unwrap()
+            .contains("another operation is already in progress"),
+        "{:?}",
+        s.status
+    );
+    cmd(&mut s, Command::TerminateSync);
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Confirm { lines, .. }) if lines.iter().any(|l| l == "running: Sync operation blocked by sync window")),
+        "{:?}",
+        s.overlay
+    );
+    cmd(&mut s, Command::Cancel);
+
+    // A rollback's git write done with auto-sync off: the sync is offered at once.
+    live(
+        &mut s,
+        ArgoApp {
+            auto_sync: None,
+            windows: Vec::new(),
+            ..app.clone()
+        },
+    );
+    let task = s
+        .tasks
+        .start("rollback miker-web prod 71be0e3", s.clock.now_ms);
+    update(
+        &mut s,
+        Action::TaskFinished {
+            id: task,
+            outcome: shipdeck::app::tasks::TaskOutcome::Done("rolled back".into()),
+        },
+    );
+    let Some(Overlay::Confirm { title, lines, .. }) = &s.overlay else {
+        panic!("the sync is offered: {:?}", s.overlay)
+    };
+    assert_eq!(title, "Sync miker-web in prod now?");
+    assert!(
+        lines[0].contains("stays on the bad version until a sync"),
+        "{lines:?}"
+    );
+    // With auto-sync on, git alone makes it stick: nothing is offered.
+    s.overlay = None;
+    live(&mut s, app);
+    let task = s
+        .tasks
+        .start("rollback miker-web prod 71be0e3", s.clock.now_ms);
+    update(
+        &mut s,
+        Action::TaskFinished {
+            id: task,
+            outcome: shipdeck::app::tasks::TaskOutcome::Done("rolled back".into()),
+        },
+    );
+    assert!(s.overlay.is_none());
 }

@@ -15,6 +15,7 @@ mod app_gates;
 mod app_gitops;
 mod app_live;
 mod app_views;
+mod argocd;
 mod changes;
 mod cli_help;
 mod faults;

@@ -529,6 +529,13 @@ fn fingerprint(w: &World) -> Vec<String> {
         w.remote_main(),
         w.rollout("miker-stg", "{.metadata.resourceVersion}"),
         w.rollout("miker-dev", "{.metadata.resourceVersion}"),
+        // No refresh asked for, no operation written.
+        crate::harness::kubectl_get(
+            w.kube.kubeconfig_path(),
+            "argocd",
+            &["application", "miker-web-dev"],
+            "{.metadata.annotations}{.operation}",
+        ),
         format!("{}", w.fs.messages().len()),
         format!("{:?}", w.fs.chat_members("releases")),
     ];
@@ -605,6 +612,9 @@ async fn read_only_holds_for_every_write_key_and_every_op() {
         Command::Pause,
         Command::Restart,
         Command::Rollback,
+        Command::Refresh,
+        Command::Sync,
+        Command::TerminateSync,
     ] {
         c.state.status = None;
         c.press(cmd);
@@ -663,6 +673,12 @@ async fn read_only_holds_for_every_write_key_and_every_op() {
             task: 0,
             skip: Vec::new(),
         },
+        Effect::ArgoAction {
+            task: 0,
+            app: "miker-web".into(),
+            env: "dev".into(),
+            action: shipdeck::ops::argocd::ArgoAction::Refresh { hard: false },
+        },
     ];
     for e in effects {
         let task = c.state.tasks.start("slipped through", c.state.clock.now_ms);
@@ -678,6 +694,14 @@ async fn read_only_holds_for_every_write_key_and_every_op() {
             },
             Effect::SecretsBatch { files, op, .. } => Effect::SecretsBatch { task, files, op },
             Effect::CleanTmp { skip, .. } => Effect::CleanTmp { task, skip },
+            Effect::ArgoAction {
+                app, env, action, ..
+            } => Effect::ArgoAction {
+                task,
+                app,
+                env,
+                action,
+            },
             other => other,
         };
         c.runner.run(e);
@@ -714,6 +738,23 @@ async fn read_only_holds_for_every_write_key_and_every_op() {
         vec!["--read-only", "secrets", "rotate"],
         vec!["--read-only", "tmp", "clean"],
         vec!["--read-only", "feishu", "sync", "--apply"],
+        vec![
+            "--read-only",
+            "argocd",
+            "refresh",
+            "miker-web",
+            "--env",
+            "dev",
+        ],
+        vec!["--read-only", "argocd", "sync", "miker-web", "--env", "dev"],
+        vec![
+            "--read-only",
+            "argocd",
+            "terminate",
+            "miker-web",
+            "--env",
+            "dev",
+        ],
     ] {
         let (code, _, err) = w.shipdeck(&args).await;
         assert_eq!(code, 5, "{args:?}: {err}");
@@ -730,7 +771,7 @@ async fn read_only_holds_for_every_write_key_and_every_op() {
         "{cockpit_lines:#?}"
     );
     let cli_lines = journal(&w.cli_paths());
-    assert_eq!(cli_lines.len(), 6, "{cli_lines:#?}");
+    assert_eq!(cli_lines.len(), 9, "{cli_lines:#?}");
     c.runner.cancel_all();
     w.shutdown().await;
 }

@@ -855,3 +855,56 @@ fn changes_between_envs_in_the_panel_the_view_and_the_promote() {
         s
     });
 }
+
+/// Argo CD's say on each env: `↻` auto-sync on (dev, stg), prod off with a deny window open
+/// now (`⊘`), the selected env's policy and window spelled out, and the sync dialog.
+#[test]
+fn argocd_policy_and_windows_in_environments_and_the_sync_dialog() {
+    use shipdeck::services::kube::LiveEvent;
+    use shipdeck::services::kube::model::Automated;
+    use shipdeck::services::kube::syncwindow::SyncWindow;
+    let make = || {
+        let mut s = demo_state();
+        s.gitops = Feed::Live;
+        s.cluster = Feed::Live;
+        s.clock.now_ms = 1_796_649_600_000; // 2026-12-07T13:20:00Z
+        for (env, tag) in [("dev", "9f1c2ab"), ("stg", "9f1c2ab"), ("prod", "71be0e3")] {
+            if let Some(row) = s.envs.iter_mut().find(|r| r.name == env) {
+                row.git_tag = Some(tag.into());
+            }
+            for mut event in live_env(env, tag, "Synced", "Healthy") {
+                if let LiveEvent::ArgoCd { apps, .. } = &mut event
+                    && let Some(Some(a)) = apps.get_mut("miker-web")
+                {
+                    a.revision = "a8baf17c0ffee".into();
+                    if env == "prod" {
+                        a.windows = vec![SyncWindow {
+                            kind: "deny".into(),
+                            schedule: "0 13 * * *".into(),
+                            duration: "2h".into(),
+                            applications: vec!["*-prod".into()],
+                            manual_sync: true,
+                            ..SyncWindow::default()
+                        }];
+                    } else {
+                        a.auto_sync = Some(Automated {
+                            prune: env == "dev",
+                            self_heal: true,
+                        });
+                    }
+                }
+                s.live.apply(event);
+            }
+        }
+        while s.selected_env().unwrap().name != "prod" {
+            cmd(&mut s, Command::Down);
+        }
+        s
+    };
+    snap("argocd_environments", make);
+    snap("argocd_sync_dialog", || {
+        let mut s = make();
+        cmd(&mut s, Command::Sync);
+        s
+    });
+}

@@ -449,7 +449,7 @@ pub(super) fn submit_rollback(state: &mut State, overlay: Overlay) {
         source_env: None,
         override_reason: None,
     };
-    let lines = vec![
+    let mut lines = vec![
         format!(
             "{env}: {} → {} (set {} by {})",
             row.git_tag.as_deref().unwrap_or("(none)"),
@@ -459,6 +459,7 @@ pub(super) fn submit_rollback(state: &mut State, overlay: Overlay) {
         ),
         "and abort its canary in the cluster (traffic back on stable now)".to_owned(),
     ];
+    lines.extend(super::argocd::rollback_lines(state, &app, &env));
     confirm(state, format!("Roll back {app}"), lines, &row, change);
 }
 

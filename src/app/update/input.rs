@@ -98,7 +98,7 @@ pub(super) fn cancel(state: &mut State, effects: &mut Vec<Effect>) {
                 Confirmed::Secrets { .. } => Some(Overlay::Secrets),
                 Confirmed::CleanTmp => Some(Overlay::Tmp),
                 Confirmed::FeishuApply => Some(Overlay::Feishu),
-                Confirmed::Git(_) | Confirmed::Rollout { .. } => None,
+                Confirmed::Git(_) | Confirmed::Rollout { .. } | Confirmed::Argo { .. } => None,
             };
         }
         Some(Overlay::Recipient { .. }) => state.overlay = Some(Overlay::Secrets),
@@ -219,6 +219,9 @@ fn confirmed(state: &mut State, then: Confirmed, effects: &mut Vec<Effect>) {
         Confirmed::Git(change) => super::git::start(state, change, effects),
         Confirmed::Rollout { app, env, action } => {
             super::rollout::start(state, app, env, action, effects);
+        }
+        Confirmed::Argo { app, env, action } => {
+            super::argocd::start(state, app, env, action, effects);
         }
         Confirmed::CleanTmp => super::tmp::start_clean(state, effects),
         Confirmed::FeishuApply => {

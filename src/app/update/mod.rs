@@ -1,6 +1,7 @@
 //! `update(&mut State, Action) -> Vec<Effect>`: the only place state changes. Pure: no IO,
 //! no clock reads, no awaits. One file per feature, as `ui/` has one per panel.
 
+mod argocd;
 mod changes;
 mod drift;
 mod evidence;
@@ -14,6 +15,7 @@ mod rollout;
 mod secrets;
 mod tmp;
 
+pub use argocd::{auto_sync_line, now as argocd_now, window_line};
 pub use changes::{
     care_hits, confirm_lines as changes_confirm_lines, pair_of, rows as changes_rows,
 };
@@ -165,6 +167,7 @@ fn task_finished(state: &mut State, id: super::tasks::TaskId, outcome: TaskOutco
     if let Some(task) = state.tasks.finish(id, outcome.clone(), now) {
         let title = task.title.clone();
         let secs = task.ended_ms.unwrap_or(now).saturating_sub(task.started_ms);
+        argocd::after_task(state, &title, matches!(outcome, TaskOutcome::Done(_)));
         let (text, failed) = match outcome {
             TaskOutcome::Done(line) => (line, false),
             TaskOutcome::Failed(err) => (format!("{title}: failed: {err}"), true),
@@ -265,6 +268,9 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         }
         Command::OpenLink => gates::open_link(state, effects),
         Command::Changes => changes::open(state, effects),
+        Command::Refresh | Command::Sync | Command::TerminateSync => {
+            argocd::command(state, cmd, effects);
+        }
         Command::Filter => {
             if state.overlay == Some(Overlay::Changes) {
                 state.changes.filtering = true;
@@ -298,7 +304,7 @@ pub fn key_blocked(state: &State, cmd: Command) -> Option<String> {
     {
         return Some(format!("{}: {why}", cmd.name()));
     }
-    rollout::blocked(state, cmd)
+    rollout::blocked(state, cmd).or_else(|| argocd::blocked(state, cmd))
 }
 
 /// `850 ms`, `2.5 s`, `3m05s`.

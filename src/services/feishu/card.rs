@@ -27,7 +27,10 @@ impl EventKind {
             EventKind::SecretRotation | EventKind::RecipientAdded | EventKind::RecipientRemoved => {
                 "purple"
             }
-            EventKind::ReleaseStarted | EventKind::Promote | EventKind::Text => "blue",
+            EventKind::ReleaseStarted
+            | EventKind::Promote
+            | EventKind::Text
+            | EventKind::Argocd => "blue",
         }
     }
 
@@ -49,6 +52,7 @@ impl EventKind {
             EventKind::AnalysisFailed => "Analysis failed",
             EventKind::CrashLoop => "Canary pods crash-looping",
             EventKind::SyncFailed => "Argo CD sync failed",
+            EventKind::Argocd => "Argo CD",
         }
     }
 }
@@ -192,6 +196,15 @@ impl Notification {
             detail: Some(what.to_owned()),
             ..Self::new(kind, "cluster")
         }
+    }
+
+    /// An Argo CD action from shipdeck: `what` says which (`sync to 9f1c2ab: Succeeded`).
+    pub fn argocd(app: &str, env: &str, what: &str, actor: &str) -> Self {
+        let mut n = Self::new(EventKind::Argocd, actor);
+        n.app = Some(app.to_owned());
+        n.env = Some(env.to_owned());
+        n.detail = Some(what.to_owned());
+        n
     }
 
     /// Plain text.

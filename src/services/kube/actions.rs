@@ -275,14 +275,27 @@ fn desired_image(ro: &Rollout) -> Option<String> {
 
 /// Asks the API server whether this identity may `patch` rollouts (and `rollouts/status`).
 pub async fn can_patch(client: &Client, namespace: &str, status: bool) -> Result<bool> {
+    let sub = status.then_some("status");
+    can(client, "argoproj.io", "rollouts", sub, "patch", namespace).await
+}
+
+/// A SelfSubjectAccessReview: may this identity `verb` the resource in `namespace`?
+pub async fn can(
+    client: &Client,
+    group: &str,
+    resource: &str,
+    subresource: Option<&str>,
+    verb: &str,
+    namespace: &str,
+) -> Result<bool> {
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
-                group: Some("argoproj.io".into()),
-                resource: Some("rollouts".into()),
-                subresource: status.then(|| "status".to_owned()),
-                verb: Some("patch".into()),
+                group: Some(group.into()),
+                resource: Some(resource.into()),
+                subresource: subresource.map(str::to_owned),
+                verb: Some(verb.into()),
                 namespace: Some(namespace.to_owned()),
                 ..ResourceAttributes::default()
             }),

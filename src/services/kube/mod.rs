@@ -8,12 +8,14 @@
 //! pure `LiveState::apply` stores it; panels render from `LiveState`.
 
 pub mod actions;
+pub mod argocd;
 pub mod client;
 pub mod info;
 pub mod model;
 pub mod news;
 pub mod print;
 pub mod runners;
+pub mod syncwindow;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -103,6 +105,26 @@ pub struct ArgoApp {
     /// When that operation started (RFC 3339, as Argo CD wrote it) and what it said.
     pub operation_started: Option<String>,
     pub operation_message: Option<String>,
+    /// When that operation finished (empty while it runs).
+    pub operation_finished: Option<String>,
+    /// The last sync's per-resource results.
+    pub resources: Vec<model::ResourceResult>,
+    /// An operation is asked for (`operation` set) and not finished.
+    pub operation_requested: bool,
+    /// The refresh annotation is on (`normal` or `hard`): the controller has not done it yet.
+    pub refresh: Option<String>,
+    /// `syncPolicy.automated` (`None`: auto-sync is off).
+    pub auto_sync: Option<model::Automated>,
+    /// The AppProject's sync windows that name this Application.
+    pub windows: Vec<syncwindow::SyncWindow>,
+}
+
+impl ArgoApp {
+    /// What the sync windows say now about an automated (`manual` false) or a manual sync.
+    pub fn window_verdict(&self, now: Timestamp, manual: bool) -> syncwindow::Verdict {
+        let refs: Vec<&syncwindow::SyncWindow> = self.windows.iter().collect();
+        syncwindow::verdict(&refs, now, manual)
+    }
 }
 
 /// The live data of one environment.
@@ -247,6 +269,11 @@ impl LiveState {
     }
 
     /// The derived rollout of an app in an environment, if watched and found.
+    /// An env's Argo CD Application of `app`, as last seen.
+    pub fn argo_app(&self, app: &str, env: &str) -> Option<&ArgoApp> {
+        self.envs.get(env)?.apps.get(app)?.as_ref()
+    }
+
     pub fn rollout(&self, app: &str, env: &str) -> Option<&RolloutInfo> {
         self.envs.get(env)?.rollouts.get(app)?.as_ref()
     }

@@ -18,7 +18,11 @@ pub use arc::{
     HraSpec, HraStatus, LegacyRunner, LegacyRunnerStatus, LegacyWorkflow, RunnerDeployment,
     RunnerDeploymentSpec, RunnerDeploymentStatus, RunnerSetSpec, RunnerSetStatus, ScaleTargetRef,
 };
-pub use argocd::{AppHealth, AppSummary, AppSync, Application, ApplicationStatus, OperationState};
+pub use argocd::{
+    AppDestination, AppHealth, AppProject, AppProjectSpec, AppSummary, AppSync, Application,
+    ApplicationSpec, ApplicationStatus, Automated, OperationState, ResourceResult, SyncPolicy,
+    SyncResult,
+};
 pub use rollout::{
     BlueGreenStatus, BlueGreenStrategy, CanaryStatus, CanaryStep, CanaryStrategy, Condition,
     PauseCondition, PauseStep, Rollout, RolloutSpec, RolloutStatus, RunStatus, Strategy,

@@ -9,11 +9,14 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{s, write};
+use super::argocd_ops as ops;
+use super::s;
 use crate::inventory::{Inventory, Layout};
 use crate::sandbox::kube::resources::ids;
 use crate::sandbox::kube::select::LabelSelector;
 use crate::sandbox::kube::store::{Store, StoreError, now_rfc3339};
+use crate::services::kube::argocd::REFRESH_ANNOTATION;
+use crate::services::kube::syncwindow::{SyncWindow, Target, matching};
 
 /// One Argo CD Application: which app × env it deploys and where its tag lives.
 #[derive(Debug, Clone)]
@@ -102,10 +105,16 @@ pub fn tag_from_text(text: &str, layout: &Layout, image_name: &str) -> Option<St
 
 /// The tip commit of `branch` and the tag in `file` there.
 pub fn read_tag(b: &AppBinding) -> Result<(String, Option<String>), git2::Error> {
+    read_tag_at(b, &format!("refs/heads/{}", b.branch))
+}
+
+/// The commit `revision` names (a SHA, a branch, a tag) and the tag in `file` there.
+pub fn read_tag_at(
+    b: &AppBinding,
+    revision: &str,
+) -> Result<(String, Option<String>), git2::Error> {
     let repo = git2::Repository::open(&b.repo_path)?;
-    let commit = repo
-        .find_reference(&format!("refs/heads/{}", b.branch))?
-        .peel_to_commit()?;
+    let commit = repo.revparse_single(revision)?.peel_to_commit()?;
     let tree = commit.tree()?;
     let tag = tree
         .get_path(std::path::Path::new(&b.file))
@@ -117,6 +126,14 @@ pub fn read_tag(b: &AppBinding) -> Result<(String, Option<String>), git2::Error>
         })
         .and_then(|t| tag_from_text(&t, &b.layout, &b.image_name));
     Ok((commit.id().to_string(), tag))
+}
+
+/// The image of the Rollout's first container.
+pub fn live_image(rollout: Option<&Value>) -> Option<String> {
+    rollout
+        .and_then(|r| r.pointer("/spec/template/spec/containers/0/image"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// The simulated Argo CD.
@@ -161,7 +178,7 @@ impl ArgoCdSim {
         else {
             return Ok(());
         };
-        let app = app.value();
+        let mut app = app.value();
         let mut status = app.get("status").cloned().unwrap_or_else(|| json!({}));
         let source = Self::source(b);
         let destination =
@@ -182,11 +199,7 @@ impl ArgoCdSim {
                     m.shift_remove("conditions");
                 }
                 let desired = tag.as_ref().map(|t| format!("{}:{t}", b.image));
-                let live = rollout
-                    .as_ref()
-                    .and_then(|r| r.pointer("/spec/template/spec/containers/0/image"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
+                let live = live_image(rollout.as_ref());
                 // Wait until the rollout controller has taken the current spec in, so a seeded
                 // Rollout deploys its first revision before Argo CD moves it on.
                 let observed = rollout
@@ -195,46 +208,50 @@ impl ArgoCdSim {
                 let out_of_sync =
                     observed && desired.is_some() && live.is_some() && desired != live;
                 let first = status.get("history").is_none();
-                if out_of_sync || (first && rollout.is_some()) {
-                    if out_of_sync
-                        && let (Some(mut r), Some(img)) = (rollout.clone(), desired.clone())
+                let windows = self.windows(b, &app);
+                let ctx = ops::SyncCtx {
+                    store: &self.store,
+                    binding: b,
+                    rollout: rollout.as_ref(),
+                    source: &source,
+                    now: &now,
+                };
+                if app.get("operation").is_some_and(|o| !o.is_null()) {
+                    if ops::operation_step(&ctx, &mut app, &mut status, &windows)?
+                        && let Value::Object(m) = &mut app
                     {
-                        r["spec"]["template"]["spec"]["containers"][0]["image"] = json!(img);
-                        write(&self.store, ids::rollouts(), r)?;
+                        m.shift_remove("operation");
                     }
-                    let mut history: Vec<Value> = status
-                        .get("history")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
-                    let id = history
-                        .last()
-                        .and_then(|h| h.get("id"))
-                        .and_then(Value::as_i64)
-                        .map_or(0, |i| i + 1);
-                    history.push(json!({
-                        "id": id, "revision": revision, "deployedAt": now, "deployStartedAt": now,
-                        "source": source, "initiatedBy": {"automated": true},
-                    }));
-                    if history.len() > 10 {
-                        history.remove(0);
-                    }
-                    status["history"] = json!(history);
-                    status["operationState"] = json!({
-                        "operation": {"sync": {"revision": revision, "syncStrategy": {"hook": {}}}, "initiatedBy": {"automated": true}, "retry": {"limit": 5}},
-                        "phase": "Succeeded", "message": "successfully synced (all tasks run)",
-                        "syncResult": {"revision": revision, "source": source, "resources": [{
-                            "group": "argoproj.io", "version": "v1alpha1", "kind": "Rollout", "namespace": b.namespace,
-                            "name": b.rollout, "status": "Synced", "message": "rollout.argoproj.io/".to_owned() + &b.rollout + " configured",
-                            "hookPhase": "Running", "syncPhase": "Sync",
-                        }]},
-                        "startedAt": now, "finishedAt": now,
-                    });
+                } else if first && rollout.is_some() {
+                    // The Application's first sync, as Argo CD does on creation.
+                    ops::apply_sync(
+                        &ctx,
+                        &mut status,
+                        &revision,
+                        tag.as_deref(),
+                        out_of_sync,
+                        &json!({"automated": true}),
+                    )?;
+                } else if out_of_sync && ops::auto_sync_due(&app, &status, &revision, &windows) {
+                    ops::apply_sync(
+                        &ctx,
+                        &mut status,
+                        &revision,
+                        tag.as_deref(),
+                        true,
+                        &json!({"automated": true}),
+                    )?;
                 }
-                let sync_status = if desired.is_none() {
-                    "Unknown"
-                } else {
-                    "Synced"
+                let live = live_image(
+                    self.store
+                        .get(ids::rollouts(), &b.namespace, &b.rollout)
+                        .map(|r| r.value())
+                        .as_ref(),
+                );
+                let sync_status = match (&desired, &live) {
+                    (None, _) => "Unknown",
+                    (Some(d), Some(l)) if observed && d != l => "OutOfSync",
+                    _ => "Synced",
                 };
                 status["sync"] = json!({"status": sync_status, "revision": revision, "comparedTo": {"source": source, "destination": destination}});
             }
@@ -263,13 +280,49 @@ impl ArgoCdSim {
         });
         status["resourceHealthSource"] = json!("appTree");
         status["controllerNamespace"] = json!(b.argocd_namespace);
-        if app.get("status") != Some(&status) {
-            let mut new = app.clone();
+        // A refresh asked for by annotation is done by this pass: the controller removes it.
+        let refreshed = app
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+            .and_then(|a| a.shift_remove(REFRESH_ANNOTATION))
+            .is_some();
+        let stored = self
+            .store
+            .get(ids::applications(), &b.argocd_namespace, &b.application)
+            .map(|a| a.value());
+        if refreshed || app.get("status") != Some(&status) || stored.as_ref() != Some(&app) {
             status["reconciledAt"] = json!(now);
-            new["status"] = status;
-            write(&self.store, ids::applications(), new)?;
+            app["status"] = status;
+            // Only over the version read: a user's write meanwhile (a terminate) is read next pass.
+            super::write_if_unchanged(&self.store, ids::applications(), app)?;
         }
         Ok(())
+    }
+
+    /// The sync windows of the Application's project that name it.
+    fn windows(&self, b: &AppBinding, app: &Value) -> Vec<SyncWindow> {
+        let project = match s(app, "/spec/project") {
+            "" => "default",
+            p => p,
+        };
+        let Some(p) = self
+            .store
+            .get(ids::appprojects(), &b.argocd_namespace, project)
+        else {
+            return Vec::new();
+        };
+        let all: Vec<SyncWindow> = p
+            .value()
+            .pointer("/spec/syncWindows")
+            .and_then(|w| serde_json::from_value(w.clone()).ok())
+            .unwrap_or_default();
+        let target = Target {
+            application: &b.application,
+            namespace: &b.namespace,
+            server: "https://kubernetes.default.svc",
+            cluster_name: "in-cluster",
+        };
+        matching(&all, target).into_iter().cloned().collect()
     }
 
     /// Images of the live pods the Rollout selects (what `summary.images` reports).
