@@ -35,6 +35,23 @@ fn application(w: &World, app: &str) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// The object matches its real CRD (shared/fixtures/crds), as the API server would check it.
+fn valid(kind: &str, obj: &Value) {
+    let schemas = crate::sandbox_kube::fidelity::schemas();
+    let v = schemas
+        .get(kind)
+        .unwrap_or_else(|| panic!("no CRD for {kind} in the fixtures"));
+    let errors: Vec<String> = v
+        .iter_errors(obj)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{kind} does not match its CRD:\n{}\n{obj:#}",
+        errors.join("\n")
+    );
+}
+
 fn kubectl(w: &World, args: &[&str]) -> String {
     let out = std::process::Command::new("kubectl")
         .arg("--kubeconfig")
@@ -152,6 +169,13 @@ async fn a_sync_in_a_deny_window_waits_says_why_and_refuses_a_second_one_then_te
         .to_owned();
     assert!(!actor.is_empty(), "{}", app["operation"]);
     assert_eq!(app["status"]["operationState"]["phase"], "Running");
+    valid("Application", &app);
+    let project: Value = serde_json::from_str(&kubectl(
+        &w,
+        &["-n", "argocd", "get", "appproject", "default", "-o", "json"],
+    ))
+    .unwrap();
+    valid("AppProject", &project);
 
     // A second sync is refused while the first waits; git and the object are untouched.
     let rv = app["metadata"]["resourceVersion"].clone();
@@ -198,6 +222,7 @@ async fn a_sync_in_a_deny_window_waits_says_why_and_refuses_a_second_one_then_te
     assert_eq!(j["outcome"], "Failed: Operation terminated", "{j}");
     let app = application(&w, "miker-web-prod");
     assert!(app.get("operation").is_none(), "{}", app["operation"]);
+    valid("Application", &app);
     let (code, _, err) = w
         .shipdeck(&[
             "--confirm-env",
@@ -286,6 +311,7 @@ async fn a_rollback_sticks_by_auto_sync_or_by_the_sync_that_follows_it() {
         a["status"]["sync"]["status"] == "Synced"
     })
     .await;
+    valid("Application", &app);
     assert_eq!(
         app["status"]["history"].as_array().unwrap().last().unwrap()["initiatedBy"]["username"],
         j["actor"]

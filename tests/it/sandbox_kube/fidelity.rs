@@ -27,7 +27,7 @@ fn close(schema: &mut Value) {
     }
 }
 
-fn schemas() -> BTreeMap<String, jsonschema::Validator> {
+pub(crate) fn schemas() -> BTreeMap<String, jsonschema::Validator> {
     let mut out = BTreeMap::new();
     let dir = crd_dir();
     for sub in ["argo-rollouts", "argo-cd", "actions-runner-controller"] {

@@ -4,7 +4,7 @@
 
 mod api;
 mod argocd;
-mod fidelity;
+pub(crate) mod fidelity;
 mod kubectl;
 mod provenance;
 mod sim;
