@@ -31,30 +31,25 @@ pub async fn run(ctx: &Ctx, args: ArgocdArgs) -> Outcome {
     inv.app(&target.app)?;
     let session = OpSession::open(ctx, inv.clone(), false).await;
     let name = format!("argocd-{}", action.name());
+    let question = format!("argocd {} {} in {}?", action.name(), target.app, target.env);
+    // A refresh changes nothing deployed: only writes that move the cluster ask for the
+    // env's name on a protected env.
+    let typed = (env.protected && !matches!(action, ArgoAction::Refresh { .. }))
+        .then_some(target.env.as_str());
     let result = match session
-        .ops
-        .check_writable(&name, Some(&target.app), Some(&target.env))
+        .may_write(ctx, &name, (&target.app, &target.env), &question, typed)
         .await
     {
-        Err(e) => Err(Failure::from(e)),
-        Ok(()) => match ctx.confirm(
-            &format!("argocd {} {} in {}?", action.name(), target.app, target.env),
-            // A refresh changes nothing deployed: only writes that move the cluster ask for
-            // the env's name on a protected env.
-            (env.protected && !matches!(action, ArgoAction::Refresh { .. }))
-                .then_some(target.env.as_str()),
-        ) {
-            Err(f) => Err(f),
-            Ok(()) => crate::ops::argocd::act(
-                &session.ops,
-                &target.app,
-                &target.env,
-                action,
-                &crate::services::TaskCtl::detached(),
-            )
-            .await
-            .map_err(Failure::from),
-        },
+        Err(f) => Err(f),
+        Ok(()) => crate::ops::argocd::act(
+            &session.ops,
+            &target.app,
+            &target.env,
+            action,
+            &crate::services::TaskCtl::detached(),
+        )
+        .await
+        .map_err(Failure::from),
     };
     session.close().await;
     let report = result?;

@@ -289,6 +289,23 @@ impl OpSession {
         OpSession { ops, notifier }
     }
 
+    /// Before an app × env write: writes on (a refusal is journaled by the op context), then
+    /// the question (a protected env's name typed or given as `--confirm-env`).
+    pub async fn may_write(
+        &self,
+        ctx: &Ctx,
+        op: &str,
+        (app, env): (&str, &str),
+        question: &str,
+        protected_env: Option<&str>,
+    ) -> Outcome {
+        self.ops
+            .check_writable(op, Some(app), Some(env))
+            .await
+            .map_err(Failure::from)?;
+        ctx.confirm(question, protected_env)
+    }
+
     /// A context without an inventory (secrets commands on explicit files): no chats.
     pub fn without_inventory(ctx: &Ctx) -> OpSession {
         OpSession {

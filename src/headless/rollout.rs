@@ -234,34 +234,29 @@ async fn act(ctx: &Ctx, inv: &Inventory, t: &Target, action: RolloutAction) -> O
     let r = RolloutRef::from_inventory(inv, &t.app, &t.env).map_err(|e| kube_failure(&e))?;
     let session = OpSession::open(ctx, inv.clone(), false).await;
     let name = format!("rollout-{}", action.name());
+    let question = format!(
+        "{} rollout {}/{} ({} in {})?",
+        action.name(),
+        r.namespace,
+        r.rollout,
+        t.app,
+        t.env
+    );
+    let typed = env.protected.then_some(t.env.as_str());
     let result = match session
-        .ops
-        .check_writable(&name, Some(&t.app), Some(&t.env))
+        .may_write(ctx, &name, (&t.app, &t.env), &question, typed)
         .await
     {
-        Err(e) => Err(Failure::from(e)),
-        Ok(()) => match ctx.confirm(
-            &format!(
-                "{} rollout {}/{} ({} in {})?",
-                action.name(),
-                r.namespace,
-                r.rollout,
-                t.app,
-                t.env
-            ),
-            env.protected.then_some(t.env.as_str()),
-        ) {
-            Err(f) => Err(f),
-            Ok(()) => crate::ops::rollout::act(
-                &session.ops,
-                &t.app,
-                &t.env,
-                action,
-                &crate::services::TaskCtl::detached(),
-            )
-            .await
-            .map_err(Failure::from),
-        },
+        Err(f) => Err(f),
+        Ok(()) => crate::ops::rollout::act(
+            &session.ops,
+            &t.app,
+            &t.env,
+            action,
+            &crate::services::TaskCtl::detached(),
+        )
+        .await
+        .map_err(Failure::from),
     };
     session.close().await;
     let report = result?;

@@ -228,14 +228,9 @@ impl RolloutRef {
     /// The Rollout of `app` in `env`, from the inventory.
     /// Takes the whole inventory: it joins an app, an environment and the `kube:` section.
     pub fn from_inventory(inv: &Inventory, app: &str, env: &str) -> Result<RolloutRef> {
-        let a = inv
-            .app(app)
-            .map_err(|e| KubeError::Refused(e.to_string()))?;
-        let e = inv
-            .env(env)
-            .map_err(|e| KubeError::Refused(e.to_string()))?;
+        let (a, e, target) = super::client::app_env(inv, app, env)?;
         Ok(RolloutRef {
-            target: Target::from_inventory(inv, e.kube_context.as_deref()),
+            target,
             namespace: e.namespace.clone(),
             rollout: a.rollout_name(app).to_owned(),
         })

@@ -34,14 +34,9 @@ pub struct AppRef {
 impl AppRef {
     /// The Application of `app` in `env`, from the inventory.
     pub fn from_inventory(inv: &Inventory, app: &str, env: &str) -> Result<AppRef> {
-        let a = inv
-            .app(app)
-            .map_err(|e| KubeError::Refused(e.to_string()))?;
-        let e = inv
-            .env(env)
-            .map_err(|e| KubeError::Refused(e.to_string()))?;
+        let (a, e, target) = super::client::app_env(inv, app, env)?;
         Ok(AppRef {
-            target: Target::from_inventory(inv, e.kube_context.as_deref()),
+            target,
             namespace: e
                 .argocd
                 .as_ref()

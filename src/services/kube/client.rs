@@ -246,3 +246,23 @@ fn chain_line(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// An app and an env of the inventory, and the cluster the env lives on: where an action on
+/// that app's objects there goes. Unknown names are refusals, with the inventory's words.
+pub fn app_env<'i>(
+    inv: &'i Inventory,
+    app: &str,
+    env: &str,
+) -> Result<(
+    &'i crate::inventory::App,
+    &'i crate::inventory::Environment,
+    Target,
+)> {
+    let a = inv
+        .app(app)
+        .map_err(|e| KubeError::Refused(e.to_string()))?;
+    let e = inv
+        .env(env)
+        .map_err(|e| KubeError::Refused(e.to_string()))?;
+    Ok((a, e, Target::from_inventory(inv, e.kube_context.as_deref())))
+}
