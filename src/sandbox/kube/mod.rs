@@ -67,6 +67,8 @@ pub struct KubeSandboxOptions {
     /// With an inventory, the world is seeded: namespaces, a Rollout and an Argo CD
     /// Application per app × env, runners per `inventory.runners`.
     pub inventory: Option<Inventory>,
+    /// Lines a second each simulated container logs (default: two, times `speed`).
+    pub log_rate: Option<f64>,
     /// Run the simulated controllers (Argo Rollouts, Argo CD, ARC).
     pub controllers: bool,
 }
@@ -95,6 +97,7 @@ impl KubeSandboxOptions {
             speed: 1.0,
             inventory: None,
             controllers: true,
+            log_rate: None,
         }
     }
 }
@@ -129,6 +132,7 @@ impl KubeSandbox {
             server_address: Mutex::new(addr.to_string()),
             hidden_groups: Mutex::new(Vec::new()),
             requests: Mutex::new(server::RequestLog::default()),
+            log_rate: opts.log_rate.unwrap_or(2.0 * opts.speed.max(0.01)),
         });
         let kubeconfig = opts.dir.join("kubeconfig");
         let contexts = opts

@@ -2,6 +2,7 @@
 //! `/status`) over plain HTTP on 127.0.0.1, with metav1.Status errors like the real server.
 
 mod discovery;
+mod logs;
 mod read;
 mod requests;
 mod respond;
@@ -68,6 +69,8 @@ pub struct ServerState {
     /// API groups the server acts as if their CRDs were not installed.
     pub hidden_groups: Mutex<Vec<String>>,
     pub requests: Mutex<RequestLog>,
+    /// Lines a second each simulated container logs (the sandbox's clock applied).
+    pub log_rate: f64,
 }
 
 impl ServerState {
@@ -146,6 +149,11 @@ async fn handle(
         && let Some(doc) = discovery(path, &state)
     {
         return json_response(StatusCode::OK, &doc);
+    }
+    if method == Method::GET
+        && let Some((ns, pod)) = logs::log_path(path)
+    {
+        return logs::serve(&state, ns, pod, &q);
     }
     let Some(target) = parse_target(path).filter(|t| !state.hidden(RESOURCES[t.res].group)) else {
         return not_found_path();
