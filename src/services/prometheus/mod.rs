@@ -6,14 +6,14 @@
 //! it (no connection, no answer in time).
 
 mod client;
-mod slo;
+pub mod slo;
 mod value;
 
 use std::time::Duration;
 
 pub use client::{MAX_POINTS, PromClient, step_for};
 pub use slo::{Metric, RoleReading, SloMetric, SloReport, SloService};
-pub use value::{Point, QueryResult, Sample, Series};
+pub use value::{Point, QueryResult, Sample, Series, parse_value, word};
 
 /// Default bound on connecting.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
