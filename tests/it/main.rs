@@ -32,6 +32,7 @@ mod pipes;
 mod pty;
 mod sandbox_kube;
 mod secrets;
+mod slo;
 mod tmpclean;
 mod ui_snapshots;
 

@@ -168,9 +168,8 @@ impl PromClient {
             PromError::Unreachable {
                 endpoint: endpoint.to_owned(),
                 query: query.to_owned(),
-                secs: self.connect.as_secs(),
                 reason: if e.is_timeout() {
-                    "no connection in time".to_owned()
+                    format!("no connection within {} s", self.connect.as_secs())
                 } else {
                     innermost(e)
                 },
@@ -185,7 +184,6 @@ impl PromClient {
             PromError::Unreachable {
                 endpoint: endpoint.to_owned(),
                 query: query.to_owned(),
-                secs: self.request.as_secs(),
                 reason: innermost(e),
             }
         }

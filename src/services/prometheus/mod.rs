@@ -73,13 +73,13 @@ pub enum PromError {
         body: String,
     },
     #[error(
-        "cannot connect to Prometheus at {} for the query `{query}` (waited up to {secs} s): {reason}",
+        "cannot connect to Prometheus at {} for the query `{query}`: {reason}",
         crate::redact::url(endpoint)
     )]
     Unreachable {
         endpoint: String,
         query: String,
-        secs: u64,
+        /// What the connection did: refused, reset, or none within the connect bound.
         reason: String,
     },
     #[error(
