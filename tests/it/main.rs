@@ -14,6 +14,7 @@ mod app_core;
 mod app_gates;
 mod app_gitops;
 mod app_live;
+mod app_slo;
 mod app_views;
 mod changes;
 mod cli_help;
