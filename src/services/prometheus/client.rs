@@ -144,9 +144,7 @@ impl PromClient {
             .body(body);
         if let Some(token) = &self.token {
             let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-                .map_err(|_| {
-                    PromError::MissingToken("(the token is not valid in a header)".to_owned())
-                })?;
+                .map_err(|_| PromError::BadToken)?;
             v.set_sensitive(true);
             req = req.header(AUTHORIZATION, v);
         }

@@ -27,8 +27,10 @@ pub enum PromError {
     NotConfigured,
     #[error("prometheus.url `{}` must start with http:// or https://", crate::redact::url(.0))]
     BadUrl(String),
-    #[error("prometheus.token_env names `{0}`, which is not set (or is not valid in a header)")]
+    #[error("prometheus.token_env names `{0}`, which is not set")]
     MissingToken(String),
+    #[error("the Prometheus token has characters a header cannot hold (a newline?)")]
+    BadToken,
     /// 400: the query or a parameter is malformed.
     #[error(
         "Prometheus at {} refused the query `{query}` as bad (HTTP 400, {kind}): {message}",
@@ -111,7 +113,10 @@ impl PromError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            PromError::NotConfigured | PromError::BadUrl(_) | PromError::MissingToken(_)
+            PromError::NotConfigured
+                | PromError::BadUrl(_)
+                | PromError::MissingToken(_)
+                | PromError::BadToken
         )
     }
 

@@ -264,3 +264,98 @@ async fn headless_slo_watch_prints_one_json_record_per_read_until_interrupted() 
     assert_eq!(status.code(), Some(130));
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_bearer_token_goes_to_prometheus_and_nowhere_else() {
+    // A Prometheus stand-in that wants a token: 401 without it, an empty vector with it.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let guarded = |kind: &'static str| {
+        let s = seen.clone();
+        move |headers: axum::http::HeaderMap| {
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            s.lock().unwrap().push(auth.clone());
+            async move {
+                if auth == "Bearer t0ken-s3cret" {
+                    let body = format!(
+                        r#"{{"status":"success","data":{{"resultType":"{kind}","result":[]}}}}"#
+                    );
+                    (axum::http::StatusCode::OK, body)
+                } else {
+                    (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        "Unauthorized\n".to_owned(),
+                    )
+                }
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/api/v1/query", axum::routing::post(guarded("vector")))
+        .route(
+            "/api/v1/query_range",
+            axum::routing::post(guarded("matrix")),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = inventory(dir.path(), &url, 5);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "prometheus:\n",
+        "prometheus:\n  token_env: SHIPDECK_TEST_PROM_TOKEN\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let run = |token: Option<&'static str>| {
+        let path = path.clone();
+        let home = dir.path().to_path_buf();
+        async move {
+            let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"));
+            cmd.arg("--inventory")
+                .arg(&path)
+                .args(["slo", "web", "--env", "stg"]);
+            cmd.env("SHIPDECK_STATE", home.join("state"))
+                .env("SHIPDECK_CONFIG", home.join("config"));
+            match token {
+                Some(t) => cmd.env("SHIPDECK_TEST_PROM_TOKEN", t),
+                None => cmd.env_remove("SHIPDECK_TEST_PROM_TOKEN"),
+            };
+            let out = cmd.output().await.unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+            )
+        }
+    };
+    // No series at all (no canary running): no value, no breach.
+    let (code, out) = run(Some("t0ken-s3cret")).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|a| a == "Bearer t0ken-s3cret")
+    );
+    // A wrong token: Prometheus' 401 named, the token not shown.
+    let (code, out) = run(Some("wr0ng-s3cret")).await;
+    assert_eq!(code, Some(4), "{out}");
+    assert!(
+        out.contains("answered HTTP 401 to the query `") && !out.contains("s3cret"),
+        "{out}"
+    );
+    // The variable unset: bad input, nothing sent.
+    let before = seen.lock().unwrap().len();
+    let (code, out) = run(None).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("prometheus.token_env names `SHIPDECK_TEST_PROM_TOKEN`, which is not set"),
+        "{out}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), before);
+}
