@@ -236,6 +236,20 @@ async fn real_prometheus_gives_the_known_rates_and_quantiles() {
         "{e}"
     );
 
+    // One it can parse but not execute (both sides match many series): its 422, named.
+    let e = client
+        .query("http_requests_total + on() http_requests_total", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            shipdeck::services::prometheus::PromError::CannotExecute { .. }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("(HTTP 422, execution): "), "{e}");
+
     contract(&client).await;
 }
 
