@@ -16,6 +16,8 @@ pub struct Endpoints {
     pub kubeconfig: Option<PathBuf>,
     /// The sandbox Feishu's inventory section (api_url, secret_file, chats, sync).
     pub feishu_section: Option<String>,
+    /// The sandbox Prometheus' base URL (the apps keep the default SLO queries).
+    pub prometheus_url: Option<String>,
 }
 
 /// A prepared sandbox workspace.
@@ -98,6 +100,12 @@ fn inventory_text(dir: &Path, endpoints: &Endpoints) -> String {
     if let Some(feishu) = &endpoints.feishu_section {
         let _ = writeln!(s, "{}", feishu.trim_end());
         s.push('\n');
+    }
+    if let Some(url) = &endpoints.prometheus_url {
+        let _ = writeln!(
+            s,
+            "prometheus:\n  url: {url}\n  connect_timeout_secs: 5\n  timeout_secs: 15\n"
+        );
     }
     s.push_str(
         "apps:
@@ -276,10 +284,23 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     feishu
         .write_demo_files(&dir)
         .map_err(|e| failed(format!("sandbox Feishu files: {e}")))?;
+    // The canary's tag comes from the sandbox cluster, which starts later (it needs the
+    // inventory that names this server): until then no canary runs.
+    let cluster: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<crate::sandbox::kube::Store>>> =
+        std::sync::Arc::default();
+    let prometheus = {
+        let cluster = cluster.clone();
+        crate::sandbox::prometheus::PromSandbox::start(std::sync::Arc::new(move |app, ns| {
+            crate::sandbox::kube::rollout_tag(cluster.get()?, ns, app)
+        }))
+        .await
+        .map_err(|e| failed(format!("sandbox Prometheus: {e}")))?
+    };
     let endpoints = Endpoints {
         github_api: Some(github.url().to_owned()),
         kubeconfig: Some(dir.join("kube").join("kubeconfig")),
         feishu_section: Some(feishu.demo_inventory_section()),
+        prometheus_url: Some(prometheus.url().to_owned()),
     };
     lap("github and feishu sandboxes up");
     let mut ws = prepare_gitops(&dir, &endpoints).map_err(|e| failed(e.to_string()))?;
@@ -299,6 +320,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     let kube = crate::sandbox::kube::KubeSandbox::start(kube_opts)
         .await
         .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
+    let _ = cluster.set(kube.store().clone());
     lap("kubernetes sandbox up");
     files
         .await
@@ -316,6 +338,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         println!("inventory: {}", ws.inventory_path.display());
         println!("github api: {}", github.url());
         println!("feishu api: {}", feishu.url());
+        println!("prometheus: {}", prometheus.url());
         println!("export SHIPDECK_INVENTORY={}", ws.inventory_path.display());
         println!("export KUBECONFIG={}", kube.kubeconfig_path().display());
         println!("running; press Ctrl-C to stop");
@@ -335,6 +358,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     ci.abort();
     kube.shutdown().await;
     feishu.shutdown().await;
+    prometheus.shutdown().await;
     if let Ok(github) = std::sync::Arc::try_unwrap(github) {
         github.shutdown().await;
     }

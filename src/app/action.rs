@@ -291,6 +291,20 @@ pub enum Action {
     },
     /// Time to ask again for an env's gates (scheduled from the report's `refresh_after`).
     RefreshGates { env: String },
+    /// Read the SLO of `app` in `env` (canary vs stable) again: the SLO panel's clock, or a
+    /// key. `since` (Unix seconds, e.g. when the canary started) asks for series from then.
+    RefreshSlo {
+        app: String,
+        env: String,
+        since: Option<f64>,
+    },
+    /// An SLO read arrived (or failed); `seq` is the request it answers.
+    SloLoaded {
+        app: String,
+        env: String,
+        seq: u64,
+        result: Result<Box<crate::services::prometheus::SloReport>, String>,
+    },
     /// Time to ask again for the gates of an open confirmation's tag (they were running).
     RefreshCandidate { env: String, tag: String },
     /// A cluster watch delivered something.
@@ -370,6 +384,13 @@ pub enum Effect {
         task: TaskId,
         files: Vec<std::path::PathBuf>,
         op: crate::ops::secrets::SecretsChange,
+    },
+    /// Read the SLO of an app in an env from Prometheus (request number `seq`).
+    ReadSlo {
+        app: String,
+        env: String,
+        since: Option<f64>,
+        seq: u64,
     },
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {

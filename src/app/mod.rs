@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod keymap;
+pub mod slo;
 pub mod state;
 pub mod tasks;
 pub mod update;

@@ -370,6 +370,8 @@ pub struct State {
     pub tmp: TmpView,
     /// The Changes view's pair and its filter.
     pub changes: ChangesView,
+    /// SLO reads (canary vs stable) per app × env.
+    pub slo: crate::app::slo::SloView,
     /// Changes between two tags (base, head), asked once per pair: both name commits, so the
     /// answer never changes.
     pub changes_cache: std::collections::HashMap<(String, String), ChangesEntry>,
@@ -459,6 +461,10 @@ impl State {
             feishu: FeishuView::default(),
             tmp: TmpView::default(),
             changes: ChangesView::default(),
+            slo: crate::app::slo::SloView {
+                configured: inv.prometheus.is_some(),
+                ..crate::app::slo::SloView::default()
+            },
             changes_cache: std::collections::HashMap::new(),
             care_labels: inv.github.as_ref().map_or_else(
                 || {

@@ -8,6 +8,7 @@ pub mod gates;
 pub mod gitops;
 pub mod rollout;
 pub mod secrets;
+pub mod slo;
 pub mod tmp;
 
 use std::path::PathBuf;
@@ -94,6 +95,9 @@ pub enum Command {
     /// What is in a promote: the commits and pull requests one environment's tag would bring
     /// to another (GitHub's compare), as text, JSON or Markdown release notes.
     Changes(changes::ChangesArgs),
+    /// Canary vs stable SLO from Prometheus: error rate and p50/p90/p99 against the
+    /// thresholds. Exits 1 when any is breached, 4 when Prometheus does not answer.
+    Slo(slo::SloArgs),
     /// SOPS + age secret files.
     Secrets(secrets::SecretsArgs),
     /// Generate an age identity (like age-keygen).

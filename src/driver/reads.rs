@@ -56,6 +56,40 @@ impl Runner {
         });
     }
 
+    /// The SLO of `app` in `env`, canary vs stable, from Prometheus.
+    pub(super) fn read_slo(&self, app: String, env: String, since: Option<f64>, seq: u64) {
+        let (Some(svc), inv, tx) = (
+            self.services.slo.clone(),
+            self.services.inventory.clone(),
+            self.tx.clone(),
+        ) else {
+            return;
+        };
+        tokio::spawn(async move {
+            let target = inv
+                .environments
+                .get(&env)
+                .map(|e| e.namespace.clone())
+                .zip(inv.apps.get(&app).map(crate::inventory::App::slo));
+            let result = match target {
+                Some((namespace, slo)) => svc
+                    .read(&app, &env, &namespace, &slo, since)
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+                None => Err(format!(
+                    "no app `{app}` or environment `{env}` in the inventory"
+                )),
+            };
+            let _ = tx.send(Action::SloLoaded {
+                app,
+                env,
+                seq,
+                result,
+            });
+        });
+    }
+
     pub(super) fn fetch_candidate_gates(&self, env: String, tag: String) {
         let (Some(svc), inv, tx) = (
             self.services.gates.clone(),

@@ -122,6 +122,12 @@ impl Runner {
                     .spawn();
             }
             Effect::FetchGates { env, tag, required } => self.fetch_gates(env, tag, required),
+            Effect::ReadSlo {
+                app,
+                env,
+                since,
+                seq,
+            } => self.read_slo(app, env, since, seq),
             Effect::RefreshGit => self.refresh_git(),
             Effect::CheckGitRef => self.check_git_ref(),
             Effect::LoadKnownTags { app } => self.load_known_tags(app),

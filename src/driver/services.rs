@@ -15,6 +15,8 @@ use crate::paths::Paths;
 pub struct Services {
     pub ops: OpCtx,
     pub gates: Option<crate::services::github::GatesService>,
+    /// The SLO reads' Prometheus, when the inventory names one and its client could be built.
+    pub slo: Option<crate::services::prometheus::SloService>,
     pub inventory: Arc<Inventory>,
 }
 
@@ -50,6 +52,11 @@ impl Services {
                 }
             }
         };
+        let slo = inventory.prometheus.as_ref().and_then(|_| {
+            crate::services::prometheus::SloService::from_inventory(inventory, None)
+                .map_err(|e| state.slo.unavailable = Some(e.to_string()))
+                .ok()
+        });
         state.news_seen = super::news_seen::load(paths);
         let notifier = start_notifier(inventory, state, tx);
         let inventory = Arc::new(inventory.clone());
@@ -61,6 +68,7 @@ impl Services {
         Services {
             ops,
             gates,
+            slo,
             inventory,
         }
     }

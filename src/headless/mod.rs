@@ -8,6 +8,7 @@ pub mod gitops;
 pub mod inventory;
 pub mod rollout;
 pub mod secrets;
+pub mod slo;
 pub mod status;
 pub mod tmp;
 

@@ -59,6 +59,32 @@ pub(super) fn problems(inv: &Inventory, text: &str, path: &Path) -> Vec<Inventor
             );
         }
     }
+    for (app, a) in &inv.apps {
+        for (key, message, fix) in a
+            .slo
+            .as_ref()
+            .map(super::prometheus::problems)
+            .unwrap_or_default()
+        {
+            report(
+                &format!("{key}:"),
+                format!("apps.{}.{message}", app.escape_debug()),
+                fix,
+            );
+        }
+    }
+    if let Some(url) = inv.prometheus.as_ref().map(|p| p.url.as_str())
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        report(
+            url,
+            format!(
+                "prometheus.url `{}` must start with http:// or https://",
+                crate::redact::url(url)
+            ),
+            "give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090",
+        );
+    }
     if let Some(re) = inv.github.as_ref().and_then(|g| g.tag_sha_regex.as_deref()) {
         match regex::Regex::new(re) {
             Err(e) => report(
@@ -92,6 +118,11 @@ pub(super) fn problems(inv: &Inventory, text: &str, path: &Path) -> Vec<Inventor
             "feishu.api_url",
             inv.feishu.as_ref().and_then(|f| f.api_url.as_deref()),
             "feishu.app_secret_env",
+        ),
+        (
+            "prometheus.url",
+            inv.prometheus.as_ref().map(|p| p.url.as_str()),
+            "prometheus.token_env",
         ),
     ];
     for (key, url, instead) in urls {

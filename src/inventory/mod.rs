@@ -7,6 +7,7 @@ mod checks;
 mod errors;
 mod feishu;
 mod locate;
+mod prometheus;
 mod secrets;
 mod tmp;
 
@@ -19,6 +20,10 @@ use serde_saphyr::Spanned;
 pub use errors::InventoryError;
 pub(crate) use errors::yaml_sentence;
 pub use feishu::{EventKind, FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use prometheus::{
+    DEFAULT_ERROR_RATE_QUERY, DEFAULT_LATENCY_QUERY, DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_P99_MS,
+    PrometheusConfig, SloConfig, fill as fill_slo_query,
+};
 pub use secrets::SecretsConfig;
 pub use tmp::{TmpConfig, TmpRule, TrashConfig};
 
@@ -50,6 +55,9 @@ pub struct Inventory {
     pub feishu: Option<FeishuConfig>,
     #[serde(default)]
     pub tmp: Option<TmpConfig>,
+    /// Where canary and stable metrics are read (the SLO panel, `shipdeck slo`).
+    #[serde(default)]
+    pub prometheus: Option<PrometheusConfig>,
     /// Disable every write (git pushes, cluster patches, secret rewrites, deletions).
     #[serde(default)]
     pub read_only: bool,
@@ -228,11 +236,20 @@ pub struct App {
     pub argocd_application: Option<String>,
     /// Where the tag lives in the GitOps repo.
     pub layout: Layout,
+    /// Its SLO queries and thresholds (default: the conventional metric names and the seed's
+    /// thresholds, see [`SloConfig`]).
+    #[serde(default)]
+    pub slo: Option<SloConfig>,
 }
 
 impl App {
     pub fn rollout_name<'a>(&'a self, app: &'a str) -> &'a str {
         self.rollout.as_deref().unwrap_or(app)
+    }
+
+    /// Its SLO, the inventory's or the defaults.
+    pub fn slo(&self) -> SloConfig {
+        self.slo.clone().unwrap_or_default()
     }
 
     pub fn argocd_application_name(&self, app: &str, env: &str) -> String {

@@ -6,6 +6,7 @@ pub mod feishu;
 pub mod github;
 pub mod gitremote;
 pub mod kube;
+pub mod prometheus;
 
 /// An axum server on a bound listener that stops on request, or when its handle is dropped.
 pub(crate) struct Serving {

@@ -4,6 +4,7 @@ pub mod feishu;
 pub mod github;
 pub mod gitops;
 pub mod kube;
+pub mod prometheus;
 pub mod retry;
 pub mod secrets;
 pub mod tmpclean;

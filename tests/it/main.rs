@@ -14,6 +14,7 @@ mod app_core;
 mod app_gates;
 mod app_gitops;
 mod app_live;
+mod app_slo;
 mod app_views;
 mod argocd;
 mod changes;
@@ -33,6 +34,7 @@ mod pipes;
 mod pty;
 mod sandbox_kube;
 mod secrets;
+mod slo;
 mod tmpclean;
 mod ui_snapshots;
 

@@ -13,6 +13,7 @@ mod news;
 mod palette;
 mod rollout;
 mod secrets;
+mod slo;
 mod tmp;
 
 pub use argocd::{auto_sync_line, now as argocd_now, window_line};
@@ -110,6 +111,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             gates::loaded(state, env, &tag, result, &mut effects);
         }
         Action::RefreshGates { env } => gates::refresh(state, &env, &mut effects),
+        Action::RefreshSlo { app, env, since } => {
+            slo::refresh(state, app, env, since, &mut effects);
+        }
+        Action::SloLoaded {
+            app,
+            env,
+            seq,
+            result,
+        } => slo::loaded(state, app, env, seq, result),
         Action::Terminate => effects.push(Effect::Quit),
         Action::StatusExpired(n) => {
             if n == state.status_seq {

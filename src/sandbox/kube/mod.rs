@@ -31,6 +31,20 @@ pub use select::{FieldSelector, LabelSelector};
 pub use server::{DenyRule, RequestRecord};
 pub use store::{Store, StoreError, WriteMode};
 
+/// The image tag a Rollout's pod template names (the canary's, while one is in flight).
+pub fn rollout_tag(store: &Store, namespace: &str, name: &str) -> Option<String> {
+    let ro = store
+        .get(resources::by_kind("Rollout"), namespace, name)?
+        .value();
+    let image = ro
+        .pointer("/spec/template/spec/containers/0/image")?
+        .as_str()?
+        .to_owned();
+    // `repo:tag` (a registry port's colon comes before the last `/`).
+    let tail = image.rsplit('/').next()?;
+    tail.split_once(':').map(|(_, tag)| tag.to_owned())
+}
+
 use crate::inventory::Inventory;
 
 /// Errors of the sandbox Kubernetes.
