@@ -6,6 +6,7 @@ pub mod changes;
 pub mod feishu;
 pub mod gates;
 pub mod gitops;
+pub mod logs;
 pub mod rollout;
 pub mod secrets;
 pub mod slo;
@@ -90,6 +91,8 @@ pub enum Command {
     Rollout(rollout::RolloutArgs),
     /// Refresh, sync or terminate an Argo CD Application (through the Kubernetes API).
     Argocd(argocd::ArgocdArgs),
+    /// Print (or follow) the logs of a Rollout's canary or stable pods.
+    Logs(logs::LogsArgs),
     /// CI gates of the commit an environment runs or would run.
     Gates(gates::GatesArgs),
     /// What is in a promote: the commits and pull requests one environment's tag would bring

@@ -6,6 +6,7 @@ pub mod feishu;
 pub mod gates;
 pub mod gitops;
 pub mod inventory;
+pub mod logs;
 pub mod rollout;
 pub mod secrets;
 pub mod slo;

@@ -28,6 +28,7 @@ mod harness;
 mod hostile;
 mod inventory;
 mod live;
+mod logs;
 mod news;
 mod ops;
 mod pipes;

@@ -98,6 +98,7 @@ impl std::fmt::Debug for KubeSandboxOptions {
                 &self.inventory.as_ref().map(|i| i.source.clone()),
             )
             .field("controllers", &self.controllers)
+            .field("log_rate", &self.log_rate)
             .finish()
     }
 }
@@ -146,7 +147,12 @@ impl KubeSandbox {
             server_address: Mutex::new(addr.to_string()),
             hidden_groups: Mutex::new(Vec::new()),
             requests: Mutex::new(server::RequestLog::default()),
-            log_rate: opts.log_rate.unwrap_or(2.0 * opts.speed.max(0.01)),
+            log_every: Duration::from_secs_f64(
+                1.0 / opts
+                    .log_rate
+                    .unwrap_or(2.0 * opts.speed)
+                    .clamp(0.001, 100_000.0),
+            ),
         });
         let kubeconfig = opts.dir.join("kubeconfig");
         let contexts = opts

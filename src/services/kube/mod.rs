@@ -11,6 +11,7 @@ pub mod actions;
 pub mod argocd;
 pub mod client;
 pub mod info;
+pub mod logs;
 pub mod model;
 pub mod news;
 pub mod print;

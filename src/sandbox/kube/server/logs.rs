@@ -65,23 +65,24 @@ struct Source {
     pod: String,
     tag: String,
     started: Timestamp,
-    /// Lines a second (the sandbox's clock applied).
-    rate: f64,
+    /// Time between two lines (the sandbox's clock applied).
+    every: Duration,
     timestamps: bool,
 }
 
 impl Source {
     fn at(&self, n: u64) -> Timestamp {
-        let secs = n as f64 / self.rate;
-        self.started
-            .checked_add(jiff::SignedDuration::from_secs_f64(secs))
-            .unwrap_or(self.started)
+        let offset = self
+            .every
+            .saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
+        self.started.checked_add(offset).unwrap_or(self.started)
     }
 
     /// Lines written up to `now`.
     fn written(&self, now: Timestamp) -> u64 {
-        let secs = now.duration_since(self.started).as_secs_f64().max(0.0);
-        (secs * self.rate) as u64
+        let elapsed = now.duration_since(self.started).as_micros().max(0);
+        let every = self.every.as_micros().max(1);
+        u64::try_from(elapsed / i128::try_from(every).unwrap_or(i128::MAX)).unwrap_or(0)
     }
 
     fn text(&self, from: u64, to: u64) -> String {
@@ -161,7 +162,7 @@ pub(super) fn serve(
         pod: name.to_owned(),
         tag,
         started,
-        rate: state.log_rate.max(0.001),
+        every: state.log_every,
         timestamps: q.get("timestamps").is_some_and(|v| v == "true"),
     };
     let now = Timestamp::now();
@@ -177,7 +178,7 @@ pub(super) fn serve(
         from = from.max(written.saturating_sub(tail));
     }
     let head = src.text(from, written);
-    if !q.get("follow").is_some_and(|v| v == "true") {
+    if q.get("follow").is_none_or(|v| v != "true") {
         return (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], head).into_response();
     }
     // Follow: what was written so far, then each new line as the clock makes it, until the
@@ -201,7 +202,9 @@ fn async_stream_lines(
     next: u64,
     alive: impl Fn(&str) -> bool + Send + 'static,
 ) -> impl futures::Stream<Item = Result<String, std::io::Error>> + Send {
-    let tick = Duration::from_secs_f64((1.0 / src.rate).clamp(0.01, 0.5));
+    let tick = src
+        .every
+        .clamp(Duration::from_millis(10), Duration::from_millis(500));
     futures::stream::unfold(
         (Some(head), src, alive, next),
         move |(first, src, alive, next)| async move {

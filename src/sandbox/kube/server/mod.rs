@@ -69,8 +69,8 @@ pub struct ServerState {
     /// API groups the server acts as if their CRDs were not installed.
     pub hidden_groups: Mutex<Vec<String>>,
     pub requests: Mutex<RequestLog>,
-    /// Lines a second each simulated container logs (the sandbox's clock applied).
-    pub log_rate: f64,
+    /// Time between two lines of a simulated container's log (the sandbox's clock applied).
+    pub log_every: std::time::Duration,
 }
 
 impl ServerState {

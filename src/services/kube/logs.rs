@@ -1,0 +1,127 @@
+//! Pod logs of a Rollout's canary or stable side: the pods are those of the ReplicaSet whose
+//! `rollouts-pod-template-hash` the Rollout names (`status.currentPodHash` for the canary,
+//! `status.stableRS` for stable), read through the API server's `pods/{name}/log` (kube-rs'
+//! log stream), each line prefixed with its pod.
+
+use futures::{AsyncBufReadExt as _, StreamExt as _};
+use kube::api::{ListParams, LogParams};
+use kube::{Api, Client};
+use serde::Serialize;
+
+use super::actions::RolloutRef;
+use super::client::describe;
+use super::model::{Pod, Rollout};
+use super::{KubeError, Result};
+
+/// Which side of the canary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Canary,
+    Stable,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Canary => "canary",
+            Role::Stable => "stable",
+        }
+    }
+}
+
+/// The pods of one side, and their containers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Side {
+    pub role: Role,
+    /// The pod-template-hash the pods carry.
+    pub hash: String,
+    /// `(pod, containers)`, by name.
+    pub pods: Vec<(String, Vec<String>)>,
+}
+
+/// Finds the pods of `role`; a canary side with no canary in flight is the stable one's
+/// hash, which the message says.
+pub async fn side(client: &Client, r: &RolloutRef, role: Role) -> Result<Side> {
+    let rollouts: Api<Rollout> = Api::namespaced(client.clone(), &r.namespace);
+    let ro = rollouts.get(&r.rollout).await.map_err(|e| describe(&e))?;
+    let hash = match role {
+        Role::Canary => ro.status.current_pod_hash.clone(),
+        Role::Stable => ro.status.stable_rs.clone(),
+    };
+    if hash.is_empty() {
+        return Err(KubeError::Refused(format!(
+            "rollout {}/{} names no {} ReplicaSet yet",
+            r.namespace,
+            r.rollout,
+            role.name()
+        )));
+    }
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &r.namespace);
+    let list = pods
+        .list(&ListParams::default().labels(&format!("rollouts-pod-template-hash={hash}")))
+        .await
+        .map_err(|e| describe(&e))?;
+    let mut out: Vec<(String, Vec<String>)> = list
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| {
+            (
+                p.metadata.name.clone().unwrap_or_default(),
+                p.spec.containers.iter().map(|c| c.name.clone()).collect(),
+            )
+        })
+        .collect();
+    out.sort();
+    Ok(Side {
+        role,
+        hash,
+        pods: out,
+    })
+}
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct LogOpts {
+    pub follow: bool,
+    pub tail: Option<i64>,
+    pub container: Option<String>,
+}
+
+/// Reads one pod's log line by line into `sink` (`pod: line`), until it ends (a pod that
+/// goes away ends its stream; following, the caller looks for the new pods).
+pub async fn read_pod(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    opts: &LogOpts,
+    mut sink: impl FnMut(String) -> bool,
+) -> Result<()> {
+    // The log subresource is typed on the full Pod; nothing of it is decoded here.
+    let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), namespace);
+    let params = LogParams {
+        follow: opts.follow,
+        tail_lines: opts.tail,
+        container: opts.container.clone(),
+        ..LogParams::default()
+    };
+    let stream = api
+        .log_stream(pod, &params)
+        .await
+        .map_err(|e| describe(&e))?;
+    let mut lines = stream.lines();
+    while let Some(line) = lines.next().await {
+        match line {
+            Ok(l) => {
+                if !sink(format!("{pod}: {l}")) {
+                    break;
+                }
+            }
+            Err(e) => {
+                return Err(KubeError::Api(format!("log of pod {namespace}/{pod}: {e}")));
+            }
+        }
+    }
+    Ok(())
+}
