@@ -422,4 +422,6 @@ pub enum TimerKey {
     Status,
     /// Look again once a disagreement between git and the cluster outlived its grace.
     Drift { app: String, env: String },
+    /// Ask Prometheus again for the SLO on screen.
+    Slo,
 }

@@ -29,6 +29,9 @@ pub struct SloEntry {
     pub loading: bool,
     /// The request whose answer counts.
     pub seq: u64,
+    /// When it was last asked or answered (the cockpit's clock): the panel's clock counts
+    /// from there.
+    pub asked_ms: u64,
 }
 
 impl SloView {

@@ -15,6 +15,7 @@ pub mod rollback_dialog;
 pub mod rollout;
 pub mod runners;
 pub mod secrets_view;
+pub mod slo_panel;
 mod style;
 pub mod tmp_view;
 

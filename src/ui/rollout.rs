@@ -185,6 +185,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                         usize::from(area.width.saturating_sub(2)),
                     ));
                     lines.extend(denied);
+                    if let Some(slo) =
+                        super::slo_panel::lines(state, usize::from(area.width.saturating_sub(2)))
+                    {
+                        lines.extend(slo);
+                    }
                     if state.zoomed && state.focus == Panel::Rollout {
                         lines.push(Line::from(""));
                         for l in crate::services::kube::print::tree(r, now).lines() {

@@ -1388,3 +1388,70 @@ fn argocd_keys_read_the_application_and_a_rollback_without_auto_sync_offers_the_
     );
     assert!(s.overlay.is_none());
 }
+
+/// The SLO panel's clock: asked while a canary is on screen, again once 12 s have passed
+/// (never while a read is out), and not at all when nothing shows it.
+#[test]
+fn the_slo_is_asked_on_the_panels_clock_only_while_a_canary_is_on_screen() {
+    let mut s = crate::ui_snapshots::canary_state();
+    let reads = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| matches!(e, Effect::ReadSlo { env, .. } if env == "stg"))
+            .count()
+    };
+    s.clock.now_ms = 1_000_000;
+    // No Prometheus in the inventory: nothing is asked.
+    assert_eq!(reads(&update(&mut s, Action::Recheck)), 0);
+    s.slo.configured = true;
+    assert_eq!(reads(&update(&mut s, Action::Recheck)), 1);
+    // While it is out, and before the clock runs out, nothing more.
+    s.clock.now_ms += 20_000;
+    assert_eq!(reads(&update(&mut s, Action::Recheck)), 0);
+    let seq = s.slo.seq;
+    let fx = update(
+        &mut s,
+        Action::SloLoaded {
+            app: "miker-web".into(),
+            env: "stg".into(),
+            seq,
+            result: Err("Prometheus did not answer".into()),
+        },
+    );
+    assert_eq!(reads(&fx), 0, "the clock counts from the answer");
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Schedule {
+                key: shipdeck::app::TimerKey::Slo,
+                after_ms: 12_000,
+                ..
+            }
+        )),
+        "{fx:?}"
+    );
+    s.clock.now_ms += 12_000;
+    assert_eq!(
+        reads(&update(&mut s, Action::Recheck)),
+        1,
+        "12 s after the answer"
+    );
+    let seq = s.slo.seq;
+    update(
+        &mut s,
+        Action::SloLoaded {
+            app: "miker-web".into(),
+            env: "stg".into(),
+            seq,
+            result: Err("again".into()),
+        },
+    );
+    s.clock.now_ms += 11_000;
+    assert_eq!(reads(&update(&mut s, Action::Recheck)), 0, "11 s: not yet");
+    s.clock.now_ms += 1_000;
+    // Another panel zoomed: the SLO is not on screen, so it is not asked for.
+    s.zoomed = true;
+    s.focus = shipdeck::app::Panel::Activity;
+    assert_eq!(reads(&update(&mut s, Action::Recheck)), 0);
+    s.zoomed = false;
+    assert_eq!(reads(&update(&mut s, Action::Recheck)), 1);
+}

@@ -109,7 +109,7 @@ fn live_env(
 
 /// stg runs a 20 % canary of 9f1c2ab over 71be0e3, Argo CD says Suspended, and this identity
 /// may not read Experiments there.
-fn canary_state() -> shipdeck::app::State {
+pub(crate) fn canary_state() -> shipdeck::app::State {
     use shipdeck::services::kube::info::{ReplicaSetInfo, RevisionInfo};
     use shipdeck::services::kube::{ArgoApp, Denial, FeedId, LiveEvent, RolloutInfo};
     let mut s = demo_state();
@@ -905,6 +905,89 @@ fn argocd_policy_and_windows_in_environments_and_the_sync_dialog() {
     snap("argocd_sync_dialog", || {
         let mut s = make();
         cmd(&mut s, Command::Sync);
+        s
+    });
+}
+
+/// The SLO block under a canary: canary beside stable per metric, one scale per metric, the
+/// canary's p99 and error rate over their thresholds marked, and the last read's failure said
+/// beside the older report it keeps.
+#[test]
+fn slo_canary_beside_stable_with_a_breach_and_a_stale_read() {
+    use shipdeck::app::slo::SloEntry;
+    use shipdeck::services::prometheus::{Metric, Point, RoleReading, SloMetric, SloReport};
+    let reading = |now: f64, series: &[f64], breached: bool| RoleReading {
+        current: Some(now),
+        series: series
+            .iter()
+            .zip(0u32..)
+            .map(|(v, i)| Point {
+                t: f64::from(i) * 15.0,
+                v: *v,
+            })
+            .collect(),
+        breached,
+    };
+    let metric = |metric, threshold, canary: RoleReading, stable: RoleReading| SloMetric {
+        metric,
+        unit: metric.unit(),
+        threshold,
+        breached: canary.breached || stable.breached,
+        canary,
+        stable,
+    };
+    let report = SloReport {
+        app: "miker-web".into(),
+        env: "stg".into(),
+        namespace: "miker-stg".into(),
+        endpoint: "http://127.0.0.1:9090".into(),
+        at: 1_796_649_590.0,
+        since: Some(1_796_649_000.0),
+        step_secs: Some(15),
+        metrics: vec![
+            metric(
+                Metric::ErrorRate,
+                Some(0.01),
+                reading(0.06, &[0.001, 0.01, 0.03, 0.05, 0.06], true),
+                reading(0.001, &[0.001, 0.001, f64::NAN, 0.001, 0.001], false),
+            ),
+            metric(
+                Metric::P50,
+                None,
+                reading(310.0, &[60.0, 120.0, 250.0, 300.0, 310.0], false),
+                reading(48.0, &[50.0, 49.0, 48.0, 47.0, 48.0], false),
+            ),
+            metric(
+                Metric::P90,
+                None,
+                reading(640.0, &[100.0, 300.0, 500.0, 600.0, 640.0], false),
+                reading(130.0, &[130.0, 131.0, 129.0, 130.0, 130.0], false),
+            ),
+            metric(
+                Metric::P99,
+                Some(500.0),
+                reading(1210.0, &[200.0, 600.0, 900.0, 1100.0, 1210.0], true),
+                reading(190.0, &[180.0, 185.0, 190.0, 188.0, 190.0], false),
+            ),
+        ],
+        breached: true,
+        queries: 16,
+        elapsed_ms: 24,
+    };
+    snap("slo_breach", || {
+        let mut s = canary_state();
+        s.clock.now_ms = 1_796_649_600_000;
+        s.slo.configured = true;
+        s.slo.entries.insert(
+            ("miker-web".into(), "stg".into()),
+            SloEntry {
+                report: Some(report.clone()),
+                error: Some(
+                    "Prometheus at http://127.0.0.1:9090 did not answer within 15 s".into(),
+                ),
+                ..SloEntry::default()
+            },
+        );
         s
     });
 }

@@ -22,6 +22,7 @@ pub use changes::{
 };
 pub use evidence::WARN;
 pub use palette::{fuzzy, plan as palette_plan};
+pub use slo::visible as slo_visible;
 
 use super::action::{Action, Command, Effect};
 use super::state::{ActivityLine, Feed, Overlay, State};
@@ -119,7 +120,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             env,
             seq,
             result,
-        } => slo::loaded(state, app, env, seq, result),
+        } => {
+            slo::loaded(state, app, env, seq, result);
+            slo::next_tick(&mut effects);
+        }
         Action::Terminate => effects.push(Effect::Quit),
         Action::StatusExpired(n) => {
             if n == state.status_seq {
@@ -127,6 +131,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
     }
+    slo::keep_fresh(state, &mut effects);
     if state.status.is_some() && state.status != status_before {
         state.status_seq += 1;
         effects.push(Effect::Schedule {
