@@ -71,6 +71,9 @@ pub enum Command {
     /// Stop the Application's running operation.
     #[strum(message = "Argo CD: terminate the running sync")]
     TerminateSync,
+    /// Canary and stable pod logs side by side.
+    #[strum(message = "logs: canary and stable pods side by side")]
+    Logs,
     /// Open the selected item's link.
     #[strum(message = "open the selected link")]
     OpenLink,
@@ -146,6 +149,12 @@ pub enum Command {
     /// A view: type to keep only the rows that contain it.
     #[strum(message = "view: filter the rows (enter keeps, esc clears)")]
     Filter,
+    /// Logs view: pause or resume the panes.
+    #[strum(message = "logs: pause / follow again")]
+    PauseLogs,
+    /// Logs view: the next container of multi-container pods.
+    #[strum(message = "logs: next container")]
+    Container,
 }
 
 impl Command {
@@ -175,6 +184,8 @@ impl Command {
                 | Command::Toggle
                 | Command::Apply
                 | Command::Filter
+                | Command::PauseLogs
+                | Command::Container
         )
     }
 
@@ -313,6 +324,12 @@ pub enum Action {
     Terminate,
     /// The driver is back from a suspend.
     Resumed,
+    /// Lines and news of one side of the logs view's follow.
+    Logs {
+        generation: u64,
+        role: crate::services::kube::logs::Role,
+        events: Vec<crate::services::kube::logs::SideEvent>,
+    },
     /// The status line's message number `n` has been up long enough (a newer one stays).
     StatusExpired(u64),
     /// Something on screen may read differently now (a grace period ran out): draw again.
@@ -350,6 +367,15 @@ pub enum Effect {
         change: crate::app::state::PendingChange,
     },
     /// Send a rollout action (the plugin's patches) as a background task.
+    /// Follow both sides' pod logs for the logs view (replacing any follow running).
+    FollowLogs {
+        app: String,
+        env: String,
+        generation: u64,
+        container: Option<String>,
+    },
+    /// Stop the logs view's follow.
+    StopLogs,
     /// Refresh, sync or terminate an Argo CD Application.
     ArgoAction {
         task: TaskId,

@@ -158,6 +158,7 @@ pub enum View {
     Tmp,
     Feishu,
     Changes,
+    Logs,
 }
 
 /// How keys are read right now: bound commands, or typing into a field.

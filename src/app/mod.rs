@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod keymap;
+pub mod logs;
 pub mod slo;
 pub mod state;
 pub mod tasks;

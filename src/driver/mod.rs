@@ -3,6 +3,7 @@
 //! `services` builds the clients, `runner` carries out effects (reads and timers here, writes
 //! through `ops` in `writes`). No sentence a user reads is made here: reports format themselves.
 
+mod logs;
 mod news_seen;
 mod reads;
 mod runner;

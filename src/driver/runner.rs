@@ -30,6 +30,8 @@ pub struct Runner {
     /// One timer per key: scheduling a key again replaces (aborts) the old one.
     timers: HashMap<TimerKey, JoinHandle<()>>,
     ticker: Option<JoinHandle<()>>,
+    /// The logs view's follow, while one runs.
+    pub(super) logs: Option<CancellationToken>,
 }
 
 impl Runner {
@@ -42,6 +44,7 @@ impl Runner {
             cancels: HashMap::new(),
             timers: HashMap::new(),
             ticker: None,
+            logs: None,
         }
     }
 
@@ -153,6 +156,13 @@ impl Runner {
             } => self.argo_action(task, app, env, action),
             Effect::CleanTmp { task, skip } => self.clean_tmp(task, &skip),
             Effect::ApplyFeishu { task } => self.apply_feishu(task),
+            Effect::FollowLogs {
+                app,
+                env,
+                generation,
+                container,
+            } => self.follow_logs(app, env, generation, container),
+            Effect::StopLogs => self.stop_logs(),
             Effect::Notify(card) => self.services.ops.notify(&card),
             Effect::RememberNews(keys) => {
                 super::news_seen::remember(&self.services.ops.paths, keys);

@@ -9,6 +9,7 @@ mod fit;
 pub mod footer;
 pub mod gates;
 pub mod layout;
+pub mod logs_view;
 pub mod overlays;
 pub mod release_dialog;
 pub mod rollback_dialog;

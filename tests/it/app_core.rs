@@ -403,11 +403,17 @@ fn selection_moves_within_bounds() {
 fn help_lists_every_command_with_its_keys() {
     use shipdeck::app::keymap::View;
     let s = demo_state();
-    let in_views: Vec<Command> = [View::Secrets, View::Tmp, View::Feishu, View::Changes]
-        .into_iter()
-        .flat_map(|v| s.keymap.view_keys(v))
-        .map(|(_, c)| c)
-        .collect();
+    let in_views: Vec<Command> = [
+        View::Secrets,
+        View::Tmp,
+        View::Feishu,
+        View::Changes,
+        View::Logs,
+    ]
+    .into_iter()
+    .flat_map(|v| s.keymap.view_keys(v))
+    .map(|(_, c)| c)
+    .collect();
     for c in Command::ALL {
         assert!(!c.describe().is_empty());
         if c.view_only() {
@@ -1454,4 +1460,97 @@ fn the_slo_is_asked_on_the_panels_clock_only_while_a_canary_is_on_screen() {
     assert_eq!(reads(&update(&mut s, Action::Recheck)), 0);
     s.zoomed = false;
     assert_eq!(reads(&update(&mut s, Action::Recheck)), 1);
+}
+
+/// The logs view: `L` follows both sides, lines land in their pane (a closed follow's are
+/// dropped), space freezes, `/` filters, esc clears the filter then closes and stops.
+#[test]
+fn the_logs_view_follows_pauses_filters_and_stops() {
+    use shipdeck::services::kube::logs::{Role, SideEvent};
+    let mut s = crate::ui_snapshots::canary_state();
+    let fx = cmd(&mut s, Command::Logs);
+    let Some(Effect::FollowLogs {
+        env, generation, ..
+    }) = fx
+        .iter()
+        .find(|e| matches!(e, Effect::FollowLogs { .. }))
+        .cloned()
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        (env.as_str(), s.overlay.clone()),
+        ("stg", Some(Overlay::Logs))
+    );
+    let lines = |s: &mut State, generation, role, text: &[&str]| {
+        update(
+            s,
+            Action::Logs {
+                generation,
+                role,
+                events: text
+                    .iter()
+                    .map(|t| SideEvent::Line((*t).to_owned()))
+                    .collect(),
+            },
+        );
+    };
+    lines(
+        &mut s,
+        generation,
+        Role::Canary,
+        &["p-a: INFO ok", "p-a: ERROR boom"],
+    );
+    lines(&mut s, generation, Role::Stable, &["p-b: INFO fine"]);
+    lines(
+        &mut s,
+        generation - 1,
+        Role::Stable,
+        &["p-b: from an old follow"],
+    );
+    assert_eq!(s.logs.shown(Role::Canary).len(), 2);
+    assert_eq!(s.logs.shown(Role::Stable), ["p-b: INFO fine"]);
+
+    s.keymap
+        .resolve(
+            &crossterm::event::Event::Key(crossterm::event::KeyEvent::new(
+                KeyCode::Char(' '),
+                KeyModifiers::NONE,
+            )),
+            s.input_mode(),
+        )
+        .map(|a| update(&mut s, a));
+    assert!(s.logs.paused.is_some(), "space pauses");
+    lines(
+        &mut s,
+        generation,
+        Role::Canary,
+        &["p-a: ERROR while paused"],
+    );
+    assert_eq!(s.logs.shown(Role::Canary).len(), 2, "frozen");
+    assert_eq!(s.logs.canary.unseen, 1);
+    cmd(&mut s, Command::PauseLogs);
+    assert_eq!(s.logs.shown(Role::Canary).len(), 3);
+
+    cmd(&mut s, Command::Filter);
+    for c in "error".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    assert_eq!(s.logs.shown(Role::Canary).len(), 2);
+    assert!(s.logs.shown(Role::Stable).is_empty());
+    let fx = cmd(&mut s, Command::Cancel);
+    assert!(
+        s.logs.filter.is_empty() && s.overlay == Some(Overlay::Logs),
+        "esc clears first"
+    );
+    assert!(!fx.contains(&Effect::StopLogs));
+    let fx = cmd(&mut s, Command::Cancel);
+    assert_eq!(s.overlay, None);
+    assert!(fx.contains(&Effect::StopLogs), "{fx:?}");
+    lines(&mut s, generation, Role::Canary, &["p-a: after close"]);
+    assert_eq!(
+        s.logs.canary.lines.len(),
+        3,
+        "a closed view takes no more lines"
+    );
 }

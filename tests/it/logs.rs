@@ -148,3 +148,68 @@ async fn following_prints_lines_as_they_come() {
     child.kill().await.unwrap();
     w.shutdown().await;
 }
+
+/// The cockpit's logs view through the real driver: both panes fill from the sandbox's pods
+/// (canary lines from the canary's ReplicaSet, stable from the stable one's), and closing it
+/// stops the follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_view_follows_both_sides_and_stops_on_close() {
+    use shipdeck::app::{Action, Command, Overlay};
+    use shipdeck::services::kube::logs::Role;
+    let w = World::start_at(true, 5.0).await;
+    w.stg_canary_paused().await;
+    let canary_hash = w.rollout("miker-stg", "{.status.currentPodHash}");
+    let stable_hash = w.rollout("miker-stg", "{.status.stableRS}");
+    let mut c = crate::ops::cockpit(&w).await;
+    let watches = c.runner.start_watches(&w.inv);
+    c.select_env("stg");
+    c.until("the stg rollout", |s| {
+        s.live.rollout("miker-web", "stg").is_some()
+    })
+    .await;
+    c.press(Command::Logs);
+    assert_eq!(c.state.overlay, Some(Overlay::Logs));
+    c.until("lines in both panes", |s| {
+        s.logs.canary.lines.len() >= 5 && s.logs.stable.lines.len() >= 5
+    })
+    .await;
+    assert!(
+        c.state
+            .logs
+            .shown(Role::Canary)
+            .iter()
+            .all(|l| l.contains(&canary_hash)),
+        "{:?}",
+        c.state.logs.canary.lines
+    );
+    assert!(
+        c.state
+            .logs
+            .shown(Role::Stable)
+            .iter()
+            .all(|l| l.contains(&stable_hash)),
+        "{:?}",
+        c.state.logs.stable.lines
+    );
+    assert!(
+        c.state.logs.canary.status.contains(&canary_hash),
+        "{}",
+        c.state.logs.canary.status
+    );
+    c.press(Command::Cancel);
+    assert_eq!(c.state.overlay, None);
+    let before = c.state.logs.canary.lines.len();
+    // Whatever was on its way is dropped; nothing new arrives for a closed view.
+    let quiet = tokio::time::Instant::now() + Duration::from_millis(600);
+    while let Ok(Some(a)) = tokio::time::timeout_at(quiet, c.rx.recv()).await {
+        let is_logs = matches!(a, Action::Logs { .. });
+        c.apply(a);
+        assert!(!is_logs || c.state.logs.canary.lines.len() == before);
+    }
+    assert_eq!(c.state.logs.canary.lines.len(), before);
+    if let Some(h) = watches {
+        h.abort();
+    }
+    c.runner.cancel_all();
+    w.shutdown().await;
+}

@@ -9,6 +9,10 @@ use super::{command, step};
 const HELP_LINES: u16 = Command::ALL.len() as u16 + 6;
 
 pub(super) fn typed(state: &mut State, c: char) {
+    if state.overlay == Some(Overlay::Logs) {
+        state.logs.filter.push(c);
+        return;
+    }
     if state.overlay == Some(Overlay::Changes) {
         state.changes.filter.push(c);
         state.changes.selected = 0;
@@ -35,6 +39,10 @@ pub(super) fn typed(state: &mut State, c: char) {
 }
 
 pub(super) fn backspace(state: &mut State) {
+    if state.overlay == Some(Overlay::Logs) {
+        state.logs.filter.pop();
+        return;
+    }
     if state.overlay == Some(Overlay::Changes) {
         state.changes.filter.pop();
         state.changes.selected = 0;
@@ -64,6 +72,10 @@ pub(super) fn backspace(state: &mut State) {
 
 /// ctrl-u: empty the text field (as in a shell).
 pub(super) fn clear(state: &mut State) {
+    if state.overlay == Some(Overlay::Logs) {
+        state.logs.filter.clear();
+        return;
+    }
     if state.overlay == Some(Overlay::Changes) {
         state.changes.filter.clear();
         state.changes.selected = 0;
@@ -102,6 +114,10 @@ pub(super) fn cancel(state: &mut State, effects: &mut Vec<Effect>) {
             };
         }
         Some(Overlay::Recipient { .. }) => state.overlay = Some(Overlay::Secrets),
+        Some(Overlay::Logs) => {
+            state.overlay = Some(Overlay::Logs);
+            super::logs::close(state, effects);
+        }
         // esc while filtering drops the filter and stays in the view.
         Some(Overlay::Changes) if state.changes.filtering => {
             state.changes.filtering = false;
@@ -194,6 +210,11 @@ pub(super) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
         }
         Some(Overlay::Recipient { add, input, .. }) => {
             super::secrets::submit_recipient(state, add, input);
+        }
+        // enter ends the filter's typing, keeping it.
+        Some(Overlay::Logs) => {
+            state.overlay = Some(Overlay::Logs);
+            state.logs.filtering = false;
         }
         // enter ends the filter's typing (keeping it); otherwise it opens the row's link.
         Some(Overlay::Changes) => {
@@ -298,7 +319,8 @@ pub(super) fn move_selection(state: &mut State, delta: i32) {
             | Overlay::Line { .. }
             | Overlay::Confirm { .. }
             | Overlay::Reason { .. }
-            | Overlay::Recipient { .. },
+            | Overlay::Recipient { .. }
+            | Overlay::Logs,
         ) => {}
         None => match state.focus {
             Panel::Environments => {

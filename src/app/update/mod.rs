@@ -9,6 +9,7 @@ mod feishu;
 mod gates;
 mod git;
 mod input;
+mod logs;
 mod news;
 mod palette;
 mod rollout;
@@ -124,6 +125,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             slo::loaded(state, app, env, seq, result);
             slo::next_tick(&mut effects);
         }
+        Action::Logs {
+            generation,
+            role,
+            events,
+        } => logs::event(state, generation, role, events),
         Action::Terminate => effects.push(Effect::Quit),
         Action::StatusExpired(n) => {
             if n == state.status_seq {
@@ -283,14 +289,17 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         }
         Command::OpenLink => gates::open_link(state, effects),
         Command::Changes => changes::open(state, effects),
+        Command::Logs => logs::open(state, effects),
+        Command::PauseLogs => logs::toggle_pause(state),
+        Command::Container => logs::next_container(state, effects),
         Command::Refresh | Command::Sync | Command::TerminateSync => {
             argocd::command(state, cmd, effects);
         }
-        Command::Filter => {
-            if state.overlay == Some(Overlay::Changes) {
-                state.changes.filtering = true;
-            }
-        }
+        Command::Filter => match state.overlay {
+            Some(Overlay::Changes) => state.changes.filtering = true,
+            Some(Overlay::Logs) => state.logs.filtering = true,
+            _ => {}
+        },
         Command::Rotate
         | Command::RotateStale
         | Command::RotateAll

@@ -125,3 +125,101 @@ pub async fn read_pod(
     }
     Ok(())
 }
+
+/// What a followed side reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SideEvent {
+    /// Reading these pods now; the containers their first one has.
+    Pods {
+        pods: Vec<String>,
+        containers: Vec<String>,
+    },
+    /// A line (`pod: text`).
+    Line(String),
+    /// Something is wrong (no pods yet, a request failed); it keeps trying.
+    Problem(String),
+}
+
+/// Follows the side's pods until `cancel` fires: each pod's stream, and when they have all
+/// ended (the pods were replaced: a new canary, a restart) the side is read again, so the new
+/// pods are followed. Every event goes to `sink`; a `false` from it stops the follow.
+pub async fn follow_side(
+    client: Client,
+    r: RolloutRef,
+    role: Role,
+    opts: LogOpts,
+    cancel: tokio_util::sync::CancellationToken,
+    sink: impl Fn(SideEvent) -> bool + Send + Sync + Clone + 'static,
+) {
+    let opts = LogOpts {
+        follow: true,
+        ..opts
+    };
+    let mut first = true;
+    while !cancel.is_cancelled() {
+        match side(&client, &r, role).await {
+            Err(e) => {
+                if !sink(SideEvent::Problem(e.to_string())) {
+                    return;
+                }
+            }
+            Ok(s) if s.pods.is_empty() => {
+                if !sink(SideEvent::Problem(format!(
+                    "no {} pods yet (hash {})",
+                    role.name(),
+                    s.hash
+                ))) {
+                    return;
+                }
+            }
+            Ok(s) => {
+                let pods = s.pods.iter().map(|(p, _)| p.clone()).collect();
+                let containers = s.pods.first().map(|(_, c)| c.clone()).unwrap_or_default();
+                if !sink(SideEvent::Pods { pods, containers }) {
+                    return;
+                }
+                // A reconnect starts at the new pods' first lines, not their last N.
+                let opts = if first {
+                    opts.clone()
+                } else {
+                    LogOpts {
+                        tail: None,
+                        ..opts.clone()
+                    }
+                };
+                first = false;
+                let readers = s.pods.iter().map(|(pod, containers)| {
+                    let mut o = opts.clone();
+                    // The first container unless one was chosen (the view can switch).
+                    if o.container.is_none() && containers.len() > 1 {
+                        o.container = containers.first().cloned();
+                    }
+                    let (client, ns, pod, sink) = (
+                        client.clone(),
+                        r.namespace.clone(),
+                        pod.clone(),
+                        sink.clone(),
+                    );
+                    async move {
+                        let sink2 = sink.clone();
+                        if let Err(e) =
+                            read_pod(&client, &ns, &pod, &o, move |l| sink2(SideEvent::Line(l)))
+                                .await
+                        {
+                            sink(SideEvent::Problem(e.to_string()));
+                        }
+                    }
+                });
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    _ = futures::future::join_all(readers) => {}
+                }
+            }
+        }
+        // Before reading the side again: a moment, so a pod being replaced has a successor.
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+    }
+}
