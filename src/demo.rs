@@ -317,6 +317,12 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
     kube_opts.speed = args.speed;
     kube_opts.inventory = Some(inventory.clone());
+    // Benchmarks turn the simulated pods' chatter up (lines a second per container); the
+    // demo's own default is two a second.
+    kube_opts.log_rate = std::env::var("SHIPDECK_DEMO_LOG_RATE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|r| r.is_finite() && *r > 0.0);
     let kube = crate::sandbox::kube::KubeSandbox::start(kube_opts)
         .await
         .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
