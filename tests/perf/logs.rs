@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Figures for people: a tick or a line count far beyond 2^52 is not a concern here.
+#![allow(clippy::cast_precision_loss)]
 
 //! Measures the logs view over an hour of a chatty canary, on a faster clock: the demo's
 //! sandbox (its own process) makes every pod log 200 lines a second × 60, so one minute here is
@@ -104,7 +106,8 @@ async fn main() {
     let received = |p: &shipdeck::app::logs::LogPane| p.dropped + p.lines.len() as u64;
     println!(
         "logs view, {MINUTES} min at {RATE} lines/s per pod (= {MINUTES} h of a 200-lines/s log):\n  \
-         lines received: canary {} (kept {}), stable {} (kept {}), in {batches} batches\n  \
+         lines that reached the view (a batch carries at most a pane's 1,000, ten a second):\n  \
+         canary {} (kept {}), stable {} (kept {}), in {batches} batches\n  \
          RSS: {} MiB at open, {} MiB at the end, peak {} MiB; every 10 s: {samples:?} MiB\n  \
          CPU of the cockpit process while following: {cpu:.1} % of one core",
         received(&v.canary),
