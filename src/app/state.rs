@@ -543,7 +543,12 @@ impl State {
             .candidate
             .as_ref()
             .filter(|c| c.env == change.env && Some(&c.tag) == change.tag.as_ref())?;
-        let report = c.result.as_ref().ok().filter(|r| !r.all_passed)?;
+        // Gates that cannot be read are gates that have not passed: the op refuses them too.
+        let report = match &c.result {
+            Err(e) => return Some(format!("gates of {} cannot be checked: {e}", c.tag)),
+            Ok(r) if r.all_passed => return None,
+            Ok(r) => r,
+        };
         let failing: Vec<String> = report
             .failing()
             .map(|g| format!("{} {}", g.state.symbol(), g.name))
