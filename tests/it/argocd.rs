@@ -28,10 +28,7 @@ async fn until_app(w: &World, app: &str, what: &str, f: impl Fn(&Value) -> bool)
 }
 
 fn application(w: &World, app: &str) -> Value {
-    let out = kubectl(
-        w,
-        &["-n", "argocd", "get", "application", app, "-o", "json"],
-    );
+    let out = w.kubectl(&["-n", "argocd", "get", "application", app, "-o", "json"]);
     serde_json::from_str(&out).unwrap()
 }
 
@@ -52,26 +49,11 @@ fn valid(kind: &str, obj: &Value) {
     );
 }
 
-fn kubectl(w: &World, args: &[&str]) -> String {
-    let out = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(w.kube.kubeconfig_path())
-        .args(args)
-        .output()
-        .expect("kubectl must be installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn merge_patch(w: &World, what: &[&str], body: &str) {
     let mut args = vec!["-n", "argocd", "patch"];
     args.extend_from_slice(what);
     args.extend_from_slice(&["--type", "merge", "-p", body]);
-    kubectl(w, &args);
+    w.kubectl(&args);
 }
 
 fn journal(w: &World) -> Vec<Entry> {
@@ -170,10 +152,15 @@ async fn a_sync_in_a_deny_window_waits_says_why_and_refuses_a_second_one_then_te
     assert!(!actor.is_empty(), "{}", app["operation"]);
     assert_eq!(app["status"]["operationState"]["phase"], "Running");
     valid("Application", &app);
-    let project: Value = serde_json::from_str(&kubectl(
-        &w,
-        &["-n", "argocd", "get", "appproject", "default", "-o", "json"],
-    ))
+    let project: Value = serde_json::from_str(&w.kubectl(&[
+        "-n",
+        "argocd",
+        "get",
+        "appproject",
+        "default",
+        "-o",
+        "json",
+    ]))
     .unwrap();
     valid("AppProject", &project);
 

@@ -7,21 +7,6 @@ use tokio::io::AsyncBufReadExt as _;
 
 use crate::ops::World;
 
-fn kubectl(w: &World, args: &[&str]) -> String {
-    let out = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(w.kube.kubeconfig_path())
-        .args(args)
-        .output()
-        .expect("kubectl must be installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_and_stable_logs_are_the_pods_of_each_side_as_kubectl_reads_them() {
     let w = World::start(true).await;
@@ -57,7 +42,7 @@ async fn canary_and_stable_logs_are_the_pods_of_each_side_as_kubectl_reads_them(
         "only the canary's pods: {out}"
     );
     // The same lines as kubectl reads from the same pod.
-    let theirs = kubectl(&w, &["-n", "miker-stg", "logs", &pod, "--tail", "2"]);
+    let theirs = w.kubectl(&["-n", "miker-stg", "logs", &pod, "--tail", "2"]);
     let ours: Vec<&str> = records
         .iter()
         .filter(|r| r["pod"] == pod.as_str())

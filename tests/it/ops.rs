@@ -118,6 +118,22 @@ impl World {
         )
     }
 
+    /// The real `kubectl` on this world's API server; its stdout (a failure fails the test).
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kube.kubeconfig_path())
+            .args(args)
+            .output()
+            .expect("kubectl must be installed (.ci/run installs it)");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Waits until the stg canary is paused mid-way (the demo's first pause).
     pub async fn stg_canary_paused(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
