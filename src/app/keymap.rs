@@ -158,6 +158,7 @@ pub enum View {
     Tmp,
     Feishu,
     Changes,
+    Timeline,
 }
 
 /// How keys are read right now: bound commands, or typing into a field.

@@ -6,6 +6,7 @@ pub mod keymap;
 pub mod slo;
 pub mod state;
 pub mod tasks;
+pub mod timeline;
 pub mod update;
 
 pub use action::{Action, Command, Effect, TimerKey};

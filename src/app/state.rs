@@ -308,6 +308,8 @@ pub enum Overlay {
     Tmp,
     /// `c`: the commits and pull requests between two envs (data in `State::changes`).
     Changes,
+    /// `e`: the event timeline (data in `State::timeline`).
+    Timeline,
     /// From the Secrets view: the age recipient to add (`add`) or to remove, typed or pasted
     /// (for a removal, any unique part of one the files list).
     Recipient {
@@ -370,6 +372,8 @@ pub struct State {
     pub tmp: TmpView,
     /// The Changes view's pair and its filter.
     pub changes: ChangesView,
+    /// The event timeline's data (its watches run only while it is open).
+    pub timeline: crate::app::timeline::TimelineView,
     /// SLO reads (canary vs stable) per app × env.
     pub slo: crate::app::slo::SloView,
     /// Changes between two tags (base, head), asked once per pair: both name commits, so the
@@ -461,6 +465,7 @@ impl State {
             feishu: FeishuView::default(),
             tmp: TmpView::default(),
             changes: ChangesView::default(),
+            timeline: crate::app::timeline::TimelineView::default(),
             slo: crate::app::slo::SloView {
                 configured: inv.prometheus.is_some(),
                 ..crate::app::slo::SloView::default()
@@ -623,6 +628,8 @@ impl State {
             Some(Overlay::Tmp) => InputMode::View(View::Tmp),
             Some(Overlay::Changes) if self.changes.filtering => InputMode::Text,
             Some(Overlay::Changes) => InputMode::View(View::Changes),
+            Some(Overlay::Timeline) if self.timeline.filtering => InputMode::Text,
+            Some(Overlay::Timeline) => InputMode::View(View::Timeline),
         }
     }
 

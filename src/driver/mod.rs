@@ -7,6 +7,7 @@ mod news_seen;
 mod reads;
 mod runner;
 mod services;
+mod timeline;
 mod writes;
 
 pub use runner::Runner;

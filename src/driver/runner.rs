@@ -30,6 +30,8 @@ pub struct Runner {
     /// One timer per key: scheduling a key again replaces (aborts) the old one.
     timers: HashMap<TimerKey, JoinHandle<()>>,
     ticker: Option<JoinHandle<()>>,
+    /// The open timeline's event watches (aborted when it closes).
+    pub(super) timeline: Option<JoinHandle<()>>,
 }
 
 impl Runner {
@@ -42,6 +44,7 @@ impl Runner {
             cancels: HashMap::new(),
             timers: HashMap::new(),
             ticker: None,
+            timeline: None,
         }
     }
 
@@ -82,6 +85,7 @@ impl Runner {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
+        self.stop_timeline();
     }
 
     /// A cancellable task with a progress channel forwarded as `TaskProgress`.
@@ -135,6 +139,9 @@ impl Runner {
             Effect::LoadSecrets => self.load_secrets(),
             Effect::FetchCandidateGates { env, tag } => self.fetch_candidate_gates(env, tag),
             Effect::LoadChanges { app, base, head } => self.load_changes(app, base, head),
+            Effect::WatchTimeline { seq, app, env } => self.watch_timeline(seq, &app, &env),
+            Effect::StopTimeline => self.stop_timeline(),
+            Effect::ReadTimelineJournal { seq } => self.read_timeline_journal(seq),
             Effect::PlanTmp => self.plan_tmp(),
             Effect::PlanFeishu => self.plan_feishu(),
             Effect::GitChange { task, change } => self.git_change(task, change),

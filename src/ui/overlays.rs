@@ -29,6 +29,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(Overlay::Feishu) => super::feishu_view::render(frame, state),
         Some(Overlay::Tmp) => super::tmp_view::render(frame, state),
         Some(Overlay::Changes) => super::changes_view::render(frame, state),
+        Some(Overlay::Timeline) => super::timeline_view::render(frame, state),
     }
 }
 
@@ -77,6 +78,7 @@ fn help(frame: &mut Frame<'_>, state: &State, scroll: u16) {
         (View::Tmp, "tmp"),
         (View::Feishu, "feishu"),
         (View::Changes, "changes"),
+        (View::Timeline, "timeline"),
     ] {
         lines.push(Line::styled(format!("  in the {name} view:"), dim()));
         for (key, cmd) in state.keymap.view_keys(view) {

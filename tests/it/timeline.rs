@@ -1,0 +1,270 @@
+//! The event timeline (`e`): its state transitions in the pure core, its view at two sizes, and
+//! a canary's events plus a journal line of ours, watched over HTTP from the sandbox.
+
+use shipdeck::app::{Action, Command, Effect, Overlay, State, update};
+use shipdeck::audit::Entry;
+use shipdeck::services::kube::timeline::ClusterEvent;
+
+use crate::app_core::demo_state;
+
+fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+
+fn event(
+    time: &str,
+    kind: &str,
+    object: (&str, &str),
+    reason: &str,
+    message: &str,
+) -> ClusterEvent {
+    ClusterEvent {
+        time: Some(ts(time)),
+        kind: kind.to_owned(),
+        object_kind: object.0.to_owned(),
+        object_name: object.1.to_owned(),
+        reason: reason.to_owned(),
+        message: message.to_owned(),
+        uid: format!("{}.{time}", object.1),
+    }
+}
+
+fn ours(time: &str, app: &str, env: &str, action: &str, result: &str) -> Entry {
+    Entry {
+        time: time.to_owned(),
+        actor: "alice".to_owned(),
+        action: action.to_owned(),
+        app: Some(app.to_owned()),
+        env: Some(env.to_owned()),
+        from: Some("abc1234".to_owned()),
+        to: Some("def5678".to_owned()),
+        result: result.to_owned(),
+        ..Entry::default()
+    }
+}
+
+/// The timeline open on the demo's first app in dev, with the effects the opening asked for.
+fn opened() -> (State, Vec<Effect>, u64) {
+    let mut s = demo_state();
+    let effects = update(&mut s, Action::Command(Command::Timeline));
+    let seq = s.timeline.seq;
+    (s, effects, seq)
+}
+
+/// A canary's story: the scale-up, a warning from an AnalysisRun, Argo CD's sync, and ours.
+fn filled() -> State {
+    let (mut s, _, seq) = opened();
+    update(
+        &mut s,
+        Action::TimelineEvents {
+            seq,
+            source: "cluster".into(),
+            result: Ok(vec![
+                event(
+                    "2026-12-07T13:00:05Z",
+                    "Normal",
+                    ("ReplicaSet", "miker-web-6d8f9c7b5"),
+                    "ScalingReplicaSet",
+                    "Scaled up replica set miker-web-6d8f9c7b5 to 1",
+                ),
+                event(
+                    "2026-12-07T13:03:40Z",
+                    "Warning",
+                    ("AnalysisRun", "miker-web-6d8f9c7b5-2"),
+                    "AnalysisRunFailed",
+                    "Metric \"error-rate\" assessed Failed due to failed (3) > failureLimit (2), a long message that has to be cut to fit in the narrow terminal",
+                ),
+                event(
+                    "2026-12-07T13:00:02Z",
+                    "Normal",
+                    ("Rollout", "miker-web"),
+                    "RolloutUpdated",
+                    "Rollout updated to revision 7",
+                ),
+            ]),
+        },
+    );
+    update(
+        &mut s,
+        Action::TimelineEvents {
+            seq,
+            source: "argocd".into(),
+            result: Ok(vec![event(
+                "2026-12-07T13:00:01Z",
+                "Normal",
+                ("Application", "miker-web-dev"),
+                "OperationCompleted",
+                "Sync operation to 1f2e3d4 succeeded",
+            )]),
+        },
+    );
+    update(
+        &mut s,
+        Action::TimelineJournal {
+            seq,
+            result: Ok(vec![
+                ours("2026-12-07T12:59:58Z", "miker-web", "dev", "release", "ok"),
+                // Another env's line is not this timeline's.
+                ours("2026-12-07T13:01:00Z", "miker-web", "prod", "release", "ok"),
+                ours(
+                    "2026-12-07T13:04:00Z",
+                    "miker-web",
+                    "dev",
+                    "rollout-abort",
+                    "ok",
+                ),
+            ]),
+        },
+    );
+    s
+}
+
+#[test]
+fn open_watch_merge_filter_close() {
+    let (s, effects, seq) = opened();
+    let app = s.selected_app().unwrap().to_owned();
+    assert_eq!(s.overlay, Some(Overlay::Timeline));
+    assert!(effects.contains(&Effect::WatchTimeline {
+        seq,
+        app,
+        env: "dev".into()
+    }));
+    assert!(effects.contains(&Effect::ReadTimelineJournal { seq }));
+    assert!(s.timeline.connecting(), "nothing arrived yet");
+
+    let mut s = filled();
+    let rows = s.timeline.rows();
+    let order: Vec<&str> = rows.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "rollout-abort",
+            "AnalysisRunFailed",
+            "ScalingReplicaSet",
+            "RolloutUpdated",
+            "OperationCompleted",
+            "release",
+        ],
+        "newest first, ours merged in, other envs' lines out"
+    );
+    assert_eq!(rows[0].ours.as_deref(), Some("alice"));
+    assert!(rows[1].warning());
+
+    // A late answer for an earlier opening changes nothing.
+    update(
+        &mut s,
+        Action::TimelineEvents {
+            seq: seq - 1,
+            source: "cluster".into(),
+            result: Ok(Vec::new()),
+        },
+    );
+    assert_eq!(s.timeline.rows().len(), 6);
+
+    // A failing watch keeps its rows and says why.
+    update(
+        &mut s,
+        Action::TimelineEvents {
+            seq,
+            source: "cluster".into(),
+            result: Err("connection refused".into()),
+        },
+    );
+    assert_eq!(s.timeline.rows().len(), 6);
+    assert_eq!(
+        s.timeline.problems(),
+        ["cluster events: connection refused"]
+    );
+
+    // `/` filters; esc first drops the filter, then closes and stops the watches.
+    update(&mut s, Action::Command(Command::Filter));
+    for c in "analysis".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    assert_eq!(s.timeline.rows().len(), 1);
+    let e = update(&mut s, Action::Command(Command::Cancel));
+    assert_eq!(s.overlay, Some(Overlay::Timeline));
+    assert!(!e.contains(&Effect::StopTimeline));
+    assert_eq!(s.timeline.rows().len(), 6);
+    let e = update(&mut s, Action::Command(Command::Cancel));
+    assert_eq!(s.overlay, None);
+    assert!(e.contains(&Effect::StopTimeline), "{e:?}");
+
+    // A finished task re-reads the journal only while the timeline is open.
+    let (mut s, _, seq) = opened();
+    let id = s.tasks.start("release", 0);
+    let e = update(
+        &mut s,
+        Action::TaskFinished {
+            id,
+            outcome: shipdeck::app::tasks::TaskOutcome::Done("ok".into()),
+        },
+    );
+    assert!(e.contains(&Effect::ReadTimelineJournal { seq }), "{e:?}");
+}
+
+#[test]
+fn the_bound_is_kept() {
+    let (mut s, _, seq) = opened();
+    let many: Vec<ClusterEvent> = (0..800)
+        .map(|i| {
+            let t = jiff::Timestamp::from_second(1_796_649_600 + i).unwrap();
+            ClusterEvent {
+                time: Some(t),
+                ..event(
+                    "2026-12-07T13:00:00Z",
+                    "Normal",
+                    ("Pod", "miker-web-x-1"),
+                    "Pulled",
+                    "",
+                )
+            }
+        })
+        .collect();
+    update(
+        &mut s,
+        Action::TimelineEvents {
+            seq,
+            source: "cluster".into(),
+            result: Ok(many),
+        },
+    );
+    let rows = s.timeline.rows();
+    assert_eq!(rows.len(), shipdeck::app::timeline::MAX_ROWS);
+    assert_eq!(rows[0].time.unwrap().as_second(), 1_796_649_600 + 799);
+}
+
+#[test]
+fn timeline_view_snapshots() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut s, _, _) = opened();
+        s.size = (w, h);
+        insta::assert_snapshot!(
+            format!("timeline_connecting_{w}x{h}"),
+            crate::ui_snapshots::draw(&s, w, h)
+        );
+        let mut s = filled();
+        s.size = (w, h);
+        insta::assert_snapshot!(
+            format!("timeline_{w}x{h}"),
+            crate::ui_snapshots::draw(&s, w, h)
+        );
+        let seq = s.timeline.seq;
+        update(
+            &mut s,
+            Action::TimelineEvents {
+                seq,
+                source: "argocd".into(),
+                result: Err("list failed: 403 forbidden".into()),
+            },
+        );
+        update(&mut s, Action::Command(Command::Filter));
+        for c in "miker-web-6".chars() {
+            update(&mut s, Action::Input(c));
+        }
+        insta::assert_snapshot!(
+            format!("timeline_stale_filtered_{w}x{h}"),
+            crate::ui_snapshots::draw(&s, w, h)
+        );
+    }
+}
