@@ -268,3 +268,77 @@ fn timeline_view_snapshots() {
         );
     }
 }
+
+/// Over HTTP against the sandbox with its controllers: the stg canary's events (the new
+/// ReplicaSet, its first step, its pause) and our rollback's journal line arrive in one
+/// newest-first list through the real watch (the sandbox serves core/v1 Events only, so this is
+/// also the 404 fallback), and closing the view stops the watch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_and_our_rollback_in_one_timeline() {
+    use crate::ops::{World, cockpit};
+    let w = World::start(true).await;
+    w.stg_canary_paused().await;
+    let mut c = cockpit(&w).await;
+    c.select_env("stg");
+    c.press(Command::Rollback);
+    c.until("the history", |s| {
+        matches!(
+            &s.overlay,
+            Some(Overlay::Rollback {
+                history: Some(_),
+                ..
+            })
+        )
+    })
+    .await;
+    c.apply(Action::Submit);
+    c.apply(Action::Submit);
+    let line = c.finish_task().await;
+    assert!(line.contains("cluster: aborted"), "{line}");
+
+    c.press(Command::Timeline);
+    let has = |s: &State, reason: &str| s.timeline.rows().iter().any(|r| r.reason == reason);
+    c.until("the canary's events and our rollback", |s| {
+        has(s, "rollback")
+            && has(s, "NewReplicaSetCreated")
+            && has(s, "RolloutStepCompleted")
+            && has(s, "RolloutPaused")
+    })
+    .await;
+    let rows = c.state.timeline.rows();
+    let at = |reason: &str| rows.iter().position(|r| r.reason == reason).unwrap();
+    // Ours came after the canary began: never older than its ReplicaSet, listed above it.
+    let (ours_t, rs_t) = (
+        rows[at("rollback")].time,
+        rows[at("NewReplicaSetCreated")].time,
+    );
+    assert!(ours_t >= rs_t, "{rows:#?}");
+    if ours_t > rs_t {
+        assert!(at("rollback") < at("NewReplicaSetCreated"), "{rows:#?}");
+    }
+    assert!(
+        rows.windows(2).all(|p| p[0].time >= p[1].time),
+        "ordered by time: {rows:#?}"
+    );
+    let ours = &rows[at("rollback")];
+    assert_eq!(
+        ours.ours.as_deref(),
+        Some(shipdeck::ops::Actor::local(None).name.as_str())
+    );
+    assert!(
+        rows.iter().all(|r| r.ours.is_some()
+            || r.object.starts_with("Rollout/miker-web")
+            || r.object.contains("/miker-web-")),
+        "only the app's objects: {rows:#?}"
+    );
+    assert!(
+        c.state.timeline.problems().is_empty(),
+        "{:?}",
+        c.state.timeline.problems()
+    );
+
+    c.press(Command::Cancel);
+    assert_eq!(c.state.overlay, None);
+    c.runner.cancel_all();
+    w.shutdown().await;
+}
