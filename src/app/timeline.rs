@@ -40,7 +40,7 @@ pub struct TimelineView {
 pub const SOURCES: [&str; 2] = ["cluster", "argocd"];
 
 /// One row of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Row {
     pub time: Option<jiff::Timestamp>,
     /// `Normal`, `Warning`, or `shipdeck` for our own actions.

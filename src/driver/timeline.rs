@@ -5,46 +5,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::Runner;
 use crate::app::Action;
-use crate::inventory::Inventory;
-use crate::services::kube::client::{Target, client};
-use crate::services::kube::timeline::{self, Scope};
-
-/// Where one source of the timeline is watched.
-struct Watched {
-    source: &'static str,
-    target: Target,
-    namespace: String,
-}
-
-/// The scope and the namespaces of `app` in `env`, or why the inventory has none.
-fn plan(inv: &Inventory, app: &str, env: &str) -> Result<(Scope, Vec<Watched>), String> {
-    let a = inv.app(app).map_err(|e| e.to_string())?;
-    let e = inv.env(env).map_err(|e| e.to_string())?;
-    let scope = Scope {
-        rollout: a.rollout_name(app).to_owned(),
-        application: a.argocd_application_name(app, env),
-    };
-    let (argo_ctx, argo_ns) = match &e.argocd {
-        Some(r) => (
-            r.kube_context.as_deref().or(e.kube_context.as_deref()),
-            r.namespace.clone(),
-        ),
-        None => (e.kube_context.as_deref(), "argocd".to_owned()),
-    };
-    let watched = vec![
-        Watched {
-            source: "cluster",
-            target: Target::from_inventory(inv, e.kube_context.as_deref()),
-            namespace: e.namespace.clone(),
-        },
-        Watched {
-            source: "argocd",
-            target: Target::from_inventory(inv, argo_ctx),
-            namespace: argo_ns,
-        },
-    ];
-    Ok((scope, watched))
-}
+use crate::services::kube::client::client;
+use crate::services::kube::timeline::{self, Scope, Watched, plan};
 
 /// Watches one source until aborted; every snapshot or failure goes back as an Action.
 async fn watch_one(w: Watched, scope: Scope, seq: u64, tx: UnboundedSender<Action>) {

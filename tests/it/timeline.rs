@@ -339,6 +339,33 @@ async fn a_canary_and_our_rollback_in_one_timeline() {
 
     c.press(Command::Cancel);
     assert_eq!(c.state.overlay, None);
+
+    // Headless, the real binary on the cockpit's journal: the same merged list, listed once.
+    let p = w.cockpit_paths();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--inventory")
+        .arg(&w.inventory_path)
+        .args(["events", "miker-web", "--env", "stg", "--output", "json"])
+        .env("SHIPDECK_CONFIG", &p.config_dir)
+        .env("SHIPDECK_DATA", &p.data_dir)
+        .env("SHIPDECK_STATE", &p.state_dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let reasons: Vec<&str> = listed.iter().filter_map(|r| r["reason"].as_str()).collect();
+    for want in ["rollback", "NewReplicaSetCreated", "RolloutPaused"] {
+        assert!(reasons.contains(&want), "{want} missing: {reasons:?}");
+    }
+    let times: Vec<jiff::Timestamp> = listed
+        .iter()
+        .filter_map(|r| r["time"].as_str())
+        .map(ts)
+        .collect();
+    assert!(times.windows(2).all(|p| p[0] >= p[1]), "{times:?}");
     c.runner.cancel_all();
     w.shutdown().await;
 }

@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event as EventsV1;
 
-use super::client::{error_line, watch_error_line};
+use super::client::{Target, error_line, watch_error_line};
+use crate::inventory::Inventory;
 
 /// One Kubernetes Event as the timeline shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +60,48 @@ impl Scope {
             _ => false,
         }
     }
+}
+
+/// Where one source of the timeline is read: `cluster` (the env's namespace) or `argocd`.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub source: &'static str,
+    pub target: Target,
+    pub namespace: String,
+}
+
+/// The scope and the namespaces of `app` in `env` (the Argo CD namespace is the env's
+/// `argocd.namespace`, default `argocd`), or the inventory's refusal in words.
+///
+/// # Errors
+/// An unknown app or env.
+pub fn plan(inv: &Inventory, app: &str, env: &str) -> Result<(Scope, Vec<Watched>), String> {
+    let a = inv.app(app).map_err(|e| e.to_string())?;
+    let e = inv.env(env).map_err(|e| e.to_string())?;
+    let scope = Scope {
+        rollout: a.rollout_name(app).to_owned(),
+        application: a.argocd_application_name(app, env),
+    };
+    let (argo_ctx, argo_ns) = match &e.argocd {
+        Some(r) => (
+            r.kube_context.as_deref().or(e.kube_context.as_deref()),
+            r.namespace.clone(),
+        ),
+        None => (e.kube_context.as_deref(), "argocd".to_owned()),
+    };
+    let watched = vec![
+        Watched {
+            source: "cluster",
+            target: Target::from_inventory(inv, e.kube_context.as_deref()),
+            namespace: e.namespace.clone(),
+        },
+        Watched {
+            source: "argocd",
+            target: Target::from_inventory(inv, argo_ctx),
+            namespace: argo_ns,
+        },
+    ];
+    Ok((scope, watched))
 }
 
 fn from_v1(e: &EventsV1) -> ClusterEvent {
