@@ -34,6 +34,8 @@ pub struct TimelineView {
     pub filter: String,
     pub filtering: bool,
     pub selected: usize,
+    /// enter: the selected row is shown whole over the view (esc closes it first).
+    pub whole: bool,
 }
 
 /// The watched namespaces, as the driver names them in its answers.

@@ -15,7 +15,9 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(Overlay::Help { scroll }) => help(frame, state, *scroll),
         Some(Overlay::Palette { query, selected }) => palette(frame, state, query, *selected),
         Some(Overlay::ConfirmQuit) => confirm_quit(frame, state),
-        Some(Overlay::Line { time, text, failed }) => whole_line(frame, time, text, *failed),
+        Some(Overlay::Line { time, text, failed }) => {
+            whole_line(frame, format!("Activity at {time}"), text, *failed);
+        }
         Some(o @ Overlay::Release { .. }) => super::release_dialog::render(frame, state, o),
         Some(o @ Overlay::Rollback { .. }) => super::rollback_dialog::render(frame, state, o),
         Some(o @ Overlay::Confirm { .. }) => super::confirm_dialog::render(frame, state, o),
@@ -157,7 +159,8 @@ fn palette(frame: &mut Frame<'_>, state: &State, query: &str, selected: usize) {
 }
 
 /// One Activity line in full, wrapped at words in a box as wide as the screen allows.
-fn whole_line(frame: &mut Frame<'_>, time: &str, text: &str, failed: bool) {
+/// One long line whole, wrapped, in a box over the screen (Activity's, a timeline row's).
+pub(super) fn whole_line(frame: &mut Frame<'_>, title: String, text: &str, failed: bool) {
     let full = frame.area();
     let width = full.width.saturating_sub(4).min(100);
     let inner = usize::from(width.saturating_sub(2)).max(1);
@@ -175,10 +178,7 @@ fn whole_line(frame: &mut Frame<'_>, time: &str, text: &str, failed: bool) {
         .collect();
     lines.push(Line::styled("esc / enter closes", dim()));
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).block(block(format!("Activity at {time}"), true)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block(title, true)), area);
 }
 
 fn confirm_quit(frame: &mut Frame<'_>, state: &State) {

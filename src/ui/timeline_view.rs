@@ -19,7 +19,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     let tail = if view.filtering {
         "type to filter · enter keeps · esc clears"
     } else {
-        "↑↓ select · esc close"
+        "↑↓ select · enter whole · esc close"
     };
     let (body, _) = sheet(
         frame,
@@ -66,6 +66,23 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         ..body
     };
     table(frame, state, list);
+    if view.whole
+        && let Some(row) = view.rows().get(view.selected)
+    {
+        let time = row.time.map_or_else(
+            || "an unknown time".to_owned(),
+            |t| {
+                t.to_zoned(state.clock.zone())
+                    .strftime("%H:%M:%S")
+                    .to_string()
+            },
+        );
+        let text = format!(
+            "{} {} {}: {}",
+            row.kind, row.object, row.reason, row.message
+        );
+        super::overlays::whole_line(frame, format!("Event at {time}"), &text, row.warning());
+    }
 }
 
 fn table(frame: &mut Frame<'_>, state: &State, area: Rect) {

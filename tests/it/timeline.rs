@@ -176,6 +176,12 @@ fn open_watch_merge_filter_close() {
         ["cluster events: connection refused"]
     );
 
+    // enter shows the selected row whole; esc closes that first.
+    update(&mut s, Action::Submit);
+    assert!(s.timeline.whole);
+    let e = update(&mut s, Action::Command(Command::Cancel));
+    assert!(!s.timeline.whole && s.overlay == Some(Overlay::Timeline) && e.is_empty());
+
     // `/` filters; esc first drops the filter, then closes and stops the watches.
     update(&mut s, Action::Command(Command::Filter));
     for c in "analysis".chars() {
@@ -264,6 +270,12 @@ fn timeline_view_snapshots() {
         }
         insta::assert_snapshot!(
             format!("timeline_stale_filtered_{w}x{h}"),
+            crate::ui_snapshots::draw(&s, w, h)
+        );
+        update(&mut s, Action::Submit);
+        update(&mut s, Action::Submit);
+        insta::assert_snapshot!(
+            format!("timeline_whole_{w}x{h}"),
             crate::ui_snapshots::draw(&s, w, h)
         );
     }

@@ -123,6 +123,10 @@ pub(super) fn cancel(state: &mut State, effects: &mut Vec<Effect>) {
             state.changes.filter.clear();
             state.overlay = Some(Overlay::Changes);
         }
+        Some(Overlay::Timeline) if state.timeline.whole => {
+            state.timeline.whole = false;
+            state.overlay = Some(Overlay::Timeline);
+        }
         Some(Overlay::Timeline) if state.timeline.filtering => {
             state.timeline.filtering = false;
             state.timeline.filter.clear();
@@ -225,10 +229,16 @@ pub(super) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
                 super::changes::open_link(state, effects);
             }
         }
-        // enter ends the filter's typing (keeping it).
+        // enter ends the filter's typing (keeping it); otherwise it shows the row whole, or
+        // closes it again.
         Some(Overlay::Timeline) => {
             state.overlay = Some(Overlay::Timeline);
-            state.timeline.filtering = false;
+            let t = &mut state.timeline;
+            if t.filtering {
+                t.filtering = false;
+            } else {
+                t.whole = !t.whole && !t.rows().is_empty();
+            }
         }
         Some(Overlay::Reason {
             change,
