@@ -381,3 +381,27 @@ async fn a_canary_and_our_rollback_in_one_timeline() {
     c.runner.cancel_all();
     w.shutdown().await;
 }
+
+#[test]
+fn the_scope_is_the_rollout_its_children_by_prefix_and_the_application() {
+    use shipdeck::services::kube::timeline::Scope;
+    let scope = Scope {
+        rollout: "miker-web".into(),
+        application: "miker-web-dev".into(),
+    };
+    let ev = |kind: &str, name: &str| event("2026-12-07T13:00:00Z", "Normal", (kind, name), "", "");
+    for (kind, name, want) in [
+        ("Rollout", "miker-web", true),
+        ("Rollout", "miker-web-2", false),
+        ("ReplicaSet", "miker-web-6d8f9c7b5", true),
+        ("Pod", "miker-web-6d8f9c7b5-x7k2p", true),
+        ("AnalysisRun", "miker-web-6d8f9c7b5-2", true),
+        ("Application", "miker-web-dev", true),
+        ("Application", "miker-web-prod", false),
+        // Another app whose name starts the same is not ours.
+        ("Pod", "miker-webhook-5c4d-abcde", false),
+        ("Service", "miker-web-canary", false),
+    ] {
+        assert_eq!(scope.matches(&ev(kind, name)), want, "{kind}/{name}");
+    }
+}
