@@ -62,6 +62,9 @@ pub enum Command {
     /// The commits and pull requests the selected env's promote would bring.
     #[strum(message = "changes: commits and PRs between envs")]
     Changes,
+    /// One time-ordered list of the selected app's cluster events and shipdeck's own actions.
+    #[strum(message = "timeline: the app's events + our actions")]
+    Timeline,
     /// Ask Argo CD to compare the selected env's Application with git again.
     #[strum(message = "Argo CD: refresh the env's Application")]
     Refresh,
@@ -318,6 +321,18 @@ pub enum Action {
     },
     /// Time to ask again for the gates of an open confirmation's tag (they were running).
     RefreshCandidate { env: String, tag: String },
+    /// The timeline's watch of one namespace (`source`: `cluster` or `argocd`) delivered every
+    /// in-scope event (a snapshot), or failed; `seq` is the opening it belongs to.
+    TimelineEvents {
+        seq: u64,
+        source: String,
+        result: Result<Vec<crate::services::kube::timeline::ClusterEvent>, String>,
+    },
+    /// The journal's entries, read for the timeline opening `seq`.
+    TimelineJournal {
+        seq: u64,
+        result: Result<Vec<crate::audit::Entry>, String>,
+    },
     /// A cluster watch delivered something.
     Live(crate::services::kube::LiveEvent),
     /// The process was asked to stop (SIGTERM/SIGINT).
@@ -424,6 +439,13 @@ pub enum Effect {
         tag: String,
         required: Vec<String>,
     },
+    /// Start the timeline's event watches for `app` in `env` (its namespace and Argo CD's),
+    /// replacing any running ones; answers carry `seq`.
+    WatchTimeline { seq: u64, app: String, env: String },
+    /// Stop the timeline's watches (the view closed).
+    StopTimeline,
+    /// Read the journal for the timeline opening `seq`.
+    ReadTimelineJournal { seq: u64 },
     /// Feed an action back after a delay. Scheduling a key again replaces its timer, so a
     /// refresh can never stack up behind itself.
     Schedule {

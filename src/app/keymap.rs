@@ -159,6 +159,7 @@ pub enum View {
     Feishu,
     Changes,
     Logs,
+    Timeline,
 }
 
 /// How keys are read right now: bound commands, or typing into a field.

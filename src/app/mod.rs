@@ -7,6 +7,7 @@ pub mod logs;
 pub mod slo;
 pub mod state;
 pub mod tasks;
+pub mod timeline;
 pub mod update;
 
 pub use action::{Action, Command, Effect, TimerKey};

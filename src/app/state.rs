@@ -310,6 +310,8 @@ pub enum Overlay {
     Changes,
     /// Canary and stable pod logs (`L`).
     Logs,
+    /// `e`: the event timeline (data in `State::timeline`).
+    Timeline,
     /// From the Secrets view: the age recipient to add (`add`) or to remove, typed or pasted
     /// (for a removal, any unique part of one the files list).
     Recipient {
@@ -374,6 +376,8 @@ pub struct State {
     pub changes: ChangesView,
     /// The logs view's panes.
     pub logs: crate::app::logs::LogsView,
+    /// The event timeline's data (its watches run only while it is open).
+    pub timeline: crate::app::timeline::TimelineView,
     /// SLO reads (canary vs stable) per app × env.
     pub slo: crate::app::slo::SloView,
     /// Changes between two tags (base, head), asked once per pair: both name commits, so the
@@ -466,6 +470,7 @@ impl State {
             tmp: TmpView::default(),
             changes: ChangesView::default(),
             logs: crate::app::logs::LogsView::default(),
+            timeline: crate::app::timeline::TimelineView::default(),
             slo: crate::app::slo::SloView {
                 configured: inv.prometheus.is_some(),
                 ..crate::app::slo::SloView::default()
@@ -635,6 +640,8 @@ impl State {
             Some(Overlay::Changes) => InputMode::View(View::Changes),
             Some(Overlay::Logs) if self.logs.filtering => InputMode::Text,
             Some(Overlay::Logs) => InputMode::View(View::Logs),
+            Some(Overlay::Timeline) if self.timeline.filtering => InputMode::Text,
+            Some(Overlay::Timeline) => InputMode::View(View::Timeline),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod argocd;
 pub mod changes;
+pub mod events;
 pub mod feishu;
 pub mod gates;
 pub mod gitops;
@@ -91,6 +92,10 @@ pub enum Command {
     Rollout(rollout::RolloutArgs),
     /// Refresh, sync or terminate an Argo CD Application (through the Kubernetes API).
     Argocd(argocd::ArgocdArgs),
+    /// The event timeline, listed once: the app's Kubernetes Events in the env (Rollout,
+    /// ReplicaSets, Pods, AnalysisRuns, Argo CD Application) and shipdeck's own journaled
+    /// actions, newest first. Exits 4 when a cluster does not answer.
+    Events(events::EventsArgs),
     /// Print (or follow) the logs of a Rollout's canary or stable pods.
     Logs(logs::LogsArgs),
     /// CI gates of the commit an environment runs or would run.

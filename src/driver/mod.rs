@@ -8,6 +8,7 @@ mod news_seen;
 mod reads;
 mod runner;
 mod services;
+mod timeline;
 mod writes;
 
 pub use runner::Runner;

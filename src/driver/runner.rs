@@ -32,6 +32,8 @@ pub struct Runner {
     ticker: Option<JoinHandle<()>>,
     /// The logs view's follow, while one runs.
     pub(super) logs: Option<CancellationToken>,
+    /// The open timeline's event watches (aborted when it closes).
+    pub(super) timeline: Option<JoinHandle<()>>,
 }
 
 impl Runner {
@@ -45,6 +47,7 @@ impl Runner {
             timers: HashMap::new(),
             ticker: None,
             logs: None,
+            timeline: None,
         }
     }
 
@@ -85,6 +88,8 @@ impl Runner {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
+        self.stop_timeline();
+        self.stop_logs();
     }
 
     /// A cancellable task with a progress channel forwarded as `TaskProgress`.
@@ -138,6 +143,9 @@ impl Runner {
             Effect::LoadSecrets => self.load_secrets(),
             Effect::FetchCandidateGates { env, tag } => self.fetch_candidate_gates(env, tag),
             Effect::LoadChanges { app, base, head } => self.load_changes(app, base, head),
+            Effect::WatchTimeline { seq, app, env } => self.watch_timeline(seq, &app, &env),
+            Effect::StopTimeline => self.stop_timeline(),
+            Effect::ReadTimelineJournal { seq } => self.read_timeline_journal(seq),
             Effect::PlanTmp => self.plan_tmp(),
             Effect::PlanFeishu => self.plan_feishu(),
             Effect::GitChange { task, change } => self.git_change(task, change),

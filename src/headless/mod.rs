@@ -2,6 +2,7 @@
 
 pub mod argocd;
 pub mod changes;
+pub mod events;
 pub mod feishu;
 pub mod gates;
 pub mod gitops;

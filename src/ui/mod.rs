@@ -18,6 +18,7 @@ pub mod runners;
 pub mod secrets_view;
 pub mod slo_panel;
 mod style;
+pub mod timeline_view;
 pub mod tmp_view;
 
 use ratatui::Frame;

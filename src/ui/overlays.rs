@@ -15,7 +15,9 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(Overlay::Help { scroll }) => help(frame, state, *scroll),
         Some(Overlay::Palette { query, selected }) => palette(frame, state, query, *selected),
         Some(Overlay::ConfirmQuit) => confirm_quit(frame, state),
-        Some(Overlay::Line { time, text, failed }) => whole_line(frame, time, text, *failed),
+        Some(Overlay::Line { time, text, failed }) => {
+            whole_line(frame, format!("Activity at {time}"), text, *failed);
+        }
         Some(o @ Overlay::Release { .. }) => super::release_dialog::render(frame, state, o),
         Some(o @ Overlay::Rollback { .. }) => super::rollback_dialog::render(frame, state, o),
         Some(o @ Overlay::Confirm { .. }) => super::confirm_dialog::render(frame, state, o),
@@ -30,6 +32,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(Overlay::Tmp) => super::tmp_view::render(frame, state),
         Some(Overlay::Changes) => super::changes_view::render(frame, state),
         Some(Overlay::Logs) => super::logs_view::render(frame, state),
+        Some(Overlay::Timeline) => super::timeline_view::render(frame, state),
     }
 }
 
@@ -79,6 +82,7 @@ fn help(frame: &mut Frame<'_>, state: &State, scroll: u16) {
         (View::Feishu, "feishu"),
         (View::Changes, "changes"),
         (View::Logs, "logs"),
+        (View::Timeline, "timeline"),
     ] {
         lines.push(Line::styled(format!("  in the {name} view:"), dim()));
         for (key, cmd) in state.keymap.view_keys(view) {
@@ -157,7 +161,8 @@ fn palette(frame: &mut Frame<'_>, state: &State, query: &str, selected: usize) {
 }
 
 /// One Activity line in full, wrapped at words in a box as wide as the screen allows.
-fn whole_line(frame: &mut Frame<'_>, time: &str, text: &str, failed: bool) {
+/// One long line whole, wrapped, in a box over the screen (Activity's, a timeline row's).
+pub(super) fn whole_line(frame: &mut Frame<'_>, title: String, text: &str, failed: bool) {
     let full = frame.area();
     let width = full.width.saturating_sub(4).min(100);
     let inner = usize::from(width.saturating_sub(2)).max(1);
@@ -175,10 +180,7 @@ fn whole_line(frame: &mut Frame<'_>, time: &str, text: &str, failed: bool) {
         .collect();
     lines.push(Line::styled("esc / enter closes", dim()));
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).block(block(format!("Activity at {time}"), true)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block(title, true)), area);
 }
 
 fn confirm_quit(frame: &mut Frame<'_>, state: &State) {

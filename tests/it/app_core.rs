@@ -409,6 +409,7 @@ fn help_lists_every_command_with_its_keys() {
         View::Feishu,
         View::Changes,
         View::Logs,
+        View::Timeline,
     ]
     .into_iter()
     .flat_map(|v| s.keymap.view_keys(v))

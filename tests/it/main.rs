@@ -36,6 +36,7 @@ mod pty;
 mod sandbox_kube;
 mod secrets;
 mod slo;
+mod timeline;
 mod tmpclean;
 mod ui_snapshots;
 

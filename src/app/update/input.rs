@@ -18,6 +18,11 @@ pub(super) fn typed(state: &mut State, c: char) {
         state.changes.selected = 0;
         return;
     }
+    if state.overlay == Some(Overlay::Timeline) {
+        state.timeline.filter.push(c);
+        state.timeline.selected = 0;
+        return;
+    }
     match &mut state.overlay {
         Some(Overlay::Palette { query, selected }) => {
             query.push(c);
@@ -46,6 +51,11 @@ pub(super) fn backspace(state: &mut State) {
     if state.overlay == Some(Overlay::Changes) {
         state.changes.filter.pop();
         state.changes.selected = 0;
+        return;
+    }
+    if state.overlay == Some(Overlay::Timeline) {
+        state.timeline.filter.pop();
+        state.timeline.selected = 0;
         return;
     }
     match &mut state.overlay {
@@ -79,6 +89,11 @@ pub(super) fn clear(state: &mut State) {
     if state.overlay == Some(Overlay::Changes) {
         state.changes.filter.clear();
         state.changes.selected = 0;
+        return;
+    }
+    if state.overlay == Some(Overlay::Timeline) {
+        state.timeline.filter.clear();
+        state.timeline.selected = 0;
         return;
     }
     match &mut state.overlay {
@@ -124,6 +139,16 @@ pub(super) fn cancel(state: &mut State, effects: &mut Vec<Effect>) {
             state.changes.filter.clear();
             state.overlay = Some(Overlay::Changes);
         }
+        Some(Overlay::Timeline) if state.timeline.whole => {
+            state.timeline.whole = false;
+            state.overlay = Some(Overlay::Timeline);
+        }
+        Some(Overlay::Timeline) if state.timeline.filtering => {
+            state.timeline.filtering = false;
+            state.timeline.filter.clear();
+            state.overlay = Some(Overlay::Timeline);
+        }
+        Some(Overlay::Timeline) => super::timeline::close(state, effects),
         Some(_) => {}
         None => {
             if let Some(id) = state.tasks.cancel_newest() {
@@ -225,6 +250,17 @@ pub(super) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
                 super::changes::open_link(state, effects);
             }
         }
+        // enter ends the filter's typing (keeping it); otherwise it shows the row whole, or
+        // closes it again.
+        Some(Overlay::Timeline) => {
+            state.overlay = Some(Overlay::Timeline);
+            let t = &mut state.timeline;
+            if t.filtering {
+                t.filtering = false;
+            } else {
+                t.whole = !t.whole && !t.rows().is_empty();
+            }
+        }
         Some(Overlay::Reason {
             change,
             message,
@@ -310,6 +346,7 @@ pub(super) fn move_selection(state: &mut State, delta: i32) {
             };
         }
         Some(Overlay::Changes) => super::changes::move_selection(state, delta),
+        Some(Overlay::Timeline) => super::timeline::move_selection(state, delta),
         Some(Overlay::Secrets) => {
             let n = state.secrets.rows.as_ref().map_or(0, Vec::len);
             state.secrets.selected = step(state.secrets.selected, delta, n);

@@ -15,6 +15,7 @@ mod palette;
 mod rollout;
 mod secrets;
 mod slo;
+mod timeline;
 mod tmp;
 
 pub use argocd::{auto_sync_line, now as argocd_now, window_line};
@@ -53,7 +54,16 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Resize { width, height } => state.size = (width, height),
         Action::TaskProgress { id, progress } => state.tasks.progress(id, progress),
-        Action::TaskFinished { id, outcome } => task_finished(state, id, outcome),
+        Action::TaskFinished { id, outcome } => {
+            task_finished(state, id, outcome);
+            timeline::after_task(state, &mut effects);
+        }
+        Action::TimelineEvents {
+            seq,
+            source,
+            result,
+        } => timeline::events(state, seq, source, result),
+        Action::TimelineJournal { seq, result } => timeline::journal(state, seq, result),
         Action::Live(event) => {
             news::track(state, &event, &mut effects);
             state.live.apply(event);
@@ -292,12 +302,14 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         Command::Logs => logs::open(state, effects),
         Command::PauseLogs => logs::toggle_pause(state),
         Command::Container => logs::next_container(state, effects),
+        Command::Timeline => timeline::open(state, effects),
         Command::Refresh | Command::Sync | Command::TerminateSync => {
             argocd::command(state, cmd, effects);
         }
         Command::Filter => match state.overlay {
             Some(Overlay::Changes) => state.changes.filtering = true,
             Some(Overlay::Logs) => state.logs.filtering = true,
+            Some(Overlay::Timeline) => state.timeline.filtering = true,
             _ => {}
         },
         Command::Rotate

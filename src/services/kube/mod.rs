@@ -17,6 +17,7 @@ pub mod news;
 pub mod print;
 pub mod runners;
 pub mod syncwindow;
+pub mod timeline;
 pub mod watch;
 
 use std::collections::BTreeMap;
