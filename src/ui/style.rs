@@ -78,3 +78,39 @@ pub fn feed_line(what: &str, feed: &Feed) -> Option<Line<'static>> {
         ))),
     }
 }
+
+/// A view's head (its summary lines, then the filter being typed or kept) drawn at the top of
+/// `body`; returns the area left under it for the rows.
+pub fn head_and_filter(
+    frame: &mut ratatui::Frame<'_>,
+    body: Rect,
+    mut head: Vec<Line<'static>>,
+    filter: &str,
+    filtering: bool,
+) -> Rect {
+    if filtering || !filter.is_empty() {
+        head.push(Line::from(vec![
+            Span::styled("/ ", Style::default().fg(Color::Cyan)),
+            Span::raw(filter.to_owned()),
+            Span::styled(
+                if filtering { "▏" } else { "" },
+                Style::default().fg(Color::Cyan),
+            ),
+        ]));
+    }
+    let head_h = u16::try_from(head.len())
+        .unwrap_or(u16::MAX)
+        .min(body.height);
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(head),
+        Rect {
+            height: head_h,
+            ..body
+        },
+    );
+    Rect {
+        y: body.y + head_h,
+        height: body.height.saturating_sub(head_h),
+        ..body
+    }
+}

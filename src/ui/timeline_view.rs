@@ -40,31 +40,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     if view.journal.is_none() {
         head.push(Line::styled("reading the journal…", dim()));
     }
-    if view.filtering || !view.filter.is_empty() {
-        head.push(Line::from(vec![
-            Span::styled("/ ", Style::default().fg(Color::Cyan)),
-            Span::raw(view.filter.clone()),
-            Span::styled(
-                if view.filtering { "▏" } else { "" },
-                Style::default().fg(Color::Cyan),
-            ),
-        ]));
-    }
-    let head_h = u16::try_from(head.len())
-        .unwrap_or(u16::MAX)
-        .min(body.height);
-    frame.render_widget(
-        Paragraph::new(head),
-        Rect {
-            height: head_h,
-            ..body
-        },
-    );
-    let list = Rect {
-        y: body.y + head_h,
-        height: body.height.saturating_sub(head_h),
-        ..body
-    };
+    let list = super::style::head_and_filter(frame, body, head, &view.filter, view.filtering);
     table(frame, state, list);
     if view.whole
         && let Some(row) = view.rows().get(view.selected)
