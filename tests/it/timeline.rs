@@ -315,9 +315,24 @@ async fn a_canary_and_our_rollback_in_one_timeline() {
             && has(s, "NewReplicaSetCreated")
             && has(s, "RolloutStepCompleted")
             && has(s, "RolloutPaused")
+            && has(s, "Scheduled")
+            && has(s, "SuccessfulCreate")
+            && has(s, "OperationCompleted")
     })
     .await;
     let rows = c.state.timeline.rows();
+    // Each controller's events are about its own object: pods, ReplicaSets, the Application.
+    let kind_of = |reason: &str| {
+        rows.iter()
+            .find(|r| r.reason == reason)
+            .map(|r| r.object.split('/').next().unwrap_or_default().to_owned())
+    };
+    assert_eq!(kind_of("Scheduled").as_deref(), Some("Pod"), "{rows:#?}");
+    assert_eq!(kind_of("SuccessfulCreate").as_deref(), Some("ReplicaSet"));
+    assert_eq!(
+        kind_of("OperationCompleted").as_deref(),
+        Some("Application")
+    );
     let at = |reason: &str| rows.iter().position(|r| r.reason == reason).unwrap();
     // Ours came after the canary began: never older than its ReplicaSet, listed above it.
     let (ours_t, rs_t) = (

@@ -221,11 +221,14 @@ async fn run<K>(
 {
     let api: Api<K> = Api::namespaced(client, ns);
     let (reader, writer): (Store<K>, _) = reflector::store();
-    let mut stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|o: &mut K| o.meta_mut().managed_fields = None)
-        .reflect(writer)
-        .boxed();
+    // The cockpit's reconnect pacing (short, capped, a fresh list after an error), as every
+    // other watch has it.
+    let start = move || {
+        watcher(api.clone(), watcher::Config::default())
+            .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+            .boxed()
+    };
+    let mut stream = super::watch::pace::pace(start).reflect(writer).boxed();
     let mut listed = false;
     while let Some(ev) = stream.next().await {
         let report = match ev {

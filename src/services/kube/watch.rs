@@ -5,7 +5,7 @@
 mod arc;
 mod argocd;
 mod env;
-mod pace;
+pub(super) mod pace;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;

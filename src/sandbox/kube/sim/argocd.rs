@@ -209,8 +209,10 @@ impl ArgoCdSim {
                     observed && desired.is_some() && live.is_some() && desired != live;
                 let first = status.get("history").is_none();
                 let windows = self.windows(b, &app);
+                let read = app.clone();
                 let ctx = ops::SyncCtx {
                     store: &self.store,
+                    app: &read,
                     binding: b,
                     rollout: rollout.as_ref(),
                     source: &source,

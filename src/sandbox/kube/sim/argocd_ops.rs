@@ -17,7 +17,9 @@ pub const HELD_MESSAGE: &str = "Sync operation blocked by sync window";
 
 /// What one reconcile pass works with.
 pub struct SyncCtx<'a> {
-    pub store: &'a Store,
+    pub store: &'a std::sync::Arc<Store>,
+    /// The Application as read this pass (events are about it).
+    pub app: &'a Value,
     pub binding: &'a AppBinding,
     pub rollout: Option<&'a Value>,
     pub source: &'a Value,
@@ -84,6 +86,26 @@ pub fn apply_sync(
         "Running" => s(status, "/operationState/startedAt").to_owned(),
         _ => now.to_owned(),
     };
+    let who = match initiated_by.get("username").and_then(Value::as_str) {
+        Some(u) => format!("Initiated sync to {revision} by {u}"),
+        None => format!("Initiated automated sync to '{revision}'"),
+    };
+    super::event(
+        cx.store,
+        cx.app,
+        "Normal",
+        "OperationStarted",
+        &who,
+        "argocd-application-controller",
+    );
+    super::event(
+        cx.store,
+        cx.app,
+        "Normal",
+        "OperationCompleted",
+        &format!("Sync operation to {revision} succeeded"),
+        "argocd-application-controller",
+    );
     status["operationState"] = json!({
         "operation": {"sync": {"revision": revision, "syncStrategy": {"hook": {}}}, "initiatedBy": initiated_by, "retry": {"limit": 5}},
         "phase": "Succeeded", "message": "successfully synced (all tasks run)",
@@ -125,6 +147,14 @@ pub fn operation_step(
         st
     };
     if phase == "Terminating" {
+        super::event(
+            cx.store,
+            cx.app,
+            "Warning",
+            "OperationCompleted",
+            "Sync operation failed: Operation terminated",
+            "argocd-application-controller",
+        );
         status["operationState"] = state("Failed", "Operation terminated", true);
         return Ok(true);
     }

@@ -219,6 +219,30 @@ impl RolloutsSim {
             new["status"]["phase"] = json!("Running");
         }
         if new != *ar {
+            // The analysis controller's word on the run itself, once it settles.
+            let name = s(ar, "/metadata/name");
+            match s(&new, "/status/phase") {
+                "Failed" => event(
+                    &self.store,
+                    ar,
+                    "Warning",
+                    "AnalysisRunFailed",
+                    &format!(
+                        "Analysis Run '{name}' Status Completed: 'Failed' ({})",
+                        s(&new, "/status/message")
+                    ),
+                    COMPONENT,
+                ),
+                "Successful" => event(
+                    &self.store,
+                    ar,
+                    "Normal",
+                    "AnalysisRunSuccessful",
+                    &format!("Analysis Run '{name}' Status Completed: 'Successful'"),
+                    COMPONENT,
+                ),
+                _ => {}
+            }
             write(&self.store, ids::analysisruns(), new)?;
         }
         Ok(())

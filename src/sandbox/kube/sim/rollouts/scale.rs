@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::pass::{Pass, hash_of};
 use super::{POD_PENDING_SECS, POD_READY_SECS, RolloutsSim, canary_replicas, obj_key, pod_ready};
 use crate::sandbox::kube::resources::ids;
-use crate::sandbox::kube::sim::{create, i, owner_ref, s, write};
+use crate::sandbox::kube::sim::{create, event, i, owner_ref, s, write};
 use crate::sandbox::kube::store::{StoreError, now_rfc3339};
 
 impl RolloutsSim {
@@ -62,7 +62,25 @@ impl RolloutsSim {
                 "status": {"phase": "Pending", "qosClass": "BestEffort",
                            "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}]},
             });
-            create(&self.store, ids::pods(), pod)?;
+            let pod = create(&self.store, ids::pods(), pod)?;
+            // As the ReplicaSet controller and the scheduler leave them.
+            let name = s(&pod, "/metadata/name").to_owned();
+            event(
+                &self.store,
+                rs,
+                "Normal",
+                "SuccessfulCreate",
+                &format!("Created pod: {name}"),
+                "replicaset-controller",
+            );
+            event(
+                &self.store,
+                &pod,
+                "Normal",
+                "Scheduled",
+                &format!("Successfully assigned {ns}/{name} to sandbox-node-1"),
+                "default-scheduler",
+            );
         }
         if have > want {
             // Scale down the youngest (not-ready first), as the ReplicaSet controller prefers.
@@ -77,7 +95,24 @@ impl RolloutsSim {
                 .iter()
                 .take(usize::try_from(have - want).unwrap_or(0))
             {
-                let _ = self.store.delete(ids::pods(), &ns, s(p, "/metadata/name"));
+                let name = s(p, "/metadata/name");
+                event(
+                    &self.store,
+                    p,
+                    "Normal",
+                    "Killing",
+                    "Stopping container",
+                    "kubelet",
+                );
+                event(
+                    &self.store,
+                    rs,
+                    "Normal",
+                    "SuccessfulDelete",
+                    &format!("Deleted pod: {name}"),
+                    "replicaset-controller",
+                );
+                let _ = self.store.delete(ids::pods(), &ns, name);
                 self.marks.forget(&obj_key(p));
             }
         }
@@ -101,6 +136,17 @@ impl RolloutsSim {
                 ready += 1;
             }
             if target > current {
+                if current == 0 {
+                    let image = s(p, "/spec/containers/0/image");
+                    event(
+                        &self.store,
+                        p,
+                        "Normal",
+                        "Started",
+                        &format!("Started container (image {image})"),
+                        "kubelet",
+                    );
+                }
                 let mut new = (*p).clone();
                 new["status"] = pod_status(p, target == 2);
                 write(&self.store, ids::pods(), new)?;
