@@ -217,7 +217,19 @@ fn register_seeded_builds(github: &crate::sandbox::github::GithubSandbox) {
             );
         }
     }
+    // A build whose CI passed and whose canary will not: release it to stg to watch the SLO
+    // panel show the breach and the analysis abort the canary.
+    if !known.iter().any(|c| c.starts_with(DEMO_BAD_TAG)) {
+        github.add_commit_at(
+            DEMO_BAD_TAG,
+            crate::sandbox::github::Scenario::pipeline(),
+            std::time::Duration::from_secs(2 * 3600),
+        );
+    }
 }
+
+/// The demo's broken build (`bad…` tags misbehave in the sandbox's cluster and metrics).
+pub const DEMO_BAD_TAG: &str = "bad1234";
 
 /// `shipdeck demo`.
 /// Locks `<dir>/.shipdeck-demo.lock` (with our PID in it) for as long as the file is held;
