@@ -9,6 +9,7 @@ pub mod state;
 pub mod tasks;
 pub mod timeline;
 pub mod update;
+pub mod views;
 
 pub use action::{Action, Command, Effect, TimerKey};
 pub use keymap::Keymap;
