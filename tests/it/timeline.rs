@@ -420,3 +420,61 @@ fn the_scope_is_the_rollout_its_children_by_prefix_and_the_application() {
         assert_eq!(scope.matches(&ev(kind, name)), want, "{kind}/{name}");
     }
 }
+
+/// The same events through events.k8s.io/v1 and, on a server without that group, through
+/// core/v1 after its 404: the real binary lists the canary's events either way, and the
+/// requests say which API it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_come_from_events_k8s_io_v1_or_core_v1_after_a_404() {
+    use crate::ops::World;
+    let w = World::start(true).await;
+    w.stg_canary_paused().await;
+    let list = |w: &World| {
+        let p = w.cli_paths();
+        std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+            .arg("--inventory")
+            .arg(&w.inventory_path)
+            .args(["events", "miker-web", "--env", "stg", "--output", "json"])
+            .env("SHIPDECK_CONFIG", &p.config_dir)
+            .env("SHIPDECK_DATA", &p.data_dir)
+            .env("SHIPDECK_STATE", &p.state_dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let reasons = |out: &std::process::Output| -> Vec<String> {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        rows.iter()
+            .filter_map(|r| r["reason"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let read = |w: &World, prefix: &str| {
+        w.kube
+            .requests()
+            .iter()
+            .filter(|r| {
+                let path = r.path_and_query.split('?').next().unwrap_or_default();
+                path.starts_with(prefix) && path.ends_with("/events")
+            })
+            .count()
+    };
+    let v1 = reasons(&list(&w));
+    assert!(v1.iter().any(|r| r == "RolloutPaused"), "{v1:?}");
+    let core_before = read(&w, "/api/v1/");
+    assert!(
+        read(&w, "/apis/events.k8s.io/v1/") > 0,
+        "read through events.k8s.io/v1"
+    );
+
+    w.kube.hide_group("events.k8s.io");
+    let core = reasons(&list(&w));
+    assert!(core.iter().any(|r| r == "RolloutPaused"), "{core:?}");
+    assert!(read(&w, "/api/v1/") > core_before, "then through core/v1");
+    w.shutdown().await;
+}

@@ -68,6 +68,17 @@ pub static RESOURCES: &[ResourceDef] = &[
     ),
     def("", "v1", "pods", "pod", "Pod", true, true, &["po"]),
     def("", "v1", "events", "event", "Event", true, false, &["ev"]),
+    // The same events through the newer API, as a real server serves both.
+    def(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "event",
+        "Event",
+        true,
+        false,
+        &[],
+    ),
     def(
         "apps",
         "v1",
@@ -292,6 +303,9 @@ pub mod ids {
     }
     pub fn events() -> ResId {
         by_kind("Event")
+    }
+    pub fn events_v1() -> ResId {
+        super::find("events.k8s.io", "v1", "events").unwrap_or(0)
     }
     pub fn replicasets() -> ResId {
         by_kind("ReplicaSet")

@@ -285,4 +285,30 @@ pub fn event(
     if let Err(e) = store.create(super::resources::ids::events(), ev, WriteMode::Internal) {
         tracing::debug!("sandbox event not recorded: {e}");
     }
+    // The events.k8s.io/v1 view of the same event (a real server serves both APIs).
+    let micro = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    let v1 = json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {
+            "generateName": format!("{}.", s(obj, "/metadata/name")),
+            "namespace": s(obj, "/metadata/namespace"),
+        },
+        "eventTime": micro,
+        "reportingController": component,
+        "reportingInstance": format!("{component}-sandbox"),
+        "action": reason,
+        "reason": reason,
+        "regarding": {
+            "apiVersion": s(obj, "/apiVersion"), "kind": s(obj, "/kind"),
+            "name": s(obj, "/metadata/name"), "namespace": s(obj, "/metadata/namespace"),
+            "uid": s(obj, "/metadata/uid"),
+        },
+        "note": message,
+        "type": kind,
+    });
+    if let Err(e) = store.create(super::resources::ids::events_v1(), v1, WriteMode::Internal) {
+        tracing::debug!("sandbox event (events.k8s.io/v1) not recorded: {e}");
+    }
 }
