@@ -74,8 +74,9 @@ pub enum Command {
     /// Stop the Application's running operation.
     #[strum(message = "Argo CD: terminate the running sync")]
     TerminateSync,
-    /// Canary and stable pod logs side by side.
-    #[strum(message = "logs: canary and stable pods side by side")]
+    /// On the Rollout panel, canary and stable pod logs side by side; elsewhere the next app
+    /// (`l` is both, as `p` is the canary's promote only on the Rollout panel).
+    #[strum(message = "pod logs (Rollout panel) / next app")]
     Logs,
     /// Open the selected item's link.
     #[strum(message = "open the selected link")]

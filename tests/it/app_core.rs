@@ -1469,6 +1469,16 @@ fn the_slo_is_asked_on_the_panels_clock_only_while_a_canary_is_on_screen() {
 fn the_logs_view_follows_pauses_filters_and_stops() {
     use shipdeck::services::kube::logs::{Role, SideEvent};
     let mut s = crate::ui_snapshots::canary_state();
+    // `l` elsewhere is still the next app; on the Rollout panel it opens the logs.
+    let app_before = s.selected_app;
+    cmd(&mut s, Command::Logs);
+    assert_ne!(
+        s.selected_app, app_before,
+        "l on Environments: the next app"
+    );
+    assert_eq!(s.overlay, None);
+    cmd(&mut s, Command::PrevApp);
+    update(&mut s, Action::Focus(shipdeck::app::Panel::Rollout));
     let fx = cmd(&mut s, Command::Logs);
     let Some(Effect::FollowLogs {
         env, generation, ..

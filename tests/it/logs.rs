@@ -152,6 +152,7 @@ async fn the_cockpit_view_follows_both_sides_and_stops_on_close() {
         s.live.rollout("miker-web", "stg").is_some()
     })
     .await;
+    c.apply(Action::Focus(shipdeck::app::Panel::Rollout));
     c.press(Command::Logs);
     assert_eq!(c.state.overlay, Some(Overlay::Logs));
     c.until("lines in both panes", |s| {

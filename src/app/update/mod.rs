@@ -257,10 +257,11 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         Command::Up => input::move_selection(state, -1),
         Command::Down => input::move_selection(state, 1),
         Command::Suspend => effects.push(Effect::Suspend),
-        Command::NextApp | Command::PrevApp => {
+        Command::Logs if state.focus == super::state::Panel::Rollout => logs::open(state, effects),
+        Command::NextApp | Command::PrevApp | Command::Logs => {
             let n = state.apps.len();
             if n > 1 {
-                state.selected_app = if cmd == Command::NextApp {
+                state.selected_app = if cmd == Command::NextApp || cmd == Command::Logs {
                     (state.selected_app + 1) % n
                 } else {
                     (state.selected_app + n - 1) % n
@@ -299,7 +300,6 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         }
         Command::OpenLink => gates::open_link(state, effects),
         Command::Changes => changes::open(state, effects),
-        Command::Logs => logs::open(state, effects),
         Command::PauseLogs => logs::toggle_pause(state),
         Command::Container => logs::next_container(state, effects),
         Command::Timeline => timeline::open(state, effects),
