@@ -73,6 +73,21 @@ async fn canary_and_stable_logs_are_the_pods_of_each_side_as_kubectl_reads_them(
         "{out}"
     );
 
+    // prod runs no canary: its canary side is refused, not shown as the stable pods again.
+    let (code, _, err) = w
+        .shipdeck(&[
+            "logs",
+            "miker-web",
+            "--env",
+            "prod",
+            "--canary",
+            "--tail",
+            "1",
+        ])
+        .await;
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("no canary in flight"), "{err}");
+
     // A container the pod does not have: the API server's own words reach the user.
     let (code, _, err) = w
         .shipdeck(&[

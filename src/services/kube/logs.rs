@@ -40,8 +40,9 @@ pub struct Side {
     pub pods: Vec<(String, Vec<String>)>,
 }
 
-/// Finds the pods of `role`; a canary side with no canary in flight is the stable one's
-/// hash, which the message says.
+/// Finds the pods of `role`. With no canary in flight the canary side has no pods of its own
+/// (the Rollout's current hash is the stable one): that is refused, saying so, rather than
+/// showing the stable pods twice.
 pub async fn side(client: &Client, r: &RolloutRef, role: Role) -> Result<Side> {
     let rollouts: Api<Rollout> = Api::namespaced(client.clone(), &r.namespace);
     let ro = rollouts.get(&r.rollout).await.map_err(|e| describe(&e))?;
@@ -49,6 +50,12 @@ pub async fn side(client: &Client, r: &RolloutRef, role: Role) -> Result<Side> {
         Role::Canary => ro.status.current_pod_hash.clone(),
         Role::Stable => ro.status.stable_rs.clone(),
     };
+    if role == Role::Canary && !hash.is_empty() && hash == ro.status.stable_rs {
+        return Err(KubeError::Refused(format!(
+            "no canary in flight: rollout {}/{} runs one ReplicaSet (hash {hash}), its stable pods",
+            r.namespace, r.rollout
+        )));
+    }
     if hash.is_empty() {
         return Err(KubeError::Refused(format!(
             "rollout {}/{} names no {} ReplicaSet yet",
