@@ -36,21 +36,16 @@ pub async fn run(ctx: &Ctx, args: ArgocdArgs) -> Outcome {
     // env's name on a protected env.
     let typed = (env.protected && !matches!(action, ArgoAction::Refresh { .. }))
         .then_some(target.env.as_str());
-    let result = match session
-        .may_write(ctx, &name, (&target.app, &target.env), &question, typed)
-        .await
-    {
-        Err(f) => Err(f),
-        Ok(()) => crate::ops::argocd::act(
-            &session.ops,
-            &target.app,
-            &target.env,
-            action,
-            &crate::services::TaskCtl::detached(),
-        )
-        .await
-        .map_err(Failure::from),
-    };
+    let result = async {
+        session
+            .may_write(ctx, &name, (&target.app, &target.env), &question, typed)
+            .await?;
+        let task = crate::services::TaskCtl::detached();
+        crate::ops::argocd::act(&session.ops, &target.app, &target.env, action, &task)
+            .await
+            .map_err(Failure::from)
+    }
+    .await;
     session.close().await;
     let report = result?;
     ctx.emit(&report, |r| {

@@ -243,21 +243,16 @@ async fn act(ctx: &Ctx, inv: &Inventory, t: &Target, action: RolloutAction) -> O
         t.env
     );
     let typed = env.protected.then_some(t.env.as_str());
-    let result = match session
-        .may_write(ctx, &name, (&t.app, &t.env), &question, typed)
-        .await
-    {
-        Err(f) => Err(f),
-        Ok(()) => crate::ops::rollout::act(
-            &session.ops,
-            &t.app,
-            &t.env,
-            action,
-            &crate::services::TaskCtl::detached(),
-        )
-        .await
-        .map_err(Failure::from),
-    };
+    let result = async {
+        session
+            .may_write(ctx, &name, (&t.app, &t.env), &question, typed)
+            .await?;
+        let task = crate::services::TaskCtl::detached();
+        crate::ops::rollout::act(&session.ops, &t.app, &t.env, action, &task)
+            .await
+            .map_err(Failure::from)
+    }
+    .await;
     session.close().await;
     let report = result?;
     ctx.emit(&report, |r| format!("{r}\n{}", r.requests()));
