@@ -21,6 +21,7 @@ mod changes;
 mod cli_help;
 mod faults;
 mod feishu;
+mod fleet_gates;
 mod gates;
 mod gitops;
 mod guard;

@@ -8,11 +8,14 @@
 //! `Organization.teams(first, after)` / `team(slug)`, `Team.members(first, after, membership)`
 //! with `nodes`, `edges { cursor role node }`, `pageInfo`, `totalCount`, `User { login name
 //! email organizationVerifiedDomainEmails(login) }`, `Query.repository(owner, name)` with
-//! `object(oid)` → `Commit { oid messageHeadline associatedPullRequests(first) }` and
-//! `PullRequest { number title url state merged mergedAt author mergedBy labels(first) }`, and
+//! `object(oid | expression)` → `Commit { oid messageHeadline associatedPullRequests(first) }` and
+//! `PullRequest { number title url state merged mergedAt author mergedBy labels(first) }`,
+//! the CI of commits (`Commit.statusCheckRollup { state contexts(first) }` over the union
+//! `CheckRun | StatusContext`, `Commit.checkSuites(first)` → `CheckSuite { workflowRun }`), and
 //! `rateLimit`. `first`/`last` is required
 //! on every connection and capped at 100, as GitHub's node limits say.
 
+mod checks;
 mod document;
 mod exec;
 mod lex;
@@ -69,6 +72,16 @@ pub(crate) struct RepoView<'a> {
     pub name: &'a str,
     pub base_url: &'a str,
     pub history: &'a History,
+    /// The CI of a commit (by full SHA) as the REST endpoints serve it now; `None`: no CI.
+    pub ci: &'a dyn Fn(&str) -> Option<CiView>,
+}
+
+/// One commit's CI in REST's JSON shapes (check runs, latest of each name; statuses, latest
+/// of each context; workflow runs): `statusCheckRollup` and `checkSuites` answer from these.
+pub(crate) struct CiView {
+    pub check_runs: Vec<Json>,
+    pub statuses: Vec<Json>,
+    pub workflow_runs: Vec<Json>,
 }
 
 /// The rate-limit numbers `rateLimit` reports.
@@ -92,6 +105,7 @@ mod tests {
             name: "miker",
             base_url: "http://sandbox",
             history: &history,
+            ci: &|_| None,
         };
         execute(org, &repo, body, rate)
     }
