@@ -122,11 +122,10 @@ fn comparable(mut r: GateReport, other: &GateReport) -> GateReport {
         r.refresh_after = Some(b);
     }
     for (g, o) in r.gates.iter_mut().zip(&other.gates) {
-        if g.state == GateState::Running && o.state == GateState::Running {
-            if let (Some(a), Some(b)) = (g.duration_s, o.duration_s) {
-                assert!(a.abs_diff(b) <= 1, "{} ran {a} s vs {b} s", g.name);
-                g.duration_s = o.duration_s;
-            }
+        let both_running = g.state == GateState::Running && o.state == GateState::Running;
+        if let (true, Some(a), Some(b)) = (both_running, g.duration_s, o.duration_s) {
+            assert!(a.abs_diff(b) <= 1, "{} ran {a} s vs {b} s", g.name);
+            g.duration_s = o.duration_s;
         }
     }
     r
@@ -197,7 +196,7 @@ async fn rest_and_graphql_give_the_same_report() {
         .iter()
         .map(|(_, r)| {
             r.as_ref()
-                .map_or_else(|e| e.to_string(), |r| r.summary.clone())
+                .map_or_else(ToString::to_string, |r| r.summary.clone())
         })
         .collect();
     assert_eq!(summaries[0], "7/7 passed");

@@ -47,8 +47,8 @@ impl Exec<'_> {
                     "StatusCheckRollup",
                     "contexts",
                     &contexts,
-                    |ex, sel, c| match c {
-                        Context::Run(r) => ex.check_run(sel, r, ci),
+                    |_, sel, c| match c {
+                        Context::Run(r) => check_run(sel, r, ci),
                         Context::Status(st) => status_context(sel, st),
                     },
                     |_, _| Json::Null,
@@ -71,39 +71,39 @@ impl Exec<'_> {
             |_, _| Json::Null,
         )
     }
+}
 
-    fn check_run(&mut self, sel: &[Field], r: &Json, ci: &CiView) -> Res {
-        let mut out = Map::new();
-        for s in sel.iter().filter(|s| s.applies_to("CheckRun")) {
-            let v = match s.name.as_str() {
-                "__typename" => json!("CheckRun"),
-                "id" => r["node_id"].clone(),
-                "databaseId" => r["id"].clone(),
-                "name" => r["name"].clone(),
-                "status" => upper(&r["status"]),
-                "conclusion" => upper(&r["conclusion"]),
-                "startedAt" => r["started_at"].clone(),
-                "completedAt" => r["completed_at"].clone(),
-                "detailsUrl" => r["details_url"].clone(),
-                "url" | "permalink" => r["html_url"].clone(),
-                "title" => r["output"]["title"].clone(),
-                "checkSuite" => {
-                    let suite = r["check_suite"]["id"].as_u64();
-                    match ci
-                        .workflow_runs
-                        .iter()
-                        .find(|w| w["check_suite_id"].as_u64() == suite)
-                    {
-                        Some(w) => check_suite(&s.selection, w)?,
-                        None => Json::Null,
-                    }
+fn check_run(sel: &[Field], r: &Json, ci: &CiView) -> Res {
+    let mut out = Map::new();
+    for s in sel.iter().filter(|s| s.applies_to("CheckRun")) {
+        let v = match s.name.as_str() {
+            "__typename" => json!("CheckRun"),
+            "id" => r["node_id"].clone(),
+            "databaseId" => r["id"].clone(),
+            "name" => r["name"].clone(),
+            "status" => upper(&r["status"]),
+            "conclusion" => upper(&r["conclusion"]),
+            "startedAt" => r["started_at"].clone(),
+            "completedAt" => r["completed_at"].clone(),
+            "detailsUrl" => r["details_url"].clone(),
+            "url" | "permalink" => r["html_url"].clone(),
+            "title" => r["output"]["title"].clone(),
+            "checkSuite" => {
+                let suite = r["check_suite"]["id"].as_u64();
+                match ci
+                    .workflow_runs
+                    .iter()
+                    .find(|w| w["check_suite_id"].as_u64() == suite)
+                {
+                    Some(w) => check_suite(&s.selection, w)?,
+                    None => Json::Null,
                 }
-                other => return Err(undefined(other, "CheckRun")),
-            };
-            out.insert(s.key().to_owned(), v);
-        }
-        Ok(Json::Object(out))
+            }
+            other => return Err(undefined(other, "CheckRun")),
+        };
+        out.insert(s.key().to_owned(), v);
     }
+    Ok(Json::Object(out))
 }
 
 /// `FAILURE` when anything failed, `PENDING` while anything runs, else `SUCCESS`.
