@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
+use secrecy::SecretString;
 use shipdeck::sandbox::github::{
     GithubSandbox, GithubSandboxOpts, PIPELINE, SandboxStats, Scenario, StatusOutcome, Throttle,
     ThrottleKind,
@@ -32,8 +33,8 @@ async fn frozen_sandbox() -> GithubSandbox {
     .unwrap()
 }
 
-fn service(url: &str, min_refresh: Duration) -> GatesService {
-    GatesService::new(GithubSettings {
+fn settings(url: &str, min_refresh: Duration) -> GithubSettings {
+    GithubSettings {
         api_url: url.to_owned(),
         owner: "example-org".to_owned(),
         repo: "miker".to_owned(),
@@ -41,8 +42,11 @@ fn service(url: &str, min_refresh: Duration) -> GatesService {
         tag_sha_regex: None,
         min_refresh,
         timeouts: (Some(5), Some(20)),
-    })
-    .unwrap()
+    }
+}
+
+fn service(url: &str, min_refresh: Duration) -> GatesService {
+    GatesService::new(settings(url, min_refresh)).unwrap()
 }
 
 /// `n` finished green commits with distinct short SHAs from `base`: (short, full).
@@ -343,6 +347,51 @@ async fn the_reserve_is_left_for_the_cockpit() {
     let again = svc.reports(&shas, &required()).await;
     assert_eq!(spent(&sb, before), (0, 0));
     assert!(ok(&again[0].1).all_passed);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_query_is_each_commits_error() {
+    let sb = GithubSandbox::start(GithubSandboxOpts {
+        speed: 0.0,
+        seed_demo: false,
+        token: Some("s3cret".to_owned()),
+        ..GithubSandboxOpts::default()
+    })
+    .await
+    .unwrap();
+    let shas: Vec<String> = green(&sb, 0x900_0000, 120)
+        .into_iter()
+        .map(|c| c.1)
+        .collect();
+    // No token: GitHub's GraphQL needs one, and says so for every commit asked.
+    let answers = service(sb.url(), Duration::ZERO)
+        .reports(&shas, &required())
+        .await;
+    assert_eq!(answers.len(), 120);
+    for (sha, r) in &answers {
+        assert!(matches!(r, Err(GithubError::NeedsToken)), "{sha}: {r:?}");
+    }
+    let wrong = GatesService::new(GithubSettings {
+        token: Some(SecretString::from("wrong".to_owned())),
+        ..settings(sb.url(), Duration::ZERO)
+    })
+    .unwrap();
+    let answers = wrong.reports(&shas, &required()).await;
+    assert!(
+        answers
+            .iter()
+            .all(|(_, r)| matches!(r, Err(GithubError::Unauthorized)))
+    );
+    let right = GatesService::new(GithubSettings {
+        token: Some(SecretString::from("s3cret".to_owned())),
+        ..settings(sb.url(), Duration::ZERO)
+    })
+    .unwrap();
+    let before = sb.stats();
+    let answers = right.reports(&shas, &required()).await;
+    assert_eq!(spent(&sb, before), (0, 3));
+    assert!(answers.iter().all(|(_, r)| ok(r).all_passed));
     sb.shutdown().await;
 }
 

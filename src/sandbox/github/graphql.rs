@@ -211,6 +211,64 @@ mod tests {
     }
 
     #[test]
+    fn the_ci_of_a_commit_through_the_rollup_union() {
+        let org = OrgSeed::demo();
+        let history = crate::sandbox::github::history::demo();
+        let ci = |sha: &str| {
+            sha.starts_with("0c7b3d9").then(|| CiView {
+                check_runs: vec![json!({ "id": 11, "node_id": "CR_11", "name": "lint",
+                    "status": "in_progress", "conclusion": null, "started_at": "2026-11-30T12:00:00Z",
+                    "completed_at": null, "html_url": "h/11", "details_url": "d/11",
+                    "check_suite": { "id": 5 } })],
+                statuses: vec![json!({ "node_id": "SC_1", "context": "deploy", "state": "error",
+                    "target_url": "t/1", "created_at": "2026-11-30T12:00:09Z" })],
+                workflow_runs: vec![json!({ "id": 6, "name": "ci", "check_suite_id": 5,
+                    "status": "in_progress", "conclusion": null, "html_url": "r/6" })],
+            })
+        };
+        let repo = RepoView {
+            owner: "miker-org",
+            name: "miker",
+            base_url: "http://sandbox",
+            history: &history,
+            ci: &ci,
+        };
+        let q = r#"{ repository(owner: "miker-org", name: "miker") {
+            a: object(expression: "0c7b3d9") { ... on Commit { oid statusCheckRollup { state
+              contexts(first: 10) { nodes { __typename
+                ... on CheckRun { name status conclusion detailsUrl checkSuite { workflowRun { databaseId workflow { name } } } }
+                ... on StatusContext { context state targetUrl } } } }
+              checkSuites(first: 5) { nodes { status workflowRun { url } } } } }
+            b: object(expression: "5f2a8c1") { ... on Commit { statusCheckRollup { state } } }
+            c: object(expression: "0c7b3d9") { ... on Tree { entries } } } }"#;
+        let out = execute(&org, &repo, &json!({ "query": q }), rate());
+        assert!(out.get("errors").is_none(), "{out}");
+        let a = &out["data"]["repository"]["a"];
+        assert_eq!(a["oid"].as_str().map(|s| s.len()), Some(40), "the full SHA");
+        let rollup = &a["statusCheckRollup"];
+        assert_eq!(rollup["state"], "FAILURE");
+        let run = &rollup["contexts"]["nodes"][0];
+        assert_eq!(
+            run,
+            &json!({ "__typename": "CheckRun", "name": "lint", "status": "IN_PROGRESS",
+                "conclusion": null, "detailsUrl": "d/11",
+                "checkSuite": { "workflowRun": { "databaseId": 6, "workflow": { "name": "ci" } } } }),
+            "each member reads only its own fields"
+        );
+        assert_eq!(
+            rollup["contexts"]["nodes"][1],
+            json!({ "__typename": "StatusContext", "context": "deploy", "state": "ERROR", "targetUrl": "t/1" })
+        );
+        assert_eq!(
+            a["checkSuites"]["nodes"],
+            json!([{ "status": "IN_PROGRESS", "workflowRun": { "url": "r/6" } }])
+        );
+        let b = &out["data"]["repository"]["b"];
+        assert_eq!(b["statusCheckRollup"], Json::Null, "nothing reported: null");
+        assert_eq!(out["data"]["repository"]["c"], json!({}), "not a Tree");
+    }
+
+    #[test]
     fn github_rules_are_enforced() {
         let org = OrgSeed::demo();
         let missing_first = run(

@@ -1,5 +1,5 @@
-//! A local GitHub API (REST for CI gates and compare, GraphQL for org teams and the pull
-//! requests of commits) on 127.0.0.1.
+//! A local GitHub API (REST for CI gates and compare, GraphQL for org teams, the pull
+//! requests of commits and the CI of many commits at once) on 127.0.0.1.
 //!
 //! It serves what shipdeck reads, shaped like GitHub's documented payloads:
 //! `GET /repos/{o}/{r}/commits/{ref}` (short SHAs resolve), `…/commits/{ref}/check-runs`,
@@ -9,7 +9,10 @@
 //! parameters lists the newest 250 commits, as GitHub documents it.
 //! Every answer carries an `ETag` and the `x-ratelimit-*` headers; a matching `If-None-Match`
 //! gets a 304 that costs nothing, as on GitHub. A throttle switch answers 403/429 with
-//! `x-ratelimit-reset` (primary) or `retry-after` (secondary) until it expires.
+//! `x-ratelimit-reset` (primary) or `retry-after` (secondary) until it expires. GraphQL has
+//! its own points ([`GithubSandbox::set_graphql_limit`]) and throttle
+//! ([`GithubSandbox::set_graphql_throttle`]), as GitHub counts the two APIs apart; its CI
+//! answers (`statusCheckRollup`, `checkSuites`) are read from the REST payloads of the moment.
 //!
 //! Each commit runs a [`Scenario`]: its check runs go `queued` → `in_progress` → `completed` on a
 //! timeline scaled by the speed factor (speed 10 runs a 400 s pipeline in 40 s; speed 0
