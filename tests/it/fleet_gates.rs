@@ -114,6 +114,17 @@ async fn many_commits_cost_one_query_per_fifty_and_no_rest() {
     }
     let single = svc.report(&commits[0].0, &required()).await.unwrap();
     assert_eq!(&single, ok(&first[0].1));
+    // By image tag, as the fleet's cells name them; a tag that is no SHA is its own error.
+    let tags = vec![
+        format!("sha-{}", commits[2].0),
+        "latest".to_owned(),
+        commits[1].1.clone(),
+    ];
+    let by_tag = svc.reports_for_tags(&tags, &required()).await;
+    assert_eq!(by_tag[0].0, tags[0]);
+    assert_eq!(ok(&by_tag[0].1).sha, commits[2].1);
+    assert!(matches!(&by_tag[1].1, Err(GithubError::BadTag { tag, .. }) if tag == "latest"));
+    assert_eq!(ok(&by_tag[2].1).sha, commits[1].1);
     assert_eq!(spent(&sb, before), (0, 0));
     sb.shutdown().await;
 }

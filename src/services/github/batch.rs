@@ -128,6 +128,31 @@ impl GatesService {
             .collect()
     }
 
+    /// [`reports`](Self::reports) for image tags (what the fleet's cells hold), keyed by tag
+    /// in the order given: a tag that names no commit is [`GithubError::BadTag`] (see
+    /// [`sha_for_tag`](Self::sha_for_tag)), the others are read as their commits.
+    pub async fn reports_for_tags(&self, tags: &[String], required: &[String]) -> Vec<ShaReport> {
+        let mapped: Vec<Result<String>> = tags.iter().map(|t| self.sha_for_tag(t)).collect();
+        let shas: Vec<String> = mapped
+            .iter()
+            .filter_map(|m| m.as_ref().ok())
+            .cloned()
+            .collect();
+        let mut read = self.reports(&shas, required).await.into_iter();
+        tags.iter()
+            .zip(mapped)
+            .map(|(tag, m)| {
+                let report = match m {
+                    Ok(_) => read
+                        .next()
+                        .map_or_else(|| Err(self.unknown(tag)), |(_, r)| r),
+                    Err(e) => Err(e),
+                };
+                (tag.clone(), report)
+            })
+            .collect()
+    }
+
     /// The full SHA of `sha` when it is one or was resolved before (no network).
     fn known_full(&self, sha: &str) -> Option<String> {
         if is_full_sha(sha) {
