@@ -244,7 +244,7 @@ mod tests {
         let out = execute(&org, &repo, &json!({ "query": q }), rate());
         assert!(out.get("errors").is_none(), "{out}");
         let a = &out["data"]["repository"]["a"];
-        assert_eq!(a["oid"].as_str().map(|s| s.len()), Some(40), "the full SHA");
+        assert_eq!(a["oid"].as_str().map(str::len), Some(40), "the full SHA");
         let rollup = &a["statusCheckRollup"];
         assert_eq!(rollup["state"], "FAILURE");
         let run = &rollup["contexts"]["nodes"][0];
