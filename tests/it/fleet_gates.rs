@@ -406,6 +406,25 @@ async fn a_failed_query_is_each_commits_error() {
     sb.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_commit_half_read_when_points_run_low_is_not_kept() {
+    let sb = frozen_sandbox().await;
+    sb.set_graphql_limit(GRAPHQL_RESERVE + 2);
+    // 257 contexts: three pages, and points for two queries.
+    let big = sb.add_commit_at("a0b0c0d", Scenario::pipeline().with_matrix(250), DONE);
+    let small = sb.add_commit_at("a0b0c0e", Scenario::pipeline(), DONE);
+    let svc = service(sb.url(), Duration::ZERO);
+    let before = sb.stats();
+    let answers = svc.reports(&[big.clone(), small], &required()).await;
+    assert_eq!(spent(&sb, before), (0, 2));
+    assert!(ok(&answers[1].1).all_passed);
+    match &answers[0].1 {
+        Err(GithubError::RateLimited { .. }) => {}
+        other => panic!("{big}: half read must not be a report, got {other:?}"),
+    }
+    sb.shutdown().await;
+}
+
 /// The figures for the issue: 900 tags (300 apps × 3 envs) through the batch, and the same
 /// commits through the REST path for comparison. `cargo test --locked --test it --
 /// fleet_gates::measure --nocapture` prints them.

@@ -79,12 +79,17 @@ impl GatesService {
             }
             match self.read_batch(chunk).await {
                 Ok(read) => {
-                    for (sha, ci) in chunk.iter().zip(read.commits) {
-                        let report = ci.map(|ci| self.remember_batched(sha, ci, required));
-                        for &i in &askers[sha] {
+                    for (sha, commit) in chunk.iter().zip(read.commits) {
+                        let report = match commit {
+                            Read::Commit(ci) => Ok(self.remember_batched(sha, ci, required)),
+                            Read::Unknown => Err(()),
+                            // Left for the limit's answer below, and not cached half read.
+                            Read::Unfinished => continue,
+                        };
+                        for &i in askers.get(sha).into_iter().flatten() {
                             answers[i] = Some(match &report {
-                                Some(r) => Ok(r.clone()),
-                                None => Err(self.unknown(sha)),
+                                Ok(r) => Ok(r.clone()),
+                                Err(()) => Err(self.unknown(sha)),
                             });
                         }
                     }
@@ -97,7 +102,7 @@ impl GatesService {
 
         // What was not read: the last known gates under a limit, else the reason.
         for sha in &wanted {
-            for &i in &askers[sha] {
+            for &i in askers.get(sha).into_iter().flatten() {
                 if answers[i].is_some() {
                     continue;
                 }
@@ -212,19 +217,19 @@ impl GatesService {
     }
 
     /// Reads the CI of `shas` (one query, plus one per further page of contexts that some
-    /// commit has): for each SHA its commit, or `None` when GitHub does not know it.
+    /// commit has): for each SHA its commit, unknown, or unfinished.
     async fn read_batch(&self, shas: &[String]) -> Result<BatchRead> {
         let vars = json!({ "owner": self.inner.owner, "name": self.inner.repo });
         let data = self.inner.rest.graphql(&query(shas), vars.clone()).await?;
         let mut low = low_after(&data["rateLimit"]);
         let repository = &data["repository"];
-        let mut commits: Vec<Option<CommitCi>> = Vec::with_capacity(shas.len());
+        let mut commits: Vec<Read> = Vec::with_capacity(shas.len());
         // (index into `commits`, cursor) of the commits whose contexts go on.
         let mut more: Vec<(usize, String)> = Vec::new();
         for i in 0..shas.len() {
             let node = &repository[format!("c{i}")];
             let Some(oid) = node["oid"].as_str() else {
-                commits.push(None);
+                commits.push(Read::Unknown);
                 continue;
             };
             let mut ci = CommitCi {
@@ -242,7 +247,7 @@ impl GatesService {
             if let Some(cursor) = next_cursor(contexts) {
                 more.push((i, cursor));
             }
-            commits.push(Some(ci));
+            commits.push(Read::Commit(ci));
         }
         let mut pages = 1;
         while !more.is_empty() && pages < MAX_PAGES && low.is_none() {
@@ -257,7 +262,7 @@ impl GatesService {
             for (k, (i, _)) in more.iter().enumerate() {
                 let contexts =
                     &data["repository"][format!("m{k}")]["statusCheckRollup"]["contexts"];
-                if let Some(ci) = commits[*i].as_mut() {
+                if let Some(Read::Commit(ci)) = commits.get_mut(*i) {
                     add_contexts(ci, contexts);
                 }
                 if let Some(cursor) = next_cursor(contexts) {
@@ -265,6 +270,15 @@ impl GatesService {
                 }
             }
             more = next;
+        }
+        // Points ran out mid-way: a commit missing some contexts would look settled with
+        // gates missing, and stay so. (Past MAX_PAGES, a thousand contexts are kept as read.)
+        if low.is_some() {
+            for (i, _) in &more {
+                if let Some(c) = commits.get_mut(*i) {
+                    *c = Read::Unfinished;
+                }
+            }
         }
         Ok(BatchRead { commits, low })
     }
@@ -276,8 +290,18 @@ enum Stop {
     Failed(Arc<GithubError>),
 }
 
+/// One commit of a batch.
+enum Read {
+    Commit(CommitCi),
+    /// GitHub has no such commit.
+    Unknown,
+    /// Some of its contexts were not read (the points ran low).
+    Unfinished,
+}
+
 struct BatchRead {
-    commits: Vec<Option<CommitCi>>,
+    /// In the order asked.
+    commits: Vec<Read>,
     /// GraphQL's points ran low: the reset to wait for.
     low: Option<Timestamp>,
 }
