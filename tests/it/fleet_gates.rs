@@ -353,6 +353,11 @@ async fn the_reserve_is_left_for_the_cockpit() {
             .iter()
             .all(|(_, r)| matches!(r, Err(GithubError::RateLimited { until }) if *until == reset))
     );
+    let rate = svc.graphql_rate_limit();
+    assert_eq!(
+        (rate.limit, rate.remaining),
+        (Some(GRAPHQL_RESERVE + 2), Some(GRAPHQL_RESERVE))
+    );
     // Later asks spend none of the reserve either; the cached ones are still served.
     let before = sb.stats();
     let again = svc.reports(&shas, &required()).await;

@@ -234,6 +234,11 @@ impl GatesService {
         self.inner.rest.rate()
     }
 
+    /// The same for GraphQL (counted apart; what [`reports`](Self::reports) spends).
+    pub fn graphql_rate_limit(&self) -> RateLimitState {
+        self.inner.rest.graphql_rate()
+    }
+
     /// The full SHA of a full or short one (short ones are resolved once, then remembered).
     pub async fn resolve_sha(&self, sha: &str) -> Result<String> {
         let sha = sha.trim().to_ascii_lowercase();
