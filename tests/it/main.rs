@@ -22,6 +22,7 @@ mod cli_help;
 mod faults;
 mod feishu;
 mod fleet;
+mod fleet_gates;
 mod gates;
 mod gitops;
 mod guard;
