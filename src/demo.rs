@@ -242,6 +242,52 @@ fn register_seeded_builds(github: &crate::sandbox::github::GithubSandbox) {
     }
 }
 
+/// A fleet without the demo's CI, Feishu or Prometheus: GitHub with every seeded build, the
+/// GitOps remote, the inventory and the three clusters (for tests and benchmarks).
+pub struct FleetWorld {
+    pub inventory: PathBuf,
+    pub github: crate::sandbox::github::GithubSandbox,
+    pub clusters: crate::sandbox::fleet::FleetClusters,
+}
+
+/// Starts a [`FleetWorld`] in `dir`; `github_speed` runs the sandbox GitHub's check timelines
+/// (0 freezes them).
+///
+/// # Errors
+/// A sandbox cannot start or the workspace cannot be written.
+pub async fn fleet_world(
+    dir: &Path,
+    opts: crate::sandbox::fleet::FleetOpts,
+    github_speed: f64,
+) -> Result<FleetWorld, String> {
+    use crate::sandbox::fleet;
+    let github =
+        crate::sandbox::github::GithubSandbox::start(crate::sandbox::github::GithubSandboxOpts {
+            owner: "miker-org".to_owned(),
+            repo: "miker".to_owned(),
+            speed: github_speed,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("sandbox GitHub: {e}"))?;
+    fleet::seed_gitops(dir, opts.apps).map_err(|e| e.to_string())?;
+    let endpoints = Endpoints {
+        github_api: Some(github.url().to_owned()),
+        kubeconfig: Some(dir.join("kube").join("kubeconfig")),
+        world: Some(fleet::inventory_world(opts.apps)),
+        ..Endpoints::default()
+    };
+    let inventory = write_inventory(dir, &endpoints).map_err(|e| e.to_string())?;
+    let inv = Inventory::load(&inventory).map_err(|e| e.to_string())?;
+    fleet::register_builds(&github, opts.apps);
+    let clusters = fleet::start_clusters(&dir.join("kube"), &inv, opts, None).await?;
+    Ok(FleetWorld {
+        inventory,
+        github,
+        clusters,
+    })
+}
+
 /// The demo's cluster, or the fleet's three.
 enum Clusters {
     One(crate::sandbox::kube::KubeSandbox),

@@ -11,7 +11,7 @@ use shipdeck::app::{Action, Command, Overlay};
 use shipdeck::inventory::Inventory;
 use shipdeck::paths::Paths;
 use shipdeck::sandbox::fleet::{FleetClusters, FleetOpts, Seeded, app_name, seeded};
-use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts};
+use shipdeck::sandbox::github::GithubSandbox;
 use shipdeck::services::kube::watch::PodScope;
 
 use crate::harness::Cockpit;
@@ -30,40 +30,23 @@ struct Fleet {
 async fn fleet(apps: usize, speed: f64) -> Fleet {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let github = GithubSandbox::start(GithubSandboxOpts {
-        owner: "miker-org".into(),
-        repo: "miker".into(),
-        speed: 60.0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    shipdeck::sandbox::fleet::seed_gitops(dir.path(), apps).unwrap();
-    let endpoints = shipdeck::demo::Endpoints {
-        github_api: Some(github.url().to_owned()),
-        kubeconfig: Some(dir.path().join("kube/kubeconfig")),
-        world: Some(shipdeck::sandbox::fleet::inventory_world(apps)),
-        ..Default::default()
-    };
-    let path = shipdeck::demo::write_inventory(dir.path(), &endpoints).unwrap();
-    let mut inv = Inventory::load(&path).unwrap();
-    // Drift shows after a short grace here (the default is minutes).
-    inv.kube.drift_grace_secs = 2;
-    shipdeck::sandbox::fleet::register_builds(&github, apps);
     let opts = FleetOpts {
         apps,
         unrelated_pods: 200,
         speed,
     };
-    let clusters =
-        shipdeck::sandbox::fleet::start_clusters(&dir.path().join("kube"), &inv, opts, None)
-            .await
-            .unwrap();
+    // GitHub's clock fast: a fresh build's checks finish in seconds.
+    let w = shipdeck::demo::fleet_world(dir.path(), opts, 60.0)
+        .await
+        .unwrap();
+    let mut inv = Inventory::load(&w.inventory).unwrap();
+    // Drift shows after a short grace here (the default is minutes).
+    inv.kube.drift_grace_secs = 2;
     Fleet {
         dir,
         inv,
-        github,
-        clusters,
+        github: w.github,
+        clusters: w.clusters,
     }
 }
 

@@ -2,8 +2,8 @@
 
 //! Measures the fleet view at a platform team's scale: this process runs the world (three
 //! sandbox API servers, N apps × dev/stg/prod over N/10 namespaces, each namespace also holding
-//! 1,000 pods no Rollout made, a sandbox GitHub), frozen so nothing changes unless we change it;
-//! the release cockpit runs in a pseudo-terminal as its own process, read through a terminal
+//! 1,000 pods no Rollout made, a sandbox GitHub, no CI), let settle first (the seeded canaries
+//! reach their pause or abort) so nothing changes unless we change it; the release cockpit runs in a pseudo-terminal as its own process, read through a terminal
 //! emulator. For N = 30 and N = 300:
 //!
 //! - start → fleet populated (every cell on screen has its tag and health), over 5 runs;
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use expectrl::session::OsSession;
 use shipdeck::sandbox::fleet::{self, FleetClusters, FleetOpts};
-use shipdeck::sandbox::github::{GithubSandbox, GithubSandboxOpts};
+use shipdeck::sandbox::github::GithubSandbox;
 
 const COLS: u16 = 200;
 const ROWS: u16 = 60;
@@ -34,37 +34,22 @@ struct World {
 
 async fn world(apps: usize) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let github = GithubSandbox::start(GithubSandboxOpts {
-        owner: "miker-org".into(),
-        repo: "miker".into(),
-        speed: 0.0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    fleet::seed_gitops(dir.path(), apps).unwrap();
-    let endpoints = shipdeck::demo::Endpoints {
-        github_api: Some(github.url().to_owned()),
-        kubeconfig: Some(dir.path().join("kube/kubeconfig")),
-        world: Some(fleet::inventory_world(apps)),
-        ..Default::default()
-    };
-    let inventory = shipdeck::demo::write_inventory(dir.path(), &endpoints).unwrap();
-    let inv = shipdeck::inventory::Inventory::load(&inventory).unwrap();
-    fleet::register_builds(&github, apps);
     let opts = FleetOpts {
         apps,
         unrelated_pods: UNRELATED_PODS,
-        speed: 0.0,
+        speed: 2.0,
     };
-    let clusters = fleet::start_clusters(&dir.path().join("kube"), &inv, opts, None)
+    let w = shipdeck::demo::fleet_world(dir.path(), opts, 0.0)
         .await
         .unwrap();
+    // The seeded canaries run their steps (at speed 2, half a minute) and stop: paused for a
+    // person, or aborted by analysis. Then the world is still.
+    tokio::time::sleep(Duration::from_secs(45)).await;
     World {
         dir,
-        inventory,
-        github,
-        clusters,
+        inventory: w.inventory,
+        github: w.github,
+        clusters: w.clusters,
     }
 }
 
@@ -122,8 +107,12 @@ fn read_until(
 fn app_rows(text: &str) -> Vec<Vec<String>> {
     text.lines()
         .filter_map(|l| {
-            let l = l.trim_start_matches(['┃', ' ']);
-            l.starts_with("svc-").then(|| {
+            // The sheet's own border is the second `┃` from each side (the panels beneath
+            // show one column of theirs).
+            let start = l.find("┃svc-")? + '┃'.len_utf8();
+            let l = &l[start..];
+            let l = &l[..l.rfind('┃').unwrap_or(l.len())];
+            Some({
                 l.trim_end_matches(['┃', ' '])
                     .split("  ")
                     .map(str::trim)

@@ -8,9 +8,8 @@ use futures::StreamExt;
 use kube::api::ListParams;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event as EventsV1;
@@ -211,13 +210,7 @@ async fn run<K>(
     convert: fn(&K) -> ClusterEvent,
     send: impl Fn(Result<Vec<ClusterEvent>, String>) -> bool,
 ) where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
+    K: super::watch::Watchable,
 {
     let api: Api<K> = Api::namespaced(client, ns);
     let (reader, writer): (Store<K>, _) = reflector::store();

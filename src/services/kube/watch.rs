@@ -49,6 +49,38 @@ enum Tick {
     Denied(usize, Denial),
 }
 
+/// What a namespaced kind needs to be watched into a reflector store.
+pub(crate) trait Watchable:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> Watchable for K where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// The watcher settings every watch shares.
+fn watch_config(client: &WatchClient) -> watcher::Config {
+    // The server ends each watch before the client's read timeout (`idle`) fires, so a
+    // connection that stays silent longer is dead (a dropped link sends no FIN), and the
+    // watch restarts instead of waiting minutes for TCP to notice.
+    let server_secs = u32::try_from((client.idle.as_secs() * 4 / 5).max(1)).unwrap_or(u32::MAX);
+    watcher::Config::default().timeout(server_secs)
+}
+
 /// Watches `K` in `ns` (label-selected if `labels` is set), stores into a reflector and reports
 /// through `Tick`s; `idx` identifies the stream for readiness.
 fn watch<K>(
@@ -58,20 +90,10 @@ fn watch<K>(
     idx: usize,
 ) -> (Store<K>, BoxStream<'static, Tick>)
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Watchable,
 {
     let api: Api<K> = Api::namespaced(client.client.clone(), ns);
-    // The server ends each watch before the client's read timeout (`idle`) fires, so a
-    // connection that stays silent longer is dead (a dropped link sends no FIN), and the
-    // watch restarts instead of waiting minutes for TCP to notice.
-    let server_secs = u32::try_from((client.idle.as_secs() * 4 / 5).max(1)).unwrap_or(u32::MAX);
-    let mut cfg = watcher::Config::default().timeout(server_secs);
+    let mut cfg = watch_config(client);
     if let Some(l) = labels {
         cfg = cfg.labels(l);
     }
@@ -136,17 +158,10 @@ fn switching<K>(
     idx: usize,
 ) -> (Store<K>, Listed, BoxStream<'static, Tick>)
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Watchable,
 {
     let api: Api<K> = Api::namespaced(client.client.clone(), ns);
-    let server_secs = u32::try_from((client.idle.as_secs() * 4 / 5).max(1)).unwrap_or(u32::MAX);
-    let base = watcher::Config::default().timeout(server_secs);
+    let base = watch_config(client);
     let open = move |sel: Option<String>| -> BoxStream<'static, Result<watcher::Event<K>, watcher::Error>> {
         match sel {
             None => futures::stream::iter([Ok(watcher::Event::Init), Ok(watcher::Event::InitDone)])
