@@ -54,6 +54,8 @@ pub struct FleetView {
     pub gates: HashMap<(String, String), Result<GateReport, String>>,
     /// When each need was first seen (its key → ms), for "newest first" and "for how long".
     pub first_seen: HashMap<String, u64>,
+    /// The clock's minute at the last tick (ages are shown to the minute).
+    pub minute: u64,
 }
 
 impl FleetView {

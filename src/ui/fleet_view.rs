@@ -56,14 +56,17 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     matrix(frame, state, list);
 }
 
+/// How long ago, to the minute (the view redraws for ages once a minute).
 fn when(state: &State, ms: u64) -> String {
-    let ago = state.clock.now_ms.saturating_sub(ms) / 1000;
-    if ago < 60 {
-        format!("{ago}s")
-    } else if ago < 3600 {
-        format!("{}m", ago / 60)
+    let mins = state.clock.now_ms.saturating_sub(ms) / 60_000;
+    if mins < 1 {
+        "<1m".to_owned()
+    } else if mins < 60 {
+        format!("{mins}m")
+    } else if mins < 48 * 60 {
+        format!("{}h", mins / 60)
     } else {
-        format!("{}h", ago / 3600)
+        format!("{}d", mins / (24 * 60))
     }
 }
 

@@ -43,8 +43,11 @@ async fn world(apps: usize) -> World {
         .await
         .unwrap();
     // The seeded canaries run their steps (at speed 2, half a minute) and stop: paused for a
-    // person, or aborted by analysis. Then the world is still.
+    // person, or aborted by analysis. Then the controllers stop, and the world holds still.
     tokio::time::sleep(Duration::from_secs(45)).await;
+    for (_, c) in &w.clusters.clusters {
+        c.stop_controllers();
+    }
     World {
         dir,
         inventory: w.inventory,
@@ -154,11 +157,12 @@ fn cpu_ticks(pid: i32) -> u64 {
     f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0)
 }
 
-/// A merge patch straight to the API server (no client start-up in the figure).
-fn patch_paused(addr: std::net::SocketAddr, ns: &str, name: &str, paused: bool) {
-    let body = format!("{{\"spec\":{{\"paused\":{paused}}}}}");
+/// A merge patch of the Rollout's status straight to the API server, as its controller would
+/// write it (no client start-up in the figure, and no controller tick either).
+fn patch_phase(addr: std::net::SocketAddr, ns: &str, name: &str, phase: &str) {
+    let body = format!("{{\"status\":{{\"phase\":\"{phase}\"}}}}");
     let req = format!(
-        "PATCH /apis/argoproj.io/v1alpha1/namespaces/{ns}/rollouts/{name} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "PATCH /apis/argoproj.io/v1alpha1/namespaces/{ns}/rollouts/{name}/status HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let mut tcp = std::net::TcpStream::connect(addr).unwrap();
@@ -247,8 +251,8 @@ fn measure(rt: &tokio::runtime::Runtime, apps: usize) {
             gh1.requests - gh0.requests,
             gh1.graphql - gh0.graphql
         );
-        // One change: svc-000's dev Rollout paused and resumed through the API, timed until its
-        // cell shows it. The filter keeps its row on screen whatever the order.
+        // One change: svc-000's dev Rollout's phase written through the API (Paused, then
+        // Healthy again), timed until its cell shows it. The filter keeps its row on screen whatever the order.
         let _ = s.write_all(b"/svc-000\r");
         read_until(&mut s, &mut parser, "the filter", |t| {
             app_rows(t).len() == 1
@@ -256,10 +260,13 @@ fn measure(rt: &tokio::runtime::Runtime, apps: usize) {
         let dev = w.clusters.cluster("dev").unwrap().addr();
         let mut took = Vec::new();
         for i in 0..20 {
-            let paused = i % 2 == 0;
-            let want = if paused { "‖" } else { "✔" };
+            let (phase, want) = if i % 2 == 0 {
+                ("Paused", "‖")
+            } else {
+                ("Healthy", "✔")
+            };
             let t0 = Instant::now();
-            patch_paused(dev, "team-00-dev", "svc-000", paused);
+            patch_phase(dev, "team-00-dev", "svc-000", phase);
             let at = read_until(&mut s, &mut parser, "the change", |t| {
                 app_rows(t)
                     .first()

@@ -219,6 +219,18 @@ pub(super) fn gates(
     fleet::note_needs(state);
 }
 
+/// On a tick: whether the fleet's ages (shown to the minute) need drawing again. A redraw a
+/// minute, not a second: a fleet of hundreds costs something to draw.
+pub(super) fn minute_passed(state: &mut State) -> bool {
+    if state.overlay != Some(Overlay::Fleet) {
+        return false;
+    }
+    let minute = state.clock.now_ms / 60_000;
+    let passed = minute != state.fleet.minute;
+    state.fleet.minute = minute;
+    passed
+}
+
 /// Typing into the filter.
 pub(super) fn edit_filter(state: &mut State, edit: impl FnOnce(&mut String)) {
     edit(&mut state.fleet.filter);

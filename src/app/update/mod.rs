@@ -39,7 +39,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
     let status_before = state.status.clone();
     // A tick only matters while something on screen depends on time.
-    let redraw = !matches!(action, Action::Tick) || wants_ticks(state);
+    let redraw =
+        !matches!(action, Action::Tick) || wants_ticks(state) || fleet::minute_passed(state);
     match action {
         Action::Command(cmd) => command(state, cmd, &mut effects),
         Action::Input(c) => input::typed(state, c),
@@ -162,7 +163,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             action: Box::new(Action::StatusExpired(state.status_seq)),
         });
     }
-    let want_tick = wants_ticks(state);
+    // The fleet's ages need the clock too; it redraws for them once a minute.
+    let want_tick = wants_ticks(state) || state.overlay == Some(Overlay::Fleet);
     if want_tick != state.ticking {
         state.ticking = want_tick;
         effects.push(Effect::SetTicking(want_tick));

@@ -374,6 +374,12 @@ impl KubeSandbox {
             .clear();
     }
 
+    /// Stops the simulated controllers (and the pods' log writers) and keeps serving: the world
+    /// holds still, so what changes is what a test or a benchmark changes.
+    pub fn stop_controllers(&self) {
+        self.background.cancel();
+    }
+
     /// Stops the listener and every background task.
     pub async fn shutdown(self) {
         self.background.cancel();
