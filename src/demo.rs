@@ -18,6 +18,10 @@ pub struct Endpoints {
     pub feishu_section: Option<String>,
     /// The sandbox Prometheus' base URL (the apps keep the default SLO queries).
     pub prometheus_url: Option<String>,
+    /// The sandbox S3's inventory sections (`artifacts:`, `backups:`).
+    pub s3_section: Option<String>,
+    /// Write the `migrations:` section (the sandbox cluster runs the migration Jobs).
+    pub migrations: bool,
 }
 
 /// A prepared sandbox workspace.
@@ -106,6 +110,16 @@ fn inventory_text(dir: &Path, endpoints: &Endpoints) -> String {
             s,
             "prometheus:\n  url: {url}\n  connect_timeout_secs: 5\n  timeout_secs: 15\n"
         );
+    }
+    if let Some(section) = &endpoints.s3_section {
+        let _ = writeln!(s, "{}\n", section.trim_end());
+    }
+    // The backend runs its migration Job (the sandbox cluster simulates it) before each
+    // release; prod takes a tag only once its migration succeeded in stg.
+    if endpoints.migrations {
+    s.push_str(
+        "migrations:\n  app_label: app.kubernetes.io/name\n  tag_label: shipdeck.io/tag\n  apps: [miker-api]\n  required_for: [prod]\n  must_pass_in: stg\n\n",
+    );
     }
     s.push_str(
         "apps:
@@ -308,11 +322,22 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         .await
         .map_err(|e| failed(format!("sandbox Prometheus: {e}")))?
     };
+    let s3 = crate::sandbox::s3::S3Sandbox::start(
+        crate::sandbox::s3::DEMO_ACCESS_KEY,
+        crate::sandbox::s3::DEMO_SECRET_KEY,
+        crate::sandbox::s3::DEMO_REGION,
+    )
+    .await
+    .map_err(|e| failed(format!("sandbox S3: {e}")))?;
+    crate::sandbox::s3::S3Sandbox::write_demo_files(&dir)
+        .map_err(|e| failed(format!("sandbox S3 files: {e}")))?;
     let endpoints = Endpoints {
         github_api: Some(github.url().to_owned()),
         kubeconfig: Some(dir.join("kube").join("kubeconfig")),
         feishu_section: Some(feishu.demo_inventory_section()),
         prometheus_url: Some(prometheus.url().to_owned()),
+        s3_section: Some(s3.demo_inventory_section()),
+        migrations: true,
     };
     lap("github and feishu sandboxes up");
     let mut ws = prepare_gitops(&dir, &endpoints).map_err(|e| failed(e.to_string()))?;
@@ -326,6 +351,10 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     ws.owned = owned;
     let inventory = Inventory::load(&ws.inventory_path)?;
     register_seeded_builds(&github);
+    let mut built = crate::sandbox::gitremote::seeded_tags();
+    built.push(DEMO_BAD_TAG);
+    let envs: Vec<&str> = inventory.env_names().collect();
+    s3.writer().seed_demo(&built, &envs);
     let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
     kube_opts.speed = args.speed;
     kube_opts.inventory = Some(inventory.clone());
@@ -350,6 +379,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         inventory.clone(),
         Paths::under(&dir.join(".ci-bot")),
         args.speed,
+        Some(s3.writer()),
     );
     let outcome = if args.no_tui {
         println!("shipdeck demo workspace: {}", ws.dir.display());
@@ -357,6 +387,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         println!("github api: {}", github.url());
         println!("feishu api: {}", feishu.url());
         println!("prometheus: {}", prometheus.url());
+        println!("s3 (TOS): {}", s3.url());
         println!("export SHIPDECK_INVENTORY={}", ws.inventory_path.display());
         println!("export KUBECONFIG={}", kube.kubeconfig_path().display());
         println!("running; press Ctrl-C to stop");
@@ -377,6 +408,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     kube.shutdown().await;
     feishu.shutdown().await;
     prometheus.shutdown().await;
+    s3.shutdown().await;
     if let Ok(github) = std::sync::Arc::try_unwrap(github) {
         github.shutdown().await;
     }

@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod logs;
 pub mod rollout;
 pub mod secrets;
+pub mod backups;
 pub mod slo;
 pub mod status;
 pub mod tmp;

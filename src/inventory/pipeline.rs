@@ -20,6 +20,8 @@ pub struct S3Store {
     pub access_key_env: Option<String>,
     /// Env var with the secret access key.
     pub secret_key_env: Option<String>,
+    /// `NAME=value` lines read for a key variable that is unset (relative to the inventory).
+    pub secret_file: Option<String>,
     /// How long connecting may take. Seconds; default 5.
     pub connect_timeout_secs: Option<u64>,
     /// How long one request, answer included, may take. Seconds; default 15.
@@ -43,6 +45,7 @@ macro_rules! store_of {
                     region: self.region.clone(),
                     access_key_env: self.access_key_env.clone(),
                     secret_key_env: self.secret_key_env.clone(),
+                    secret_file: self.secret_file.clone(),
                     connect_timeout_secs: self.connect_timeout_secs,
                     timeout_secs: self.timeout_secs,
                 }
@@ -69,6 +72,9 @@ pub struct ArtifactsConfig {
     /// Env var with the secret access key.
     #[serde(default)]
     pub secret_key_env: Option<String>,
+    /// `NAME=value` lines read for a key variable that is unset (keep out of git, mode 0600).
+    #[serde(default)]
+    pub secret_file: Option<String>,
     /// Seconds; default 5.
     #[serde(default)]
     pub connect_timeout_secs: Option<u64>,
@@ -109,6 +115,9 @@ pub struct BackupsConfig {
     /// Env var with the secret access key.
     #[serde(default)]
     pub secret_key_env: Option<String>,
+    /// `NAME=value` lines read for a key variable that is unset (keep out of git, mode 0600).
+    #[serde(default)]
+    pub secret_file: Option<String>,
     /// Seconds; default 5.
     #[serde(default)]
     pub connect_timeout_secs: Option<u64>,

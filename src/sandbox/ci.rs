@@ -46,6 +46,7 @@ pub fn start(
     inventory: Inventory,
     paths: Paths,
     speed: f64,
+    artifacts: Option<crate::sandbox::s3::S3Writer>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if speed <= 0.0 {
@@ -70,6 +71,10 @@ pub fn start(
             let tag = next_tag(n);
             n += 1;
             github.add_commit(&tag, Scenario::pipeline());
+            // The pipeline's sync step: the build's artifacts land on the store with it.
+            if let Some(s3) = &artifacts {
+                s3.put_build(&tag, jiff::Timestamp::now());
+            }
             tokio::time::sleep(scaled(RELEASE_AFTER, speed)).await;
             let (inv, paths, targets, tag) =
                 (inv.clone(), paths.clone(), targets.clone(), tag.clone());

@@ -35,6 +35,73 @@ struct Shared {
     requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// The demo's key pair (the demo inventory names these variables; the demo writes their
+/// values into its `tos-secrets.env`, so nothing goes through the process environment).
+pub const DEMO_ACCESS_KEY: &str = "AKIASHIPDECKDEMO";
+pub const DEMO_SECRET_KEY: &str = "shipdeck-demo-secret-not-a-real-one";
+pub const DEMO_REGION: &str = "cn-beijing";
+pub const DEMO_ARTIFACTS_BUCKET: &str = "miker-builds";
+pub const DEMO_BACKUPS_BUCKET: &str = "miker-backups";
+
+/// A handle that writes objects into a running stand-in (the demo's CI uploads a build's
+/// artifacts through it, as the real pipeline's sync step does).
+#[derive(Clone)]
+pub struct S3Writer {
+    buckets: Arc<Mutex<Buckets>>,
+}
+
+impl S3Writer {
+    /// Stores an object, its bucket made if need be.
+    pub fn put(&self, bucket: &str, key: &str, size: u64, modified: jiff::Timestamp) {
+        lock(&self.buckets)
+            .entry(bucket.to_owned())
+            .or_default()
+            .insert(key.to_owned(), Obj { size, modified });
+    }
+
+    /// A build's artifacts under the demo's prefix (`miker/staging/<sha>/`).
+    pub fn put_build(&self, tag: &str, at: jiff::Timestamp) {
+        for (name, size) in [
+            ("miker-web.tar.gz", 48_213_337),
+            ("miker-api.tar.gz", 31_002_114),
+            ("sbom.spdx.json", 412_880),
+        ] {
+            self.put(
+                DEMO_ARTIFACTS_BUCKET,
+                &format!("miker/staging/{tag}/{name}"),
+                size,
+                at,
+            );
+        }
+    }
+
+    /// The demo's seed: artifacts for `tags` (but not for `bare`, to show a missing gate),
+    /// and daily backups for each env, prod's last one 30 hours old (stale past 26h).
+    pub fn seed_demo(&self, tags: &[&str], envs: &[&str]) {
+        let now = jiff::Timestamp::now();
+        let hours = |h: i64| now - jiff::SignedDuration::from_hours(h);
+        for (i, tag) in tags.iter().enumerate() {
+            self.put_build(tag, hours(24 - i64::try_from(i).unwrap_or(0)));
+        }
+        for env in envs {
+            let newest = if *env == "prod" { 30 } else { 3 };
+            for day in 0..5 {
+                let at = hours(newest + 24 * day);
+                let name = at
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .strftime("%Y-%m-%dT%H%M")
+                    .to_string();
+                self.put(
+                    DEMO_BACKUPS_BUCKET,
+                    &format!("shared-svc/{env}/backup/mysql-{name}.sql.gz"),
+                    1_200_000_000 + 1_000 * u64::try_from(day).unwrap_or(0),
+                    at,
+                );
+            }
+        }
+    }
+}
+
 /// The running stand-in.
 pub struct S3Sandbox {
     addr: SocketAddr,
@@ -79,10 +146,39 @@ impl S3Sandbox {
 
     /// Stores an object directly (seed data), its bucket made if need be.
     pub fn put(&self, bucket: &str, key: &str, size: u64, modified: jiff::Timestamp) {
-        lock(&self.shared.buckets)
-            .entry(bucket.to_owned())
-            .or_default()
-            .insert(key.to_owned(), Obj { size, modified });
+        self.writer().put(bucket, key, size, modified);
+    }
+
+    pub fn writer(&self) -> S3Writer {
+        S3Writer {
+            buckets: self.shared.buckets.clone(),
+        }
+    }
+
+    /// The demo inventory's `artifacts:` and `backups:` sections for this server.
+    pub fn demo_inventory_section(&self) -> String {
+        let common = format!(
+            "  endpoint: {}\n  region: {DEMO_REGION}\n  access_key_env: SHIPDECK_DEMO_TOS_ACCESS_KEY\n  \
+             secret_key_env: SHIPDECK_DEMO_TOS_SECRET_KEY\n  secret_file: tos-secrets.env\n",
+            self.url
+        );
+        format!(
+            "artifacts:\n{common}  bucket: {DEMO_ARTIFACTS_BUCKET}\n  prefix: \"miker/staging/{{sha}}/\"\n  required_in: [stg]\n\n\
+             backups:\n{common}  bucket: {DEMO_BACKUPS_BUCKET}\n  prefix: \"shared-svc/{{env}}/backup/\"\n  max_age: 26h\n"
+        )
+    }
+
+    /// Writes the key pair the demo inventory's `secret_file` names.
+    pub fn write_demo_files(dir: &std::path::Path) -> std::io::Result<()> {
+        let path = dir.join("tos-secrets.env");
+        std::fs::write(
+            &path,
+            format!(
+                "SHIPDECK_DEMO_TOS_ACCESS_KEY={DEMO_ACCESS_KEY}\nSHIPDECK_DEMO_TOS_SECRET_KEY={DEMO_SECRET_KEY}\n"
+            ),
+        )?;
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
     }
 
     /// How many requests it has answered.

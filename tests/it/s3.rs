@@ -98,6 +98,7 @@ pub fn store(endpoint: &str, bucket: &str) -> S3Store {
         region: Some(REGION.to_owned()),
         access_key_env: None,
         secret_key_env: None,
+        secret_file: None,
         connect_timeout_secs: Some(2),
         timeout_secs: Some(10),
     }

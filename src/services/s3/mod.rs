@@ -6,13 +6,15 @@
 //! connect and request timeouts). Requests are presigned URLs (the signature in the query),
 //! which is what rusty-s3 signs; every error drops the URL so a signature is never shown.
 
+mod reads;
 mod summary;
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub use summary::{BackupAge, PrefixSummary, backup_age};
+pub use reads::{BackupRead, artifacts, backups, sha_of};
+pub use summary::{BackupAge, PrefixSummary, age_word, backup_age};
 
 /// Default bound on connecting.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,7 +28,7 @@ pub const MAX_PAGES: u32 = 200;
 pub enum S3Error {
     #[error("{section}.endpoint `{}` is not an http:// or https:// URL with a host", crate::redact::url(.endpoint))]
     BadEndpoint { section: String, endpoint: String },
-    #[error("{section}.{key} names `{var}`, which is not set")]
+    #[error("{section}.{key} names `{var}`, which is not set (nor in {section}.secret_file)")]
     MissingCredentials {
         section: String,
         key: &'static str,
@@ -117,14 +119,26 @@ pub struct Listing {
 }
 
 impl S3Client {
-    /// A client for `store`; `section` names it in messages (`artifacts`, `backups`).
-    pub fn new(section: &str, store: &crate::inventory::S3Store) -> Result<Self> {
+    /// A client for `store`; `section` names it in messages (`artifacts`, `backups`). The
+    /// keys come from the variables it names, else from its `secret_file` (resolved against
+    /// `base_dir`, the inventory's folder).
+    pub fn new(
+        section: &str,
+        store: &crate::inventory::S3Store,
+        base_dir: &std::path::Path,
+    ) -> Result<Self> {
+        let file = store
+            .secret_file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(base_dir.join(f)).ok())
+            .unwrap_or_default();
         let keys = match (&store.access_key_env, &store.secret_key_env) {
             (Some(a), Some(s)) => {
                 let read = |key: &'static str, var: &str| {
                     std::env::var(var)
                         .ok()
                         .filter(|v| !v.trim().is_empty())
+                        .or_else(|| from_file(&file, var))
                         .ok_or_else(|| S3Error::MissingCredentials {
                             section: section.to_owned(),
                             key,
@@ -345,6 +359,24 @@ impl S3Client {
             }
         }
     }
+}
+
+/// The value of `var` in `NAME=value` lines (`#` comments, `export`, quotes allowed).
+fn from_file(text: &str, var: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (k, v) = line.split_once('=')?;
+        if k.trim() != var {
+            return None;
+        }
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(v);
+        (!v.is_empty()).then(|| v.to_owned())
+    })
 }
 
 /// The `<Code>` and `<Message>` of an S3 error body (both empty when it has none).

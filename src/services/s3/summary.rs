@@ -65,6 +65,8 @@ impl PrefixSummary {
 /// How fresh one env's newest backup is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BackupAge {
+    /// Said once by the read that holds it ([`super::BackupRead`]).
+    #[serde(skip)]
     pub env: String,
     pub bucket: String,
     pub prefix: String,
