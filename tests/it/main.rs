@@ -32,6 +32,7 @@ mod logs;
 mod news;
 mod ops;
 mod pipes;
+mod pipeline;
 mod pty;
 mod s3;
 mod sandbox_kube;
