@@ -326,7 +326,10 @@ async fn guarded(
     let mut changes = None;
     // A promote says what it brings (trailer, card) when GitHub is there to ask.
     let wants_changes = req.action == Action::Promote && ctx.gates().is_some();
-    if req.action != Action::Rollback && (!env.required_checks.is_empty() || wants_changes) {
+    let pipeline_gated = super::pipeline::PipelineVerdict::applies(inv, &req.app, &req.env);
+    if req.action != Action::Rollback
+        && (!env.required_checks.is_empty() || wants_changes || pipeline_gated)
+    {
         let preview = {
             let (engine, r) = (engine.clone(), req.clone());
             let ctl = task.clone().within(git_budget(inv));
@@ -354,9 +357,39 @@ async fn guarded(
             req.changes = changes.as_ref().map(super::changes::trailer);
         }
         if !env.required_checks.is_empty() {
-            let tag = preview.to;
+            let tag = preview.to.clone();
             task.report(0, Some(2), "waiting for GitHub (gates)");
             match check_gates(ctx, &env, &req.env, &tag, spec.override_reason.as_deref()).await {
+                Ok(p) => {
+                    req.gates = Some(p.trailer.clone());
+                    if p.overridden {
+                        req.reason.clone_from(&p.reason);
+                    }
+                    pass = Some(p);
+                }
+                Err(e) => {
+                    let trace = Trace {
+                        from: spec.expected_from.clone(),
+                        to: Some(tag),
+                        attempts: 0,
+                    };
+                    return (
+                        Err(e),
+                        trace,
+                        Checked {
+                            pass: None,
+                            changes,
+                        },
+                    );
+                }
+            }
+        }
+        if pipeline_gated {
+            task.report(0, Some(2), "checking artifacts and migrations");
+            let tag = preview.to.clone();
+            let verdict = super::pipeline::check(inv, &req.app, &req.env, &tag).await;
+            match pipeline_pass(&env, &tag, pass.take(), &verdict, spec.override_reason.as_deref())
+            {
                 Ok(p) => {
                     req.gates = Some(p.trailer.clone());
                     if p.overridden {
@@ -432,6 +465,63 @@ async fn check_gates(
         message: r.message.clone(),
         overridable: r.override_allowed,
     })
+}
+
+/// The gates' pass (if the env requires CI checks) with the pipeline's checkpoints added, or
+/// the refusal naming what keeps the tag out; overridden by the gates' rule.
+fn pipeline_pass(
+    env: &crate::inventory::Environment,
+    tag: &str,
+    gates: Option<GuardPass>,
+    verdict: &super::pipeline::PipelineVerdict,
+    override_reason: Option<&str>,
+) -> Result<GuardPass, OpError> {
+    let mut pass = gates.unwrap_or_else(|| GuardPass {
+        sha: tag.to_owned(),
+        overridden: false,
+        reason: None,
+        overridden_gates: Vec::new(),
+        summary: String::new(),
+        trailer: String::new(),
+    });
+    let join = |a: &str, b: &str| match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_owned(),
+        (_, true) => a.to_owned(),
+        _ => format!("{a}; {b}"),
+    };
+    let passed = verdict.summary();
+    pass.summary = join(&pass.summary, &passed);
+    if verdict.failing.is_empty() {
+        pass.trailer = join(&pass.trailer, &passed);
+        return Ok(pass);
+    }
+    let list = verdict.failing.join("; ");
+    let reason = override_reason
+        .map(crate::services::github::one_line)
+        .filter(|r| !r.is_empty());
+    match (env.allow_gate_override, reason) {
+        (true, Some(reason)) => {
+            pass.trailer = format!(
+                "overridden ({reason}): {}",
+                join(&join(&pass.trailer, &passed), &list)
+            );
+            pass.overridden = true;
+            pass.reason = Some(reason);
+            Ok(pass)
+        }
+        (allowed, _) => Err(OpError {
+            fault: Fault::Refused,
+            message: crate::redact::text(&format!(
+                "{list}; this environment {} overriding gates",
+                if allowed {
+                    "allows an override with a reason, as for"
+                } else {
+                    "does not allow"
+                }
+            )),
+            overridable: allowed,
+        }),
+    }
 }
 
 /// The abort half of a rollback: traffic back on stable now, if a canary is in flight.
