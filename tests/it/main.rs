@@ -29,6 +29,7 @@ mod hostile;
 mod inventory;
 mod live;
 mod logs;
+mod migrations;
 mod news;
 mod ops;
 mod pipes;
