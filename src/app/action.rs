@@ -306,6 +306,17 @@ pub enum Action {
     },
     /// Time to ask again for an env's gates (scheduled from the report's `refresh_after`).
     RefreshGates { env: String },
+    /// The artifacts of `tag` of `app` for `env` were listed (or could not be).
+    ArtifactsLoaded {
+        app: String,
+        env: String,
+        tag: String,
+        result: Result<crate::services::s3::PrefixSummary, String>,
+    },
+    /// Read every env's newest backup again (on start, then on a timer).
+    RefreshBackups,
+    /// The backups were read (`Err`: the store could not be asked at all).
+    BackupsLoaded(Result<Vec<crate::services::s3::BackupRead>, String>),
     /// Read the SLO of `app` in `env` (canary vs stable) again: the SLO panel's clock, or a
     /// key. `since` (Unix seconds, e.g. when the canary started) asks for series from then.
     RefreshSlo {
@@ -434,6 +445,14 @@ pub enum Effect {
         since: Option<f64>,
         seq: u64,
     },
+    /// List the artifacts of `tag` of `app` as `env` would get them.
+    FetchArtifacts {
+        app: String,
+        env: String,
+        tag: String,
+    },
+    /// Read every env's newest backup.
+    ReadBackups,
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {
         env: String,
@@ -473,4 +492,6 @@ pub enum TimerKey {
     Drift { app: String, env: String },
     /// Ask Prometheus again for the SLO on screen.
     Slo,
+    /// Read the backups again.
+    Backups,
 }

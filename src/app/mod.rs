@@ -4,6 +4,7 @@
 pub mod action;
 pub mod keymap;
 pub mod logs;
+pub mod pipeline;
 pub mod slo;
 pub mod state;
 pub mod tasks;

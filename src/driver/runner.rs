@@ -130,6 +130,8 @@ impl Runner {
                     .spawn();
             }
             Effect::FetchGates { env, tag, required } => self.fetch_gates(env, tag, required),
+            Effect::FetchArtifacts { app, env, tag } => self.fetch_artifacts(app, env, tag),
+            Effect::ReadBackups => self.read_backups(),
             Effect::ReadSlo {
                 app,
                 env,

@@ -53,6 +53,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             }
             None => {}
         }
+        lines.extend(pipeline_lines(state, env));
     }
     lines.extend(feed_line("github", &state.github));
     frame.render_widget(
@@ -111,4 +112,72 @@ fn report_lines(report: &GateReport, selected: Option<usize>, width: usize) -> V
         ));
     }
     lines
+}
+
+/// The seed's other checkpoints of the env's tag, beside the CI checks: its artifacts on the
+/// store and its migration Job, each as the far end says now (reading, unreachable, stale).
+fn pipeline_lines(state: &State, env: &crate::app::state::EnvRow) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let (Some(app), Some(tag)) = (state.selected_app(), env.git_tag.as_deref()) else {
+        return out;
+    };
+    let p = &state.pipeline;
+    let red = Style::default().fg(Color::Red);
+    let yellow = Style::default().fg(Color::Yellow);
+    let green = Style::default().fg(Color::Green);
+    if p.artifacts_configured {
+        let required = p.artifacts_required_in.iter().any(|e| e == &env.name);
+        let entry = p.artifacts_of(app, &env.name).filter(|e| e.tag == tag);
+        let (symbol, text, style) = match entry.and_then(|e| e.result.as_ref()) {
+            None => ("◌", "artifacts: listing…".to_owned(), dim()),
+            Some(Ok(s)) if s.missing() => (
+                "✖",
+                format!("artifacts {}", s.line()),
+                if required { red } else { yellow },
+            ),
+            Some(Ok(s)) => ("✔", format!("artifacts {}", s.line()), green),
+            Some(Err(e)) => ("?", format!("artifacts: unreachable ({e})"), yellow),
+        };
+        let note = if required { " (required here)" } else { "" };
+        out.push(Line::from(vec![
+            Span::styled(format!("{symbol} "), style),
+            Span::styled(format!("{text}{note}"), style),
+        ]));
+    }
+    if p.migrates(app) {
+        let live = state.live.envs.get(&env.name);
+        let conn = live.map(|l| &l.migrations_conn);
+        let line = match (live.and_then(|l| l.migrations.as_ref()), conn) {
+            (_, Some(crate::services::kube::Conn::Stale { error, .. })) => {
+                Line::styled(format!("migration: stale ({error})"), yellow)
+            }
+            (None, _) if matches!(state.cluster, crate::app::state::Feed::NotConnected(_)) => {
+                Line::styled("migration: not watched (no cluster connection)", dim())
+            }
+            (None, _) => Line::styled("migration: connecting…", dim()),
+            (Some(jobs), _) => {
+                match crate::services::kube::migrations::for_tag(jobs, app, tag) {
+                    None => Line::styled(format!("· migration: no Job for {tag} here"), dim()),
+                    Some(j) => {
+                        use crate::services::kube::migrations::MigrationState as M;
+                        let style = match j.state {
+                            M::Succeeded => green,
+                            M::Running => Style::default().fg(Color::Cyan),
+                            M::Failed => red,
+                        };
+                        let mut text = j.line();
+                        if j.state == M::Failed {
+                            text.push_str(&format!(
+                                " (logs: kubectl -n {} logs job/{})",
+                                j.namespace, j.name
+                            ));
+                        }
+                        Line::styled(text, style)
+                    }
+                }
+            }
+        };
+        out.push(line);
+    }
+    out
 }

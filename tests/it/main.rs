@@ -41,6 +41,7 @@ mod secrets;
 mod slo;
 mod timeline;
 mod tmpclean;
+mod ui_pipeline;
 mod ui_snapshots;
 
 /// The project's shared fixtures (real CRDs, the Argo Rollouts project's test objects, SOPS

@@ -7,6 +7,7 @@ mod drift;
 mod evidence;
 mod feishu;
 mod gates;
+mod pipeline;
 mod git;
 mod input;
 mod logs;
@@ -123,6 +124,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             gates::loaded(state, env, &tag, result, &mut effects);
         }
         Action::RefreshGates { env } => gates::refresh(state, &env, &mut effects),
+        Action::ArtifactsLoaded {
+            app,
+            env,
+            tag,
+            result,
+        } => pipeline::artifacts_loaded(state, app, env, &tag, result),
+        Action::RefreshBackups => pipeline::refresh_backups(state, &mut effects),
+        Action::BackupsLoaded(result) => pipeline::backups_loaded(state, result),
         Action::RefreshSlo { app, env, since } => {
             slo::refresh(state, app, env, since, &mut effects);
         }

@@ -48,10 +48,14 @@ impl MigrationJob {
                     .map_or_else(String::new, |s| format!("{s}s"))
             ),
             MigrationState::Running => format!("migration {} ◌ running", self.tag),
+            // The reason's code only: the message is for the refusal, not a one-line row.
             MigrationState::Failed => format!(
                 "migration {} ✖ {}",
                 self.tag,
-                self.reason.as_deref().unwrap_or("failed")
+                self.reason
+                    .as_deref()
+                    .and_then(|r| r.split(':').next())
+                    .unwrap_or("failed")
             ),
         }
     }
