@@ -117,7 +117,7 @@ fn inventory_text(dir: &Path, endpoints: &Endpoints) -> String {
     // The backend runs its migration Job (the sandbox cluster simulates it) before each
     // release; prod takes a tag only once its migration succeeded in stg.
     if endpoints.migrations {
-    s.push_str(
+        s.push_str(
         "migrations:\n  app_label: app.kubernetes.io/name\n  tag_label: shipdeck.io/tag\n  apps: [miker-api]\n  required_for: [prod]\n  must_pass_in: stg\n\n",
     );
     }

@@ -2,6 +2,7 @@
 //! Each area's arguments live in their own file so the areas can grow independently.
 
 pub mod argocd;
+pub mod backups;
 pub mod changes;
 pub mod events;
 pub mod feishu;
@@ -10,7 +11,6 @@ pub mod gitops;
 pub mod logs;
 pub mod rollout;
 pub mod secrets;
-pub mod backups;
 pub mod slo;
 pub mod tmp;
 

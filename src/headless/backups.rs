@@ -56,7 +56,10 @@ pub async fn run(ctx: &Ctx, _args: BackupsArgs) -> Outcome {
     if !report.unreadable.is_empty() {
         return Err(Failure::new(
             Exit::Remote,
-            format!("cannot read the backups of {}", report.unreadable.join(", ")),
+            format!(
+                "cannot read the backups of {}",
+                report.unreadable.join(", ")
+            ),
         )
         .after_output());
     }
@@ -74,7 +77,7 @@ fn failure(e: &S3Error) -> Failure {
 /// The table people read.
 pub fn human(r: &BackupsReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<8}  {:<40}  {}", "env", "newest backup", "age");
+    let _ = writeln!(out, "{:<8}  {:<40}  age", "env", "newest backup");
     for b in &r.backups {
         let (key, line) = match (&b.age, &b.error) {
             (Some(a), _) => (

@@ -1,6 +1,7 @@
 //! Headless subcommands: the same core as the TUI, printed for people or scripts.
 
 pub mod argocd;
+pub mod backups;
 pub mod changes;
 pub mod events;
 pub mod feishu;
@@ -10,7 +11,6 @@ pub mod inventory;
 pub mod logs;
 pub mod rollout;
 pub mod secrets;
-pub mod backups;
 pub mod slo;
 pub mod status;
 pub mod tmp;

@@ -21,11 +21,11 @@ use serde_saphyr::Spanned;
 pub use errors::InventoryError;
 pub(crate) use errors::yaml_sentence;
 pub use feishu::{EventKind, FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use pipeline::{ArtifactsConfig, BackupsConfig, MigrationsConfig, S3Store, parse_age};
 pub use prometheus::{
     DEFAULT_ERROR_RATE_QUERY, DEFAULT_LATENCY_QUERY, DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_P99_MS,
     PrometheusConfig, SloConfig, fill as fill_slo_query,
 };
-pub use pipeline::{ArtifactsConfig, BackupsConfig, MigrationsConfig, S3Store, parse_age};
 pub use secrets::SecretsConfig;
 pub use tmp::{TmpConfig, TmpRule, TrashConfig};
 

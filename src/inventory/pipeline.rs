@@ -171,7 +171,9 @@ pub struct MigrationsConfig {
 
 impl MigrationsConfig {
     pub fn app_label(&self) -> &str {
-        self.app_label.as_deref().unwrap_or("app.kubernetes.io/name")
+        self.app_label
+            .as_deref()
+            .unwrap_or("app.kubernetes.io/name")
     }
 
     pub fn tag_label(&self) -> &str {
@@ -207,12 +209,13 @@ pub fn parse_age(s: &str) -> Option<Duration> {
 }
 
 /// What is wrong with these sections (the key to point at, message, fix).
-pub(super) fn problems(
-    inv: &super::Inventory,
-) -> Vec<(String, String, &'static str)> {
+pub(super) fn problems(inv: &super::Inventory) -> Vec<(String, String, &'static str)> {
     let mut out = Vec::new();
     let stores = [
-        ("artifacts", inv.artifacts.as_ref().map(ArtifactsConfig::store)),
+        (
+            "artifacts",
+            inv.artifacts.as_ref().map(ArtifactsConfig::store),
+        ),
         ("backups", inv.backups.as_ref().map(BackupsConfig::store)),
     ];
     for (section, store) in stores {

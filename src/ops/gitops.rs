@@ -241,7 +241,8 @@ async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
     req.reason.clone_from(&spec.reason);
     // The trailer names the person; the journal line adds the cluster's name once learnt.
     req.actor = ctx.actor().name;
-    let (result, trace, checked) = guarded(ctx, &inv, req.clone(), &spec, task).await;
+    // Boxed: the guard's reads (gates, artifacts, migrations) make a large future.
+    let (result, trace, checked) = Box::pin(guarded(ctx, &inv, req.clone(), &spec, task)).await;
     let Checked { pass, changes } = checked;
     let _ = learn.await;
     let cluster = match abort {
@@ -387,9 +388,15 @@ async fn guarded(
         if pipeline_gated {
             task.report(0, Some(2), "checking artifacts and migrations");
             let tag = preview.to.clone();
-            let verdict = super::pipeline::check(inv, &req.app, &req.env, &tag).await;
-            match pipeline_pass(&env, &tag, pass.take(), &verdict, spec.override_reason.as_deref())
-            {
+            // Boxed: the checkpoints' reads would otherwise grow every change's future.
+            let verdict = Box::pin(super::pipeline::check(inv, &req.app, &req.env, &tag)).await;
+            match pipeline_pass(
+                &env,
+                &tag,
+                pass.take(),
+                &verdict,
+                spec.override_reason.as_deref(),
+            ) {
                 Ok(p) => {
                     req.gates = Some(p.trailer.clone());
                     if p.overridden {

@@ -48,15 +48,17 @@ pub async fn check(inv: &Inventory, app: &str, env: &str, tag: &str) -> Pipeline
         if !cfg.required_in.iter().any(|e| e == env) {
             return None;
         }
-        Some(match crate::services::s3::artifacts(inv, app, env, tag).await {
-            Ok(Some(s)) if !s.missing() => Ok(format!("artifacts {}", s.line())),
-            Ok(Some(s)) => Err(format!(
-                "artifacts of {tag} missing: nothing under {}",
-                s.location()
-            )),
-            Ok(None) => return None,
-            Err(e) => Err(format!("artifacts of {tag} cannot be checked: {e}")),
-        })
+        Some(
+            match crate::services::s3::artifacts(inv, app, env, tag).await {
+                Ok(Some(s)) if !s.missing() => Ok(format!("artifacts {}", s.line())),
+                Ok(Some(s)) => Err(format!(
+                    "artifacts of {tag} missing: nothing under {}",
+                    s.location()
+                )),
+                Ok(None) => return None,
+                Err(e) => Err(format!("artifacts of {tag} cannot be checked: {e}")),
+            },
+        )
     };
     let migration = async {
         let cfg = inv.migrations.as_ref()?;

@@ -407,9 +407,12 @@ fn backup_lines(state: &State) -> Vec<Line<'static>> {
         Some(Err(e)) => vec![Line::styled(format!("backups: unreadable ({e})"), warn)],
         // Stale ones first: a small panel may show only the first line.
         Some(Ok(reads)) => {
-            let stale = reads.iter().filter_map(|b| {
+            let too_old = reads.iter().filter_map(|b| {
                 let a = b.age.as_ref().filter(|a| a.stale)?;
-                Some(Line::styled(format!("⚠ {} backup {}", b.env, a.line()), warn))
+                Some(Line::styled(
+                    format!("⚠ {} backup {}", b.env, a.line()),
+                    warn,
+                ))
             });
             let unreadable = reads.iter().filter_map(|b| {
                 let e = b.error.as_ref()?;
@@ -418,7 +421,7 @@ fn backup_lines(state: &State) -> Vec<Line<'static>> {
                     warn,
                 ))
             });
-            stale.chain(unreadable).collect()
+            too_old.chain(unreadable).collect()
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Gates: the CI checks of the commit the selected env's tag names, against its required checks.
 
+use std::fmt::Write as _;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -147,7 +149,7 @@ fn pipeline_lines(state: &State, env: &crate::app::state::EnvRow) -> Vec<Line<'s
     if p.migrates(app) {
         let live = state.live.envs.get(&env.name);
         let conn = live.map(|l| &l.migrations_conn);
-        let line = match (live.and_then(|l| l.migrations.as_ref()), conn) {
+        let row = match (live.and_then(|l| l.migrations.as_ref()), conn) {
             (_, Some(crate::services::kube::Conn::Stale { error, .. })) => {
                 Line::styled(format!("migration: stale ({error})"), yellow)
             }
@@ -155,29 +157,28 @@ fn pipeline_lines(state: &State, env: &crate::app::state::EnvRow) -> Vec<Line<'s
                 Line::styled("migration: not watched (no cluster connection)", dim())
             }
             (None, _) => Line::styled("migration: connecting…", dim()),
-            (Some(jobs), _) => {
-                match crate::services::kube::migrations::for_tag(jobs, app, tag) {
-                    None => Line::styled(format!("· migration: no Job for {tag} here"), dim()),
-                    Some(j) => {
-                        use crate::services::kube::migrations::MigrationState as M;
-                        let style = match j.state {
-                            M::Succeeded => green,
-                            M::Running => Style::default().fg(Color::Cyan),
-                            M::Failed => red,
-                        };
-                        let mut text = j.line();
-                        if j.state == M::Failed {
-                            text.push_str(&format!(
-                                " (logs: kubectl -n {} logs job/{})",
-                                j.namespace, j.name
-                            ));
-                        }
-                        Line::styled(text, style)
+            (Some(jobs), _) => match crate::services::kube::migrations::for_tag(jobs, app, tag) {
+                None => Line::styled(format!("· migration: no Job for {tag} here"), dim()),
+                Some(j) => {
+                    use crate::services::kube::migrations::MigrationState as M;
+                    let style = match j.state {
+                        M::Succeeded => green,
+                        M::Running => Style::default().fg(Color::Cyan),
+                        M::Failed => red,
+                    };
+                    let mut text = j.line();
+                    if j.state == M::Failed {
+                        let _ = write!(
+                            text,
+                            " (logs: kubectl -n {} logs job/{})",
+                            j.namespace, j.name
+                        );
                     }
+                    Line::styled(text, style)
                 }
-            }
+            },
         };
-        out.push(line);
+        out.push(row);
     }
     out
 }

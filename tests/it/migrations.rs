@@ -49,8 +49,10 @@ impl PipelineWorld {
             );
         std::fs::write(&ws.inventory_path, text).unwrap();
         let inv = Inventory::load(&ws.inventory_path).unwrap();
-        s3.writer()
-            .seed_demo(&shipdeck::sandbox::gitremote::seeded_tags(), &["dev", "stg", "prod"]);
+        s3.writer().seed_demo(
+            &shipdeck::sandbox::gitremote::seeded_tags(),
+            &["dev", "stg", "prod"],
+        );
         let mut opts = KubeSandboxOptions::new(root.join("kube"));
         opts.inventory = Some(inv.clone());
         opts.speed = speed;
@@ -125,14 +127,23 @@ async fn prod_takes_a_tag_only_after_its_migration_succeeded_in_stg() {
         .await;
     assert_eq!(code, 5, "{err}");
     assert!(
-        err.contains("artifacts of abcdef1 missing: nothing under s3://miker-builds/miker/staging/abcdef1/"),
+        err.contains(
+            "artifacts of abcdef1 missing: nothing under s3://miker-builds/miker/staging/abcdef1/"
+        ),
         "{err}"
     );
     // An override where stg does not allow one changes nothing.
     let (code, _, err) = w
         .shipdeck(&[
-            "release", "miker-api", "--env", "stg", "--tag", "abcdef1", "--override-gates",
-            "--reason", "INC-1",
+            "release",
+            "miker-api",
+            "--env",
+            "stg",
+            "--tag",
+            "abcdef1",
+            "--override-gates",
+            "--reason",
+            "INC-1",
         ])
         .await;
     assert_eq!(code, 5, "{err}");
@@ -157,7 +168,10 @@ async fn prod_takes_a_tag_only_after_its_migration_succeeded_in_stg() {
         verdict.failing.len()
     );
     assert!(verdict.failing.is_empty(), "{verdict:?}");
-    assert!(verdict.passed[0].starts_with("migration abcdef1 ✔ "), "{verdict:?}");
+    assert!(
+        verdict.passed[0].starts_with("migration abcdef1 ✔ "),
+        "{verdict:?}"
+    );
     let (code, out, err) = w
         .shipdeck(&["release", "miker-api", "--env", "prod", "--tag", "abcdef1"])
         .await;
@@ -188,7 +202,11 @@ async fn a_failed_migration_blocks_prod_with_its_last_log_lines() {
     let names = crate::harness::kubectl_get(
         w.kube.kubeconfig_path(),
         "miker-stg",
-        &["jobs", "-l", "app.kubernetes.io/name=miker-api,shipdeck.io/tag=badmig1"],
+        &[
+            "jobs",
+            "-l",
+            "app.kubernetes.io/name=miker-api,shipdeck.io/tag=badmig1",
+        ],
         "{.items[*].status.conditions[0].reason}",
     );
     assert_eq!(names.trim(), "BackoffLimitExceeded");
@@ -200,7 +218,10 @@ async fn a_failed_migration_blocks_prod_with_its_last_log_lines() {
         err.contains("the migration of miker-api badmig1 failed in stg"),
         "{err}"
     );
-    assert!(err.contains("Duplicate column name 'discount_code'"), "{err}");
+    assert!(
+        err.contains("Duplicate column name 'discount_code'"),
+        "{err}"
+    );
     assert!(err.contains("BackoffLimitExceeded"), "{err}");
     // An app the migrations do not cover is not held back by them.
     let verdict = shipdeck::ops::pipeline::check(&w.inv, "miker-web", "prod", "badmig1").await;
@@ -225,6 +246,9 @@ async fn an_unreachable_store_refuses_the_tag_and_says_why() {
         .shipdeck(&["release", "miker-web", "--env", "stg", "--tag", "abcdef1"])
         .await;
     assert_eq!(code, 5, "{err}");
-    assert!(err.contains("artifacts of abcdef1 cannot be checked"), "{err}");
+    assert!(
+        err.contains("artifacts of abcdef1 cannot be checked"),
+        "{err}"
+    );
     assert!(err.contains("unreachable"), "{err}");
 }

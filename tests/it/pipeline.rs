@@ -74,9 +74,24 @@ async fn backups_against_a_real_s3_server_stale_exits_1_and_fresh_exits_0() {
         ],
     )
     .await;
-    age(real.root.path(), "backups", "shared-svc/stg/backup/mysql-1.sql.gz", 27);
-    age(real.root.path(), "backups", "shared-svc/stg/backup/mysql-2.sql.gz", 3);
-    age(real.root.path(), "backups", "shared-svc/prod/backup/mysql-1.sql.gz", 30);
+    age(
+        real.root.path(),
+        "backups",
+        "shared-svc/stg/backup/mysql-1.sql.gz",
+        27,
+    );
+    age(
+        real.root.path(),
+        "backups",
+        "shared-svc/stg/backup/mysql-2.sql.gz",
+        3,
+    );
+    age(
+        real.root.path(),
+        "backups",
+        "shared-svc/prod/backup/mysql-1.sql.gz",
+        30,
+    );
     let dir = tempfile::tempdir().unwrap();
     let inv = inventory(dir.path(), &real.url, SECRET);
 
@@ -102,7 +117,12 @@ async fn backups_against_a_real_s3_server_stale_exits_1_and_fresh_exits_0() {
     assert!(out.contains("newest 3h ago"), "{out}");
 
     // A fresh prod backup: all good.
-    write(&real.url, "backups", &[("shared-svc/prod/backup/mysql-2.sql.gz", 10)]).await;
+    write(
+        &real.url,
+        "backups",
+        &[("shared-svc/prod/backup/mysql-2.sql.gz", 10)],
+    )
+    .await;
     let (code, out, err) = backups(dir.path(), &inv, false).await;
     assert_eq!(code, 0, "{out}\n{err}");
 }
@@ -119,7 +139,10 @@ async fn backups_with_a_wrong_secret_say_403_and_exit_4_without_the_secret() {
     assert!(out.contains("SignatureDoesNotMatch"), "{out}");
     assert!(out.contains("check TEST_TOS_SECRET"), "{out}");
     assert!(!out.contains("not-the-secret") && !err.contains("not-the-secret"));
-    assert!(err.contains("cannot read the backups of stg, prod"), "{err}");
+    assert!(
+        err.contains("cannot read the backups of stg, prod"),
+        "{err}"
+    );
     // No section at all: bad input.
     let text = std::fs::read_to_string(&inv).unwrap();
     std::fs::write(&inv, &text[..text.find("backups:").unwrap()]).unwrap();

@@ -126,10 +126,16 @@ pub async fn write(endpoint: &str, bucket: &str, objects: &[(&str, usize)]) {
         "create bucket: {status} {body}"
     );
     for (key, size) in objects {
-        let url = b.put_object(Some(&creds), key).sign(Duration::from_secs(60));
+        let url = b
+            .put_object(Some(&creds), key)
+            .sign(Duration::from_secs(60));
         let r = http.put(url).body(vec![b'x'; *size]).send().await.unwrap();
         let status = r.status();
-        assert!(status.is_success(), "put {key}: {status} {}", r.text().await.unwrap());
+        assert!(
+            status.is_success(),
+            "put {key}: {status} {}",
+            r.text().await.unwrap()
+        );
     }
 }
 
@@ -206,11 +212,12 @@ async fn the_same_listings_from_a_real_s3_server_and_the_sandbox() {
     assert_eq!(from_real[3].1, ["miker/staging/abc1234/reports/"]);
     assert!(from_real[4].0.is_empty());
     assert_eq!(from_real[5].0.len(), 6);
-    let l = S3Client::with_credentials("artifacts", &store(&real.url, "tos-builds"), ACCESS, SECRET)
-        .unwrap()
-        .list("miker/staging/abc1234/", None, None)
-        .await
-        .unwrap();
+    let l =
+        S3Client::with_credentials("artifacts", &store(&real.url, "tos-builds"), ACCESS, SECRET)
+            .unwrap()
+            .list("miker/staging/abc1234/", None, None)
+            .await
+            .unwrap();
     let s = PrefixSummary::of("tos-builds", "miker/staging/abc1234/", &l);
     assert_eq!((s.objects, s.bytes), (4, 4096 + 300 + 120 + 80));
     sandbox.shutdown().await;
@@ -234,7 +241,10 @@ async fn wrong_keys_get_a_403_that_names_what_to_check_from_both_servers() {
         let shown = e.to_string();
         assert!(shown.contains("HTTP 403"), "{shown}");
         assert!(shown.contains("the secret key does not match"), "{shown}");
-        assert!(!shown.contains("nope") && !shown.contains(SECRET), "{shown}");
+        assert!(
+            !shown.contains("nope") && !shown.contains(SECRET),
+            "{shown}"
+        );
         assert!(!shown.contains("X-Amz-Signature"), "{shown}");
 
         let wrong_key =
@@ -244,9 +254,18 @@ async fn wrong_keys_get_a_403_that_names_what_to_check_from_both_servers() {
         assert!(matches!(&e, S3Error::Denied { .. }), "{url}: {e}");
         assert!(e.to_string().contains("HTTP 403"), "{e}");
 
-        let right = S3Client::with_credentials("artifacts", &store(url, "tos-builds"), ACCESS, SECRET)
-            .unwrap();
-        assert_eq!(right.list("miker/", None, None).await.unwrap().objects.len(), 1);
+        let right =
+            S3Client::with_credentials("artifacts", &store(url, "tos-builds"), ACCESS, SECRET)
+                .unwrap();
+        assert_eq!(
+            right
+                .list("miker/", None, None)
+                .await
+                .unwrap()
+                .objects
+                .len(),
+            1
+        );
         let e = S3Client::with_credentials("artifacts", &store(url, "no-such"), ACCESS, SECRET)
             .unwrap()
             .list("", None, None)

@@ -108,7 +108,12 @@ fn focus_gates(s: &mut State, env: &str) {
 fn gates_show_artifacts_and_the_migration_beside_the_checks() {
     snap("gates_pipeline_passed", || {
         let mut s = pipeline_state();
-        artifacts(&mut s, "stg", "9f1c2ab", Ok(summary("9f1c2ab", 3, 79_628_331)));
+        artifacts(
+            &mut s,
+            "stg",
+            "9f1c2ab",
+            Ok(summary("9f1c2ab", 3, 79_628_331)),
+        );
         s.live.apply(LiveEvent::Migrations {
             env: "stg".into(),
             jobs: vec![job("stg", "9f1c2ab", MigrationState::Succeeded)],
@@ -165,7 +170,11 @@ fn environments_warn_about_a_stale_backup() {
         };
         update(
             &mut s,
-            Action::BackupsLoaded(Ok(vec![dev, read("stg", 3 * 3600), read("prod", 30 * 3600)])),
+            Action::BackupsLoaded(Ok(vec![
+                dev,
+                read("stg", 3 * 3600),
+                read("prod", 30 * 3600),
+            ])),
         );
         s
     });

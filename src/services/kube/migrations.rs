@@ -94,7 +94,11 @@ pub fn from_job(cfg: &MigrationsConfig, job: &Job) -> Option<MigrationJob> {
     let ended = status
         .and_then(|s| s.completion_time.as_ref())
         .map(|t| t.0)
-        .or_else(|| failed.and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0));
+        .or_else(|| {
+            failed
+                .and_then(|c| c.last_transition_time.as_ref())
+                .map(|t| t.0)
+        });
     let duration_secs = match (started, ended) {
         (Some(s), Some(e)) => u64::try_from(e.duration_since(s).as_secs()).ok(),
         _ => None,
@@ -143,13 +147,19 @@ pub async fn list(inv: &Inventory, env: &str, app: &str) -> Result<Vec<Migration
 }
 
 /// The last `n` log lines of a Job's newest pod (`job-name` label, as the Job controller sets).
-pub async fn last_lines(inv: &Inventory, env: &str, job: &MigrationJob, n: i64) -> Result<Vec<String>> {
+pub async fn last_lines(
+    inv: &Inventory,
+    env: &str,
+    job: &MigrationJob,
+    n: i64,
+) -> Result<Vec<String>> {
     let e = inv
         .env(env)
         .map_err(|e| KubeError::NotFound(e.to_string()))?;
     let target = Target::from_inventory(inv, e.kube_context.as_deref());
     let client = request_client(&target).await?;
-    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), &job.namespace);
+    let pods: Api<k8s_openapi::api::core::v1::Pod> =
+        Api::namespaced(client.clone(), &job.namespace);
     let list = pods
         .list(&ListParams::default().labels(&format!("job-name={}", job.name)))
         .await

@@ -313,7 +313,10 @@ impl S3Client {
                         k.vars.1
                     ),
                     Some(k) if code == "InvalidAccessKeyId" => {
-                        format!("the store does not know this access key; check {}", k.vars.0)
+                        format!(
+                            "the store does not know this access key; check {}",
+                            k.vars.0
+                        )
                     }
                     Some(k) => format!(
                         "check the keys in {} and {} and the bucket's policy",

@@ -85,7 +85,10 @@ impl BackupAge {
     /// `newest 3h ago` / `STALE: newest 2d 4h ago (max 26h)` / `STALE: no backup under …`.
     pub fn line(&self) -> String {
         match self.age_secs {
-            None => format!("stale: no backup under s3://{}/{}", self.bucket, self.prefix),
+            None => format!(
+                "stale: no backup under s3://{}/{}",
+                self.bucket, self.prefix
+            ),
             Some(age) if self.stale => format!(
                 "stale: newest {} ago (max {})",
                 age_word(age),
@@ -110,9 +113,9 @@ pub fn backup_age(
         .iter()
         .filter(|o| o.last_modified.is_some())
         .max_by_key(|o| o.last_modified);
-    let age_secs = newest.and_then(|o| o.last_modified).map(|t| {
-        u64::try_from(now.duration_since(t).as_secs()).unwrap_or(0)
-    });
+    let age_secs = newest
+        .and_then(|o| o.last_modified)
+        .map(|t| u64::try_from(now.duration_since(t).as_secs()).unwrap_or(0));
     BackupAge {
         env: env.to_owned(),
         bucket: bucket.to_owned(),

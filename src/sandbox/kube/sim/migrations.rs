@@ -70,7 +70,8 @@ impl MigrationsSim {
         };
         let all = managed(&self.store, jobs());
         for w in &self.watched {
-            let Some(tag) = crate::sandbox::kube::rollout_tag(&self.store, &w.namespace, &w.rollout)
+            let Some(tag) =
+                crate::sandbox::kube::rollout_tag(&self.store, &w.namespace, &w.rollout)
             else {
                 continue;
             };
@@ -89,7 +90,11 @@ impl MigrationsSim {
             {
                 continue;
             }
-            let key = format!("{}/{}", s(&job, "/metadata/namespace"), s(&job, "/metadata/name"));
+            let key = format!(
+                "{}/{}",
+                s(&job, "/metadata/namespace"),
+                s(&job, "/metadata/name")
+            );
             let born: Instant = self.marks.first_seen(&key);
             if self.clock.since(born) < RUNS_FOR {
                 continue;
@@ -161,7 +166,11 @@ fn log_text(tag: &str, ok: Option<bool>) -> String {
     );
     match ok {
         None => {}
-        Some(true) => out.push_str("Successfully applied 1 migration to schema `miker`, now at version v42\n"),
+        Some(true) => {
+            out.push_str(
+                "Successfully applied 1 migration to schema `miker`, now at version v42\n",
+            );
+        }
         Some(false) => out.push_str(
             "ERROR: Migration V42__release.sql failed\n\
              SQL State  : 42S21\n\
