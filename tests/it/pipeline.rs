@@ -187,3 +187,76 @@ async fn the_demo_s3_shows_prod_backups_stale() {
     assert!(missing.missing());
     s3.shutdown().await;
 }
+
+/// The cockpit without a terminal on the demo's S3 stand-in: the backups read on start finds
+/// prod stale, and each env's tag in git brings its artifacts listing (a tag the store has no
+/// build for reads as missing), the panels' text included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_reads_artifacts_per_tag_and_backups_through_its_driver() {
+    let s3 = shipdeck::sandbox::s3::S3Sandbox::start(
+        shipdeck::sandbox::s3::DEMO_ACCESS_KEY,
+        shipdeck::sandbox::s3::DEMO_SECRET_KEY,
+        shipdeck::sandbox::s3::DEMO_REGION,
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    shipdeck::sandbox::s3::S3Sandbox::write_demo_files(dir.path()).unwrap();
+    let endpoints = shipdeck::demo::Endpoints {
+        s3_section: Some(s3.demo_inventory_section()),
+        ..Default::default()
+    };
+    let ws = shipdeck::demo::prepare(Some(dir.path()), &endpoints).unwrap();
+    let inv = shipdeck::inventory::Inventory::load(&ws.inventory_path).unwrap();
+    // Which tag prod runs, from a first cockpit on the same remote.
+    let prod_tag = {
+        let mut first = crate::harness::Cockpit::connect(&inv, &ws.paths).await;
+        first.apply(shipdeck::app::Action::RefreshGit);
+        first
+            .until("git tags", |s| s.envs.iter().all(|e| e.git_tag.is_some()))
+            .await;
+        first.tag("prod").unwrap()
+    };
+    // Artifacts for every seeded build but that one.
+    let builds: Vec<&str> = shipdeck::sandbox::gitremote::seeded_tags()
+        .into_iter()
+        .filter(|t| *t != prod_tag)
+        .collect();
+    s3.writer().seed_demo(&builds, &["dev", "stg", "prod"]);
+    let mut c = crate::harness::Cockpit::connect(&inv, &ws.paths).await;
+    c.apply(shipdeck::app::Action::RefreshGit);
+    c.apply(shipdeck::app::Action::RefreshBackups);
+    c.until("artifacts and backups", |s| {
+        s.pipeline.backups.is_some()
+            && ["dev", "stg", "prod"].iter().all(|e| {
+                s.pipeline
+                    .artifacts_of("miker-web", e)
+                    .is_some_and(|a| a.result.is_some())
+            })
+    })
+    .await;
+    let p = &c.state.pipeline;
+    let prod = p.artifacts_of("miker-web", "prod").unwrap();
+    assert!(prod.result.as_ref().unwrap().as_ref().unwrap().missing());
+    let stg = p.artifacts_of("miker-web", "stg").unwrap();
+    assert_eq!(stg.result.as_ref().unwrap().as_ref().unwrap().objects, 3);
+    let stale: Vec<&str> = p
+        .backups
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|b| b.age.as_ref().is_some_and(|a| a.stale))
+        .map(|b| b.env.as_str())
+        .collect();
+    assert_eq!(stale, ["prod"]);
+    c.select_env("stg");
+    let screen = crate::ui_snapshots::draw(&c.state, 120, 40);
+    assert!(
+        screen.contains("⚠ prod backup stale: newest 30h ago (max 26h)"),
+        "{screen}"
+    );
+    assert!(screen.contains("artifacts 3 objects"), "{screen}");
+    s3.shutdown().await;
+}
