@@ -315,6 +315,11 @@ pub enum Action {
     },
     /// Read every env's newest backup again (on start, then on a timer).
     RefreshBackups,
+    /// The last log lines of a failed migration Job (`namespace/name`), or why not.
+    MigrationLogs {
+        job: String,
+        result: Result<Vec<String>, String>,
+    },
     /// The backups were read (`Err`: the store could not be asked at all).
     BackupsLoaded(Result<Vec<crate::services::s3::BackupRead>, String>),
     /// Read the SLO of `app` in `env` (canary vs stable) again: the SLO panel's clock, or a
@@ -453,6 +458,11 @@ pub enum Effect {
     },
     /// Read every env's newest backup.
     ReadBackups,
+    /// Read the last log lines of a failed migration Job in `env`.
+    FetchMigrationLogs {
+        env: String,
+        job: crate::services::kube::migrations::MigrationJob,
+    },
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {
         env: String,

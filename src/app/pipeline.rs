@@ -33,6 +33,8 @@ pub struct PipelineView {
     pub artifacts: HashMap<(String, String), ArtifactsEntry>,
     /// `None`: not read yet; `Some(Err)`: the store could not be asked at all.
     pub backups: Option<Result<Vec<BackupRead>, String>>,
+    /// Failed migration Jobs (`namespace/name`) → their last log lines (`None`: reading).
+    pub migration_logs: HashMap<String, Option<Result<Vec<String>, String>>>,
 }
 
 impl PipelineView {

@@ -40,6 +40,24 @@ impl Runner {
         });
     }
 
+    /// The last lines of a failed migration Job's pod (the Gates panel's `logs: …`).
+    pub(super) fn fetch_migration_logs(
+        &self,
+        env: String,
+        job: crate::services::kube::migrations::MigrationJob,
+    ) {
+        let (inv, tx) = (self.services.inventory.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = crate::services::kube::migrations::last_lines(&inv, &env, &job, 5)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Action::MigrationLogs {
+                job: format!("{}/{}", job.namespace, job.name),
+                result,
+            });
+        });
+    }
+
     /// Reads every env's newest backup.
     pub(super) fn read_backups(&self) {
         let (inv, tx) = (self.services.inventory.clone(), self.tx.clone());

@@ -168,11 +168,26 @@ fn pipeline_lines(state: &State, env: &crate::app::state::EnvRow) -> Vec<Line<'s
                     };
                     let mut text = j.line();
                     if j.state == M::Failed {
-                        let _ = write!(
-                            text,
-                            " (logs: kubectl -n {} logs job/{})",
-                            j.namespace, j.name
-                        );
+                        // The pod's last line says why; until it is read, where to read it.
+                        let key = format!("{}/{}", j.namespace, j.name);
+                        let logs = match p.migration_logs.get(&key) {
+                            Some(Some(Ok(lines))) => lines
+                                .iter()
+                                .rev()
+                                .find(|l| l.contains("ERROR") || l.contains("Message"))
+                                .or_else(|| lines.last())
+                                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
+                            Some(Some(Err(e))) => Some(format!("cannot be read: {e}")),
+                            _ => None,
+                        };
+                        let _ = match logs {
+                            Some(l) => write!(text, " (logs: {l})"),
+                            None => write!(
+                                text,
+                                " (logs: kubectl -n {} logs job/{})",
+                                j.namespace, j.name
+                            ),
+                        };
                     }
                     Line::styled(text, style)
                 }

@@ -223,6 +223,33 @@ async fn a_failed_migration_blocks_prod_with_its_last_log_lines() {
         "{err}"
     );
     assert!(err.contains("BackoffLimitExceeded"), "{err}");
+    // The cockpit watches the Job and shows its pod's reason beside the CI checks.
+    let mut c = crate::harness::Cockpit::connect(
+        &w.inv,
+        &shipdeck::paths::Paths::under(&w.root.join(".cockpit")),
+    )
+    .await;
+    let _watches = c.runner.start_watches(&w.inv);
+    c.state.selected_app = c.state.apps.iter().position(|a| a == "miker-api").unwrap();
+    c.apply(shipdeck::app::Action::RefreshGit);
+    c.until("stg's tag and the failed migration's log", |s| {
+        s.envs
+            .iter()
+            .any(|e| e.git_tag.as_deref() == Some("badmig1"))
+            && s.pipeline
+                .migration_logs
+                .values()
+                .any(|v| matches!(v, Some(Ok(_))))
+    })
+    .await;
+    c.select_env("stg");
+    let screen = crate::ui_snapshots::draw(&c.state, 200, 60);
+    assert!(
+        screen.contains(
+            "migration badmig1 ✖ BackoffLimitExceeded (logs: Message : Duplicate column name"
+        ),
+        "{screen}"
+    );
     // An app the migrations do not cover is not held back by them.
     let verdict = shipdeck::ops::pipeline::check(&w.inv, "miker-web", "prod", "badmig1").await;
     assert_eq!(verdict, shipdeck::ops::pipeline::PipelineVerdict::default());

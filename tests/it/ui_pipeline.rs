@@ -128,6 +128,17 @@ fn gates_show_artifacts_and_the_migration_beside_the_checks() {
             env: "prod".into(),
             jobs: vec![job("prod", "71be0e3", MigrationState::Failed)],
         });
+        update(
+            &mut s,
+            Action::MigrationLogs {
+                job: "miker-prod/miker-api-migrate-71be0e3".into(),
+                result: Ok(vec![
+                    "ERROR: Migration V42__release.sql failed".into(),
+                    "Message    : Duplicate column name 'discount_code'".into(),
+                    "Location   : db/migration/V42__release.sql".into(),
+                ]),
+            },
+        );
         focus_gates(&mut s, "prod");
         s
     });

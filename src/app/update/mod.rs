@@ -73,7 +73,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             git::settle_releases(state, &mut effects);
             drift::track(state, &mut effects);
+            pipeline::failed_migrations(state, &mut effects);
         }
+        Action::MigrationLogs { job, result } => pipeline::migration_logs(state, job, result),
         Action::Pushed {
             app,
             env,

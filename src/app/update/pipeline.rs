@@ -58,3 +58,26 @@ pub(super) fn refresh_backups(state: &State, effects: &mut Vec<Effect>) {
 pub(super) fn backups_loaded(state: &mut State, result: Result<Vec<BackupRead>, String>) {
     state.pipeline.backups = Some(result);
 }
+
+/// Asks once for the last log lines of each failed migration Job the watches show.
+pub(super) fn failed_migrations(state: &mut State, effects: &mut Vec<Effect>) {
+    use crate::services::kube::migrations::MigrationState;
+    for (env, live) in &state.live.envs {
+        for job in live.migrations.iter().flatten() {
+            let key = format!("{}/{}", job.namespace, job.name);
+            if job.state == MigrationState::Failed
+                && !state.pipeline.migration_logs.contains_key(&key)
+            {
+                state.pipeline.migration_logs.insert(key, None);
+                effects.push(Effect::FetchMigrationLogs {
+                    env: env.clone(),
+                    job: job.clone(),
+                });
+            }
+        }
+    }
+}
+
+pub(super) fn migration_logs(state: &mut State, job: String, result: Result<Vec<String>, String>) {
+    state.pipeline.migration_logs.insert(job, Some(result));
+}
