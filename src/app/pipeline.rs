@@ -26,6 +26,9 @@ pub struct PipelineView {
     pub artifacts_configured: bool,
     pub backups_configured: bool,
     pub migrations_configured: bool,
+    /// Envs a tag enters only once its migration succeeded in `migrations_must_pass_in`.
+    pub migrations_required_for: Vec<String>,
+    pub migrations_must_pass_in: String,
     /// Apps whose migrations are watched (`None`: all).
     pub migration_apps: Option<Vec<String>>,
     /// Envs a tag enters only with its artifacts.
@@ -44,6 +47,16 @@ impl PipelineView {
             backups_configured: inv.backups.is_some(),
             migrations_configured: inv.migrations.is_some(),
             migration_apps: inv.migrations.as_ref().and_then(|m| m.apps.clone()),
+            migrations_required_for: inv
+                .migrations
+                .as_ref()
+                .map(|m| m.required_for.clone())
+                .unwrap_or_default(),
+            migrations_must_pass_in: inv
+                .migrations
+                .as_ref()
+                .map(|m| m.must_pass_in().to_owned())
+                .unwrap_or_default(),
             artifacts_required_in: inv
                 .artifacts
                 .as_ref()

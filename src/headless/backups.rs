@@ -76,18 +76,29 @@ fn failure(e: &S3Error) -> Failure {
 
 /// The table people read.
 pub fn human(r: &BackupsReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{:<8}  {:<40}  age", "env", "newest backup");
-    for b in &r.backups {
-        let (key, line) = match (&b.age, &b.error) {
+    let rows: Vec<(&str, String, String)> = r
+        .backups
+        .iter()
+        .map(|b| match (&b.age, &b.error) {
             (Some(a), _) => (
+                b.env.as_str(),
                 a.newest_key.clone().unwrap_or_else(|| "-".to_owned()),
                 a.line(),
             ),
-            (None, Some(e)) => ("-".to_owned(), format!("unreadable: {e}")),
-            (None, None) => ("-".to_owned(), "unknown".to_owned()),
-        };
-        let _ = writeln!(out, "{:<8}  {:<40}  {line}", b.env, key);
+            (None, Some(e)) => (b.env.as_str(), "-".to_owned(), format!("unreadable: {e}")),
+            (None, None) => (b.env.as_str(), "-".to_owned(), "unknown".to_owned()),
+        })
+        .collect();
+    let width = rows
+        .iter()
+        .map(|(_, k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("newest backup".len());
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<8}  {:<width$}  age", "env", "newest backup");
+    for (env, key, line) in rows {
+        let _ = writeln!(out, "{env:<8}  {key:<width$}  {line}");
     }
     out
 }

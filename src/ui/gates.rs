@@ -194,6 +194,50 @@ fn pipeline_lines(state: &State, env: &crate::app::state::EnvRow) -> Vec<Line<'s
             },
         };
         out.push(row);
+        if let Some(line) = candidate_migration(state, env, app) {
+            out.push(line);
+        }
     }
     out
+}
+
+/// For an env that takes a tag only after its migration passed elsewhere: the candidate's
+/// (the promote source's tag) Job there, as the guard will judge it.
+fn candidate_migration(
+    state: &State,
+    env: &crate::app::state::EnvRow,
+    app: &str,
+) -> Option<Line<'static>> {
+    use crate::services::kube::migrations::{MigrationState as M, for_tag};
+    let p = &state.pipeline;
+    if !p.migrations_required_for.iter().any(|e| e == &env.name) {
+        return None;
+    }
+    let src = p.migrations_must_pass_in.as_str();
+    let from = env.promote_from.as_deref()?;
+    let tag = state
+        .envs
+        .iter()
+        .find(|e| e.name == from)
+        .and_then(|e| e.git_tag.as_deref())?;
+    let jobs = state.live.envs.get(src).and_then(|l| l.migrations.as_ref());
+    let (text, style) = match jobs.map(|j| for_tag(j, app, tag)) {
+        None => (
+            format!("needs: migration {tag} in {src} (not read yet)"),
+            dim(),
+        ),
+        Some(None) => (
+            format!("needs: migration {tag} in {src}: no Job (blocks a promote)"),
+            Style::default().fg(Color::Yellow),
+        ),
+        Some(Some(j)) => (
+            format!("needs: {} in {src}", j.line()),
+            match j.state {
+                M::Succeeded => Style::default().fg(Color::Green),
+                M::Running => Style::default().fg(Color::Cyan),
+                M::Failed => Style::default().fg(Color::Red),
+            },
+        ),
+    };
+    Some(Line::styled(text, style))
 }

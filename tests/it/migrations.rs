@@ -160,9 +160,17 @@ async fn prod_takes_a_tag_only_after_its_migration_succeeded_in_stg() {
         MigrationState::Succeeded
     );
     let t = Instant::now();
+    let into_stg = shipdeck::ops::pipeline::check(&w.inv, "miker-api", "stg", "abcdef1").await;
+    println!(
+        "pipeline checkpoints of a stg release (artifacts listing): {:?} ({} passed, {} failing)",
+        t.elapsed(),
+        into_stg.passed.len(),
+        into_stg.failing.len()
+    );
+    let t = Instant::now();
     let verdict = shipdeck::ops::pipeline::check(&w.inv, "miker-api", "prod", "abcdef1").await;
     println!(
-        "pipeline checkpoints of a prod promote: {:?} ({} passed, {} failing)",
+        "pipeline checkpoints of a prod promote (migration Job list): {:?} ({} passed, {} failing)",
         t.elapsed(),
         verdict.passed.len(),
         verdict.failing.len()

@@ -128,6 +128,11 @@ fn gates_show_artifacts_and_the_migration_beside_the_checks() {
             env: "prod".into(),
             jobs: vec![job("prod", "71be0e3", MigrationState::Failed)],
         });
+        // What prod would take from stg: its migration passed there.
+        s.live.apply(LiveEvent::Migrations {
+            env: "stg".into(),
+            jobs: vec![job("stg", "9f1c2ab", MigrationState::Succeeded)],
+        });
         update(
             &mut s,
             Action::MigrationLogs {
