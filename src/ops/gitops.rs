@@ -388,15 +388,10 @@ async fn guarded(
         if pipeline_gated {
             task.report(0, Some(2), "checking artifacts and migrations");
             let tag = preview.to.clone();
+            let reason = spec.override_reason.as_deref();
             // Boxed: the checkpoints' reads would otherwise grow every change's future.
-            let verdict = Box::pin(super::pipeline::check(inv, &req.app, &req.env, &tag)).await;
-            match pipeline_pass(
-                &env,
-                &tag,
-                pass.take(),
-                &verdict,
-                spec.override_reason.as_deref(),
-            ) {
+            let judged = super::pipeline::guard(inv, &req, &env, &tag, pass.take(), reason);
+            match Box::pin(judged).await {
                 Ok(p) => {
                     req.gates = Some(p.trailer.clone());
                     if p.overridden {
@@ -472,63 +467,6 @@ async fn check_gates(
         message: r.message.clone(),
         overridable: r.override_allowed,
     })
-}
-
-/// The gates' pass (if the env requires CI checks) with the pipeline's checkpoints added, or
-/// the refusal naming what keeps the tag out; overridden by the gates' rule.
-fn pipeline_pass(
-    env: &crate::inventory::Environment,
-    tag: &str,
-    gates: Option<GuardPass>,
-    verdict: &super::pipeline::PipelineVerdict,
-    override_reason: Option<&str>,
-) -> Result<GuardPass, OpError> {
-    let mut pass = gates.unwrap_or_else(|| GuardPass {
-        sha: tag.to_owned(),
-        overridden: false,
-        reason: None,
-        overridden_gates: Vec::new(),
-        summary: String::new(),
-        trailer: String::new(),
-    });
-    let join = |a: &str, b: &str| match (a.is_empty(), b.is_empty()) {
-        (true, _) => b.to_owned(),
-        (_, true) => a.to_owned(),
-        _ => format!("{a}; {b}"),
-    };
-    let passed = verdict.summary();
-    pass.summary = join(&pass.summary, &passed);
-    if verdict.failing.is_empty() {
-        pass.trailer = join(&pass.trailer, &passed);
-        return Ok(pass);
-    }
-    let list = verdict.failing.join("; ");
-    let reason = override_reason
-        .map(crate::services::github::one_line)
-        .filter(|r| !r.is_empty());
-    match (env.allow_gate_override, reason) {
-        (true, Some(reason)) => {
-            pass.trailer = format!(
-                "overridden ({reason}): {}",
-                join(&join(&pass.trailer, &passed), &list)
-            );
-            pass.overridden = true;
-            pass.reason = Some(reason);
-            Ok(pass)
-        }
-        (allowed, _) => Err(OpError {
-            fault: Fault::Refused,
-            message: crate::redact::text(&format!(
-                "{list}; this environment {} overriding gates",
-                if allowed {
-                    "allows an override with a reason, as for"
-                } else {
-                    "does not allow"
-                }
-            )),
-            overridable: allowed,
-        }),
-    }
 }
 
 /// The abort half of a rollback: traffic back on stable now, if a canary is in flight.

@@ -6,6 +6,9 @@
 
 use serde::Serialize;
 
+use super::{Fault, OpError};
+use crate::services::github::GuardPass;
+
 use crate::inventory::Inventory;
 use crate::services::kube::migrations::{self, MigrationState};
 
@@ -105,5 +108,75 @@ async fn migration(inv: &Inventory, app: &str, src: &str, tag: &str) -> Result<S
                 job.reason.as_deref().unwrap_or("failed")
             ))
         }
+    }
+}
+
+/// Checks the checkpoints `req.env` requires of `tag` and judges them with the gates' pass.
+pub(super) async fn guard(
+    inv: &Inventory,
+    req: &crate::services::gitops::ChangeRequest,
+    env: &crate::inventory::Environment,
+    tag: &str,
+    gates: Option<GuardPass>,
+    override_reason: Option<&str>,
+) -> Result<GuardPass, OpError> {
+    let verdict = check(inv, &req.app, &req.env, tag).await;
+    pass(env, tag, gates, &verdict, override_reason)
+}
+
+/// The gates' pass (if the env requires CI checks) with the pipeline's checkpoints added, or
+/// the refusal naming what keeps the tag out; overridden by the gates' rule.
+pub(super) fn pass(
+    env: &crate::inventory::Environment,
+    tag: &str,
+    gates: Option<GuardPass>,
+    verdict: &PipelineVerdict,
+    override_reason: Option<&str>,
+) -> Result<GuardPass, OpError> {
+    let mut pass = gates.unwrap_or_else(|| GuardPass {
+        sha: tag.to_owned(),
+        overridden: false,
+        reason: None,
+        overridden_gates: Vec::new(),
+        summary: String::new(),
+        trailer: String::new(),
+    });
+    let join = |a: &str, b: &str| match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_owned(),
+        (_, true) => a.to_owned(),
+        _ => format!("{a}; {b}"),
+    };
+    let passed = verdict.summary();
+    pass.summary = join(&pass.summary, &passed);
+    if verdict.failing.is_empty() {
+        pass.trailer = join(&pass.trailer, &passed);
+        return Ok(pass);
+    }
+    let list = verdict.failing.join("; ");
+    let reason = override_reason
+        .map(crate::services::github::one_line)
+        .filter(|r| !r.is_empty());
+    match (env.allow_gate_override, reason) {
+        (true, Some(reason)) => {
+            pass.trailer = format!(
+                "overridden ({reason}): {}",
+                join(&join(&pass.trailer, &passed), &list)
+            );
+            pass.overridden = true;
+            pass.reason = Some(reason);
+            Ok(pass)
+        }
+        (allowed, _) => Err(OpError {
+            fault: Fault::Refused,
+            message: crate::redact::text(&format!(
+                "{list}; this environment {} overriding gates",
+                if allowed {
+                    "allows an override with a reason, as for"
+                } else {
+                    "does not allow"
+                }
+            )),
+            overridable: allowed,
+        }),
     }
 }
