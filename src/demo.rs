@@ -20,6 +20,10 @@ pub struct Endpoints {
     pub prometheus_url: Option<String>,
     /// The apps, environments and runners sections (`None`: the demo's two apps).
     pub world: Option<String>,
+    /// The sandbox S3's inventory sections (`artifacts:`, `backups:`).
+    pub s3_section: Option<String>,
+    /// Write the `migrations:` section (the sandbox cluster runs the migration Jobs).
+    pub migrations: bool,
 }
 
 /// A prepared sandbox workspace.
@@ -108,6 +112,16 @@ fn inventory_text(dir: &Path, endpoints: &Endpoints) -> String {
             s,
             "prometheus:\n  url: {url}\n  connect_timeout_secs: 5\n  timeout_secs: 15\n"
         );
+    }
+    if let Some(section) = &endpoints.s3_section {
+        let _ = writeln!(s, "{}\n", section.trim_end());
+    }
+    // The backend runs its migration Job (the sandbox cluster simulates it) before each
+    // release; prod takes a tag only once its migration succeeded in stg.
+    if endpoints.migrations {
+        s.push_str(
+        "migrations:\n  app_label: app.kubernetes.io/name\n  tag_label: shipdeck.io/tag\n  apps: [miker-api]\n  required_for: [prod]\n  must_pass_in: stg\n\n",
+    );
     }
     s.push_str(endpoints.world.as_deref().unwrap_or(DEMO_WORLD));
     s.push_str(
@@ -402,12 +416,25 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         .map_err(|e| failed(format!("sandbox Prometheus: {e}")))?
     };
     let fleet = args.apps.map(usize::from);
+    let s3 = crate::sandbox::s3::S3Sandbox::start(
+        crate::sandbox::s3::DEMO_ACCESS_KEY,
+        crate::sandbox::s3::DEMO_SECRET_KEY,
+        crate::sandbox::s3::DEMO_REGION,
+    )
+    .await
+    .map_err(|e| failed(format!("sandbox S3: {e}")))?;
+    crate::sandbox::s3::S3Sandbox::write_demo_files(&dir)
+        .map_err(|e| failed(format!("sandbox S3 files: {e}")))?;
     let endpoints = Endpoints {
         github_api: Some(github.url().to_owned()),
         kubeconfig: Some(dir.join("kube").join("kubeconfig")),
         feishu_section: Some(feishu.demo_inventory_section()),
         prometheus_url: Some(prometheus.url().to_owned()),
         world: fleet.map(crate::sandbox::fleet::inventory_world),
+        // The fleet shows the clusters, git and GitHub at scale; the demo's two apps also
+        // the staging artifacts, backups and the backend's migration Job.
+        s3_section: fleet.is_none().then(|| s3.demo_inventory_section()),
+        migrations: fleet.is_none(),
     };
     lap("github and feishu sandboxes up");
     let mut ws = prepare_gitops(&dir, &endpoints, fleet).map_err(|e| failed(e.to_string()))?;
@@ -446,6 +473,10 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         }
         None => {
             register_seeded_builds(&github);
+            let mut built = crate::sandbox::gitremote::seeded_tags();
+            built.push(DEMO_BAD_TAG);
+            let envs: Vec<&str> = inventory.env_names().collect();
+            s3.writer().seed_demo(&built, &envs);
             let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
             kube_opts.speed = args.speed;
             kube_opts.inventory = Some(inventory.clone());
@@ -469,6 +500,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         Paths::under(&dir.join(".ci-bot")),
         args.speed,
         fleet.is_some(),
+        fleet.is_none().then(|| s3.writer()),
     );
     let outcome = if args.no_tui {
         println!("shipdeck demo workspace: {}", ws.dir.display());
@@ -476,6 +508,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         println!("github api: {}", github.url());
         println!("feishu api: {}", feishu.url());
         println!("prometheus: {}", prometheus.url());
+        println!("s3 (TOS): {}", s3.url());
         println!("export SHIPDECK_INVENTORY={}", ws.inventory_path.display());
         println!("export KUBECONFIG={}", kube.kubeconfig().display());
         println!("running; press Ctrl-C to stop");
@@ -496,6 +529,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     kube.shutdown().await;
     feishu.shutdown().await;
     prometheus.shutdown().await;
+    s3.shutdown().await;
     if let Ok(github) = std::sync::Arc::try_unwrap(github) {
         github.shutdown().await;
     }

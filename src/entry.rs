@@ -66,6 +66,7 @@ async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
         Some(Command::Gates(a)) => headless::gates::run(ctx, a).await,
         Some(Command::Changes(a)) => headless::changes::run(ctx, a).await,
         Some(Command::Slo(a)) => headless::slo::run(ctx, a).await,
+        Some(Command::Backups(a)) => headless::backups::run(ctx, a).await,
         Some(Command::Secrets(a)) => headless::secrets::run(ctx, a).await,
         Some(Command::Keygen(a)) => headless::secrets::keygen(ctx, a).await,
         Some(Command::Tmp(a)) => headless::tmp::run(ctx, a).await,

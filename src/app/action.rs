@@ -322,6 +322,22 @@ pub enum Action {
     },
     /// Time to ask again for an env's gates (scheduled from the report's `refresh_after`).
     RefreshGates { env: String },
+    /// The artifacts of `tag` of `app` for `env` were listed (or could not be).
+    ArtifactsLoaded {
+        app: String,
+        env: String,
+        tag: String,
+        result: Result<crate::services::s3::PrefixSummary, String>,
+    },
+    /// Read every env's newest backup again (on start, then on a timer).
+    RefreshBackups,
+    /// The last log lines of a failed migration Job (`namespace/name`), or why not.
+    MigrationLogs {
+        job: String,
+        result: Result<Vec<String>, String>,
+    },
+    /// The backups were read (`Err`: the store could not be asked at all).
+    BackupsLoaded(Result<Vec<crate::services::s3::BackupRead>, String>),
     /// Read the SLO of `app` in `env` (canary vs stable) again: the SLO panel's clock, or a
     /// key. `since` (Unix seconds, e.g. when the canary started) asks for series from then.
     RefreshSlo {
@@ -452,6 +468,19 @@ pub enum Effect {
     },
     /// Fetch the gates of each tag against that env's required checks, batched.
     FleetGates { wanted: Vec<(String, String)> },
+    /// List the artifacts of `tag` of `app` as `env` would get them.
+    FetchArtifacts {
+        app: String,
+        env: String,
+        tag: String,
+    },
+    /// Read every env's newest backup.
+    ReadBackups,
+    /// Read the last log lines of a failed migration Job in `env`.
+    FetchMigrationLogs {
+        env: String,
+        job: crate::services::kube::migrations::MigrationJob,
+    },
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {
         env: String,
@@ -493,4 +522,6 @@ pub enum TimerKey {
     Slo,
     /// Ask GitHub again for the fleet's gates that were still running.
     FleetGates,
+    /// Read the backups again.
+    Backups,
 }

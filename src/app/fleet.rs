@@ -87,6 +87,8 @@ pub enum NeedKind {
     GatesFailed,
     /// A runner scale set has failed runners.
     Runners,
+    /// An env's newest backup is older than `backups.max_age` (or there is none).
+    Backup,
 }
 
 impl NeedKind {
@@ -98,6 +100,7 @@ impl NeedKind {
             NeedKind::GatesGreen => "✔",
             NeedKind::GatesFailed => "✖",
             NeedKind::Runners => "⚙",
+            NeedKind::Backup => "⚠",
         }
     }
 
@@ -110,6 +113,7 @@ impl NeedKind {
             NeedKind::GatesGreen => "p promote",
             NeedKind::GatesFailed => "r release another tag",
             NeedKind::Runners => "enter runners",
+            NeedKind::Backup => "shipdeck backups",
         }
     }
 }
@@ -280,6 +284,24 @@ pub fn needs(state: &State) -> Vec<Need> {
                 "",
                 format!("runners {}: {} failed", s.name, s.failed),
                 None,
+            );
+        }
+    }
+    for e in &state.envs {
+        if let Some(Ok(b)) = state.pipeline.backup_of(&e.name)
+            && let Some(age) = b.age.as_ref().filter(|a| a.stale)
+        {
+            // Since when it has been stale: its newest backup plus the allowed age.
+            let since = age
+                .newest
+                .and_then(|t| u64::try_from(t.as_millisecond()).ok())
+                .map(|t| t.saturating_add(age.max_age_secs.saturating_mul(1000)));
+            push(
+                NeedKind::Backup,
+                "",
+                &e.name,
+                format!("{} backup {}", e.name, age.line()),
+                since,
             );
         }
     }

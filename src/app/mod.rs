@@ -5,6 +5,7 @@ pub mod action;
 pub mod fleet;
 pub mod keymap;
 pub mod logs;
+pub mod pipeline;
 pub mod slo;
 pub mod state;
 pub mod tasks;

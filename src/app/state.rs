@@ -277,6 +277,8 @@ pub struct State {
     pub fleet: crate::app::fleet::FleetView,
     /// SLO reads (canary vs stable) per app × env.
     pub slo: crate::app::slo::SloView,
+    /// Artifacts and backups reads (the seed's other checkpoints).
+    pub pipeline: crate::app::pipeline::PipelineView,
     /// Changes between two tags (base, head), asked once per pair: both name commits, so the
     /// answer never changes.
     pub changes_cache: std::collections::HashMap<(String, String), ChangesEntry>,
@@ -390,6 +392,7 @@ impl State {
                 configured: inv.prometheus.is_some(),
                 ..crate::app::slo::SloView::default()
             },
+            pipeline: crate::app::pipeline::PipelineView::from_inventory(inv),
             changes_cache: std::collections::HashMap::new(),
             care_labels: inv.github.as_ref().map_or_else(
                 || {

@@ -2,6 +2,7 @@
 //! Each area's arguments live in their own file so the areas can grow independently.
 
 pub mod argocd;
+pub mod backups;
 pub mod changes;
 pub mod events;
 pub mod feishu;
@@ -106,6 +107,9 @@ pub enum Command {
     /// Canary vs stable SLO from Prometheus: error rate and p50/p90/p99 against the
     /// thresholds. Exits 1 when any is breached, 4 when Prometheus does not answer.
     Slo(slo::SloArgs),
+    /// Each environment's newest backup on the object store and its age against
+    /// backups.max_age. Exits 1 when one is stale, 4 when the store does not answer.
+    Backups(backups::BackupsArgs),
     /// SOPS + age secret files.
     Secrets(secrets::SecretsArgs),
     /// Generate an age identity (like age-keygen).

@@ -77,6 +77,9 @@ pub async fn run_tui(
     lap("services connected");
     let mut driver = Runner::new(tx.clone(), services);
     driver.run(Effect::RefreshGit);
+    for e in update(&mut state, Action::RefreshBackups) {
+        driver.run(e);
+    }
     let mut events = EventStream::new();
     let mut last_draw: Option<Instant> = Some(Instant::now());
     let mut pending: Vec<Action> = Vec::new();

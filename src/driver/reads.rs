@@ -56,6 +56,53 @@ impl Runner {
         });
     }
 
+    /// Lists the artifacts of a tag (the gate beside the CI checks).
+    pub(super) fn fetch_artifacts(&self, app: String, env: String, tag: String) {
+        let (inv, tx) = (self.services.inventory.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = match crate::services::s3::artifacts(&inv, &app, &env, &tag).await {
+                Ok(Some(s)) => Ok(s),
+                Ok(None) => return,
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Action::ArtifactsLoaded {
+                app,
+                env,
+                tag,
+                result,
+            });
+        });
+    }
+
+    /// The last lines of a failed migration Job's pod (the Gates panel's `logs: …`).
+    pub(super) fn fetch_migration_logs(
+        &self,
+        env: String,
+        job: crate::services::kube::migrations::MigrationJob,
+    ) {
+        let (inv, tx) = (self.services.inventory.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = crate::services::kube::migrations::last_lines(&inv, &env, &job, 5)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Action::MigrationLogs {
+                job: format!("{}/{}", job.namespace, job.name),
+                result,
+            });
+        });
+    }
+
+    /// Reads every env's newest backup.
+    pub(super) fn read_backups(&self) {
+        let (inv, tx) = (self.services.inventory.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = crate::services::s3::backups(&inv)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Action::BackupsLoaded(result));
+        });
+    }
+
     /// What `head` (env, tag) brings to `base`, every line of it (the view filters and the
     /// dialogs take the first few).
     pub(super) fn load_changes(&self, app: String, base: (String, String), head: (String, String)) {

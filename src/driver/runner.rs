@@ -140,6 +140,9 @@ impl Runner {
             }
             Effect::FetchGates { env, tag, required } => self.fetch_gates(env, tag, required),
             Effect::FleetGates { wanted } => self.fleet_gates(wanted),
+            Effect::FetchArtifacts { app, env, tag } => self.fetch_artifacts(app, env, tag),
+            Effect::ReadBackups => self.read_backups(),
+            Effect::FetchMigrationLogs { env, job } => self.fetch_migration_logs(env, job),
             Effect::ReadSlo {
                 app,
                 env,

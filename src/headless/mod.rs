@@ -1,6 +1,7 @@
 //! Headless subcommands: the same core as the TUI, printed for people or scripts.
 
 pub mod argocd;
+pub mod backups;
 pub mod changes;
 pub mod events;
 pub mod feishu;

@@ -121,6 +121,9 @@ pub(super) fn problems(inv: &Inventory, text: &str, path: &Path) -> Vec<Inventor
             Ok(_) => {}
         }
     }
+    for (needle, message, fix) in super::pipeline::problems(inv) {
+        report(&needle, message, fix);
+    }
     let urls = [
         (
             "gitops.url",

@@ -7,6 +7,7 @@ mod checks;
 mod errors;
 mod feishu;
 mod locate;
+mod pipeline;
 mod prometheus;
 mod secrets;
 mod tmp;
@@ -20,6 +21,7 @@ use serde_saphyr::Spanned;
 pub use errors::InventoryError;
 pub(crate) use errors::yaml_sentence;
 pub use feishu::{EventKind, FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use pipeline::{ArtifactsConfig, BackupsConfig, MigrationsConfig, S3Store, parse_age};
 pub use prometheus::{
     DEFAULT_ERROR_RATE_QUERY, DEFAULT_LATENCY_QUERY, DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_P99_MS,
     PrometheusConfig, SloConfig, fill as fill_slo_query,
@@ -58,6 +60,15 @@ pub struct Inventory {
     /// Where canary and stable metrics are read (the SLO panel, `shipdeck slo`).
     #[serde(default)]
     pub prometheus: Option<PrometheusConfig>,
+    /// Build artifacts on an S3-compatible store (TOS): a gate per commit.
+    #[serde(default)]
+    pub artifacts: Option<ArtifactsConfig>,
+    /// The daily backups on an S3-compatible store: how fresh each env's newest one is.
+    #[serde(default)]
+    pub backups: Option<BackupsConfig>,
+    /// The migration Jobs releases run: a gate for the envs that require them.
+    #[serde(default)]
+    pub migrations: Option<MigrationsConfig>,
     /// Disable every write (git pushes, cluster patches, secret rewrites, deletions).
     #[serde(default)]
     pub read_only: bool,

@@ -241,7 +241,8 @@ async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
     req.reason.clone_from(&spec.reason);
     // The trailer names the person; the journal line adds the cluster's name once learnt.
     req.actor = ctx.actor().name;
-    let (result, trace, checked) = guarded(ctx, &inv, req.clone(), &spec, task).await;
+    // Boxed: the guard's reads (gates, artifacts, migrations) make a large future.
+    let (result, trace, checked) = Box::pin(guarded(ctx, &inv, req.clone(), &spec, task)).await;
     let Checked { pass, changes } = checked;
     let _ = learn.await;
     let cluster = match abort {
@@ -326,7 +327,10 @@ async fn guarded(
     let mut changes = None;
     // A promote says what it brings (trailer, card) when GitHub is there to ask.
     let wants_changes = req.action == Action::Promote && ctx.gates().is_some();
-    if req.action != Action::Rollback && (!env.required_checks.is_empty() || wants_changes) {
+    let pipeline_gated = super::pipeline::PipelineVerdict::applies(inv, &req.app, &req.env);
+    if req.action != Action::Rollback
+        && (!env.required_checks.is_empty() || wants_changes || pipeline_gated)
+    {
         let preview = {
             let (engine, r) = (engine.clone(), req.clone());
             let ctl = task.clone().within(git_budget(inv));
@@ -354,9 +358,40 @@ async fn guarded(
             req.changes = changes.as_ref().map(super::changes::trailer);
         }
         if !env.required_checks.is_empty() {
-            let tag = preview.to;
+            let tag = preview.to.clone();
             task.report(0, Some(2), "waiting for GitHub (gates)");
             match check_gates(ctx, &env, &req.env, &tag, spec.override_reason.as_deref()).await {
+                Ok(p) => {
+                    req.gates = Some(p.trailer.clone());
+                    if p.overridden {
+                        req.reason.clone_from(&p.reason);
+                    }
+                    pass = Some(p);
+                }
+                Err(e) => {
+                    let trace = Trace {
+                        from: spec.expected_from.clone(),
+                        to: Some(tag),
+                        attempts: 0,
+                    };
+                    return (
+                        Err(e),
+                        trace,
+                        Checked {
+                            pass: None,
+                            changes,
+                        },
+                    );
+                }
+            }
+        }
+        if pipeline_gated {
+            task.report(0, Some(2), "checking artifacts and migrations");
+            let tag = preview.to.clone();
+            let reason = spec.override_reason.as_deref();
+            // Boxed: the checkpoints' reads would otherwise grow every change's future.
+            let judged = super::pipeline::guard(inv, &req, &env, &tag, pass.take(), reason);
+            match Box::pin(judged).await {
                 Ok(p) => {
                     req.gates = Some(p.trailer.clone());
                     if p.overridden {

@@ -10,6 +10,7 @@ mod changes;
 pub mod detach;
 pub mod feishu;
 pub mod gitops;
+pub mod pipeline;
 pub mod rollout;
 pub mod secrets;
 pub mod tmp;

@@ -47,6 +47,7 @@ pub fn start(
     paths: Paths,
     speed: f64,
     spread: bool,
+    artifacts: Option<crate::sandbox::s3::S3Writer>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if speed <= 0.0 {
@@ -85,6 +86,10 @@ pub fn start(
             };
             n += 1;
             github.add_commit(&tag, Scenario::pipeline());
+            // The pipeline's sync step: the build's artifacts land on the store with it.
+            if let Some(s3) = &artifacts {
+                s3.put_build(&tag, jiff::Timestamp::now());
+            }
             let (inv, paths, targets, tag) = (inv.clone(), paths.clone(), batch, tag.clone());
             let release_after = scaled(RELEASE_AFTER, speed);
             // Released later, while the next builds go on (a fleet's builds overlap).

@@ -8,6 +8,7 @@ pub mod github;
 pub mod gitremote;
 pub mod kube;
 pub mod prometheus;
+pub mod s3;
 
 /// An axum server on a bound listener that stops on request, or when its handle is dropped.
 pub(crate) struct Serving {

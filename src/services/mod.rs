@@ -6,6 +6,7 @@ pub mod gitops;
 pub mod kube;
 pub mod prometheus;
 pub mod retry;
+pub mod s3;
 pub mod secrets;
 pub mod tmpclean;
 

@@ -48,7 +48,9 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
         })
         .collect();
     let mut notes: Vec<Line> = Vec::new();
-    // What the cluster is doing now comes first: the panel may have room for two lines only.
+    // A stale backup is a warning about the env whatever app is selected: it comes first.
+    notes.extend(backup_lines(state));
+    // What the cluster is doing now comes next: the panel may have room for two lines only.
     if let (Some(app), Some(env)) = (state.selected_app(), state.selected_env()) {
         let live = state.live.env_live(app, &env.name);
         if let Some(split) = live
@@ -393,5 +395,33 @@ fn sync_marks(state: &State, app: &str, env: &str) -> &'static str {
         (true, false) => " ↻⊘",
         (false, true) => "",
         (false, false) => " ⊘",
+    }
+}
+
+/// `⚠ prod backup stale: newest 30h ago (max 26h)` per stale env; an unreadable store is
+/// said as such (its freshness is unknown, not fine).
+fn backup_lines(state: &State) -> Vec<Line<'static>> {
+    let warn = Style::default().fg(Color::Yellow);
+    match &state.pipeline.backups {
+        None => Vec::new(),
+        Some(Err(e)) => vec![Line::styled(format!("backups: unreadable ({e})"), warn)],
+        // Stale ones first: a small panel may show only the first line.
+        Some(Ok(reads)) => {
+            let too_old = reads.iter().filter_map(|b| {
+                let a = b.age.as_ref().filter(|a| a.stale)?;
+                Some(Line::styled(
+                    format!("⚠ {} backup {}", b.env, a.line()),
+                    warn,
+                ))
+            });
+            let unreadable = reads.iter().filter_map(|b| {
+                let e = b.error.as_ref()?;
+                Some(Line::styled(
+                    format!("{} backup: unreadable ({e})", b.env),
+                    warn,
+                ))
+            });
+            too_old.chain(unreadable).collect()
+        }
     }
 }

@@ -96,10 +96,13 @@ fn needs_list(frame: &mut Frame<'_>, state: &State, area: Rect, needs: &[Need], 
             fleet::NeedKind::Failed | fleet::NeedKind::GatesFailed | fleet::NeedKind::Runners => {
                 Color::Red
             }
+            fleet::NeedKind::Backup => Color::Yellow,
             fleet::NeedKind::Paused | fleet::NeedKind::Drift => Color::Yellow,
             fleet::NeedKind::GatesGreen => Color::Green,
         };
-        let who = if n.app.is_empty() {
+        let who = if n.kind == fleet::NeedKind::Backup {
+            "backups".to_owned()
+        } else if n.app.is_empty() {
             "runners".to_owned()
         } else {
             format!("{} · {}", n.app, n.env)

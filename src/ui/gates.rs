@@ -1,5 +1,7 @@
 //! Gates: the CI checks of the commit the selected env's tag names, against its required checks.
 
+use std::fmt::Write as _;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -53,6 +55,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
             }
             None => {}
         }
+        lines.extend(pipeline_lines(state, env));
     }
     lines.extend(feed_line("github", &state.github));
     frame.render_widget(
@@ -111,4 +114,130 @@ fn report_lines(report: &GateReport, selected: Option<usize>, width: usize) -> V
         ));
     }
     lines
+}
+
+/// The seed's other checkpoints of the env's tag, beside the CI checks: its artifacts on the
+/// store and its migration Job, each as the far end says now (reading, unreachable, stale).
+fn pipeline_lines(state: &State, env: &crate::app::state::EnvRow) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let (Some(app), Some(tag)) = (state.selected_app(), env.git_tag.as_deref()) else {
+        return out;
+    };
+    let p = &state.pipeline;
+    let red = Style::default().fg(Color::Red);
+    let yellow = Style::default().fg(Color::Yellow);
+    let green = Style::default().fg(Color::Green);
+    if p.artifacts_configured {
+        let required = p.artifacts_required_in.iter().any(|e| e == &env.name);
+        let entry = p.artifacts_of(app, &env.name).filter(|e| e.tag == tag);
+        let (symbol, text, style) = match entry.and_then(|e| e.result.as_ref()) {
+            None => ("◌", "artifacts: listing…".to_owned(), dim()),
+            Some(Ok(s)) if s.missing() => (
+                "✖",
+                format!("artifacts {}", s.line()),
+                if required { red } else { yellow },
+            ),
+            Some(Ok(s)) => ("✔", format!("artifacts {}", s.line()), green),
+            Some(Err(e)) => ("?", format!("artifacts: unreachable ({e})"), yellow),
+        };
+        let note = if required { " (required here)" } else { "" };
+        out.push(Line::from(vec![
+            Span::styled(format!("{symbol} "), style),
+            Span::styled(format!("{text}{note}"), style),
+        ]));
+    }
+    if p.migrates(app) {
+        let live = state.live.envs.get(&env.name);
+        let conn = live.map(|l| &l.migrations_conn);
+        let row = match (live.and_then(|l| l.migrations.as_ref()), conn) {
+            (_, Some(crate::services::kube::Conn::Stale { error, .. })) => {
+                Line::styled(format!("migration: stale ({error})"), yellow)
+            }
+            (None, _) if matches!(state.cluster, crate::app::state::Feed::NotConnected(_)) => {
+                Line::styled("migration: not watched (no cluster connection)", dim())
+            }
+            (None, _) => Line::styled("migration: connecting…", dim()),
+            (Some(jobs), _) => match crate::services::kube::migrations::for_tag(jobs, app, tag) {
+                None => Line::styled(format!("· migration: no Job for {tag} here"), dim()),
+                Some(j) => {
+                    use crate::services::kube::migrations::MigrationState as M;
+                    let style = match j.state {
+                        M::Succeeded => green,
+                        M::Running => Style::default().fg(Color::Cyan),
+                        M::Failed => red,
+                    };
+                    let mut text = j.line();
+                    if j.state == M::Failed {
+                        // The pod's last line says why; until it is read, where to read it.
+                        let key = format!("{}/{}", j.namespace, j.name);
+                        let logs = match p.migration_logs.get(&key) {
+                            Some(Some(Ok(lines))) => lines
+                                .iter()
+                                .rev()
+                                .find(|l| l.contains("ERROR") || l.contains("Message"))
+                                .or_else(|| lines.last())
+                                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
+                            Some(Some(Err(e))) => Some(format!("cannot be read: {e}")),
+                            _ => None,
+                        };
+                        let _ = match logs {
+                            Some(l) => write!(text, " (logs: {l})"),
+                            None => write!(
+                                text,
+                                " (logs: kubectl -n {} logs job/{})",
+                                j.namespace, j.name
+                            ),
+                        };
+                    }
+                    Line::styled(text, style)
+                }
+            },
+        };
+        out.push(row);
+        if let Some(line) = candidate_migration(state, env, app) {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// For an env that takes a tag only after its migration passed elsewhere: the candidate's
+/// (the promote source's tag) Job there, as the guard will judge it.
+fn candidate_migration(
+    state: &State,
+    env: &crate::app::state::EnvRow,
+    app: &str,
+) -> Option<Line<'static>> {
+    use crate::services::kube::migrations::{MigrationState as M, for_tag};
+    let p = &state.pipeline;
+    if !p.migrations_required_for.iter().any(|e| e == &env.name) {
+        return None;
+    }
+    let src = p.migrations_must_pass_in.as_str();
+    let from = env.promote_from.as_deref()?;
+    let tag = state
+        .envs
+        .iter()
+        .find(|e| e.name == from)
+        .and_then(|e| e.git_tag.as_deref())?;
+    let jobs = state.live.envs.get(src).and_then(|l| l.migrations.as_ref());
+    let (text, style) = match jobs.map(|j| for_tag(j, app, tag)) {
+        None => (
+            format!("needs: migration {tag} in {src} (not read yet)"),
+            dim(),
+        ),
+        Some(None) => (
+            format!("needs: migration {tag} in {src}: no Job (blocks a promote)"),
+            Style::default().fg(Color::Yellow),
+        ),
+        Some(Some(j)) => (
+            format!("needs: {} in {src}", j.line()),
+            match j.state {
+                M::Succeeded => Style::default().fg(Color::Green),
+                M::Running => Style::default().fg(Color::Cyan),
+                M::Failed => Style::default().fg(Color::Red),
+            },
+        ),
+    };
+    Some(Line::styled(text, style))
 }

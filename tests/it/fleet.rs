@@ -461,3 +461,53 @@ fn fleet_view_snapshots() {
         crate::ui_snapshots::draw(&s, 80, 24)
     );
 }
+
+#[test]
+fn a_stale_backup_waits_for_a_person_and_enter_shows_its_env() {
+    use shipdeck::services::s3::{BackupAge, BackupRead};
+    let mut s = fleet_state();
+    let read = |env: &str, age_h: u64| BackupRead {
+        env: env.into(),
+        age: Some(BackupAge {
+            env: env.into(),
+            bucket: "tos-backups".into(),
+            prefix: format!("shared-svc/{env}/backup/"),
+            newest_key: Some(format!("shared-svc/{env}/backup/dump.sql.gz")),
+            newest: Some(
+                jiff::Timestamp::from_second(1_796_000_000 - i64::try_from(age_h * 3600).unwrap())
+                    .unwrap(),
+            ),
+            age_secs: Some(age_h * 3600),
+            max_age_secs: 26 * 3600,
+            stale: age_h > 26,
+            objects: 3,
+        }),
+        error: None,
+    };
+    s.pipeline.backups = Some(Ok(vec![read("stg", 3), read("prod", 30)]));
+    let needs = fleet::needs(&s);
+    let backups: Vec<&fleet::Need> = needs
+        .iter()
+        .filter(|n| n.kind == NeedKind::Backup)
+        .collect();
+    assert_eq!(backups.len(), 1, "{needs:?}");
+    assert_eq!(backups[0].env, "prod");
+    assert!(
+        backups[0].what.contains("stale: newest 30h ago (max 26h)"),
+        "{}",
+        backups[0].what
+    );
+    // Stale for four hours: newest 30 h ago, allowed 26 h.
+    assert_eq!(s.clock.now_ms - backups[0].since_ms, 4 * 3600 * 1000);
+    let at = needs
+        .iter()
+        .position(|n| n.kind == NeedKind::Backup)
+        .unwrap();
+    for _ in 0..at {
+        shipdeck::app::update(&mut s, Action::Command(Command::Down));
+    }
+    shipdeck::app::update(&mut s, Action::Submit);
+    assert_eq!(s.overlay, None);
+    assert_eq!(s.selected_env().unwrap().name, "prod");
+    assert_eq!(s.focus, shipdeck::app::Panel::Environments);
+}

@@ -31,15 +31,19 @@ mod hostile;
 mod inventory;
 mod live;
 mod logs;
+mod migrations;
 mod news;
 mod ops;
+mod pipeline;
 mod pipes;
 mod pty;
+mod s3;
 mod sandbox_kube;
 mod secrets;
 mod slo;
 mod timeline;
 mod tmpclean;
+mod ui_pipeline;
 mod ui_snapshots;
 
 /// The project's shared fixtures (real CRDs, the Argo Rollouts project's test objects, SOPS

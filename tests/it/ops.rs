@@ -55,8 +55,7 @@ impl World {
             github_api: Some(gh.url().to_owned()),
             kubeconfig: Some(root.join("kube/kubeconfig")),
             feishu_section: Some(fs.demo_inventory_section()),
-            prometheus_url: None,
-            world: None,
+            ..Default::default()
         };
         let ws = shipdeck::demo::prepare(Some(&root), &endpoints).unwrap();
         let inv = Inventory::load(&ws.inventory_path).unwrap();

@@ -71,7 +71,13 @@ fn spawn(home: &std::path::Path, inventory: &std::path::Path) -> OsSession {
         .env("SHIPDECK_DATA", home.join("data"))
         .env("SHIPDECK_STATE", home.join("state"))
         .env("SHIPDECK_DEMO_GITHUB_TOKEN", "sandbox");
-    OsSession::spawn(cmd).expect("spawn")
+    let mut s = OsSession::spawn(cmd).expect("spawn");
+    // stty above sizes the terminal before the cockpit starts; this keeps it so should the
+    // pty be resized under it.
+    s.get_process_mut()
+        .set_window_size(COLS, ROWS)
+        .expect("pty size");
+    s
 }
 
 /// Feeds output to the emulator until `done` holds for the screen's text; returns when.

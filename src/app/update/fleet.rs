@@ -118,14 +118,21 @@ fn show(state: &mut State, app: &str, env: &str, effects: &mut Vec<Effect>) -> b
     true
 }
 
-/// enter: open the cell (or the needs-me line's app × env); a runners line opens the Runners.
+/// enter: open the cell (or the needs-me line's app × env); a runners line opens the Runners,
+/// a backup line the Environments panel on that env (where its warning is).
 fn open(state: &mut State, effects: &mut Vec<Effect>) {
     let Some((app, env)) = target(state) else {
         return;
     };
     if app.is_empty() {
         state.overlay = None;
-        state.focus = Panel::Runners;
+        state.focus = match state.envs.iter().position(|e| e.name == env) {
+            Some(i) => {
+                state.selected_env = i;
+                Panel::Environments
+            }
+            None => Panel::Runners,
+        };
         return;
     }
     if show(state, &app, &env, effects) {

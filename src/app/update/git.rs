@@ -147,6 +147,7 @@ pub(super) fn set_git_tag(state: &mut State, env: &str, tag: String, effects: &m
         return;
     }
     row.git_tag = Some(tag.clone());
+    super::pipeline::on_tag(state, env, &tag, effects);
     if !matches!(state.github, Feed::NotConnected(_)) {
         effects.push(super::gates::fetch(state, env, tag));
     }

@@ -13,6 +13,7 @@ mod input;
 mod logs;
 mod news;
 mod palette;
+mod pipeline;
 mod rollout;
 mod secrets;
 mod slo;
@@ -75,7 +76,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             git::settle_releases(state, &mut effects);
             drift::track(state, &mut effects);
             super::fleet::note_needs(state);
+            pipeline::failed_migrations(state, &mut effects);
         }
+        Action::MigrationLogs { job, result } => pipeline::migration_logs(state, job, result),
         Action::Pushed {
             app,
             env,
@@ -130,6 +133,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             gates::loaded(state, env, &tag, result, &mut effects);
         }
         Action::RefreshGates { env } => gates::refresh(state, &env, &mut effects),
+        Action::ArtifactsLoaded {
+            app,
+            env,
+            tag,
+            result,
+        } => pipeline::artifacts_loaded(state, app, env, &tag, result),
+        Action::RefreshBackups => pipeline::refresh_backups(state, &mut effects),
+        Action::BackupsLoaded(result) => pipeline::backups_loaded(state, result),
         Action::RefreshSlo { app, env, since } => {
             slo::refresh(state, app, env, since, &mut effects);
         }

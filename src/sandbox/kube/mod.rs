@@ -203,6 +203,8 @@ impl KubeSandbox {
             .unwrap_or_default();
         let cancel = self.background.clone();
         let tick = Duration::from_secs_f64((0.25 / clock.speed).clamp(0.02, 0.25));
+        let mut migrations =
+            sim::migrations::MigrationsSim::new(store.clone(), clock, opts.inventory.as_ref());
         let handle = tokio::task::spawn_blocking(move || {
             let mut rollouts = sim::rollouts::RolloutsSim::new(store.clone(), clock);
             let mut arc = sim::arc::ArcSim::new(store.clone(), clock);
@@ -217,6 +219,7 @@ impl KubeSandbox {
                 rollouts.tick();
                 arc.tick();
                 legacy_arc.tick();
+                migrations.tick();
                 n += 1;
                 std::thread::sleep(tick);
             }

@@ -89,6 +89,8 @@ pub static RESOURCES: &[ResourceDef] = &[
         true,
         &["rs"],
     ),
+    // Migration Jobs (issue 21); the sandbox's Job simulator runs them.
+    def("batch", "v1", "jobs", "job", "Job", true, true, &[]),
     def(
         "apps",
         "v1",

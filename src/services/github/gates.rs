@@ -132,7 +132,7 @@ impl GateReport {
 }
 
 /// Collapses whitespace so a value is safe in a trailer or a one-line message.
-pub(crate) fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

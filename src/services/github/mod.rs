@@ -39,7 +39,7 @@ pub use client::TransportError;
 pub use compare::{
     ChangeCommit, Changes, CommitList, CompareStatus, MAX_LISTED, PullRequest, RequestCount,
 };
-pub use gates::{CommitCi, Gate, GateReport, GateSource, GateState, evaluate, summarise};
+pub use gates::{CommitCi, Gate, GateReport, GateSource, GateState, evaluate, one_line, summarise};
 pub use guard::{FailingGate, GuardPass, GuardRefusal, guard};
 pub use payload::{CheckRun, CommitStatus, WorkflowRun};
 pub use rest::RateLimitState;

@@ -12,6 +12,7 @@ pub mod argocd;
 pub mod client;
 pub mod info;
 pub mod logs;
+pub mod migrations;
 pub mod model;
 pub mod news;
 pub mod print;
@@ -59,6 +60,8 @@ pub enum FeedId {
     ArgoCd(String),
     /// ARC runners.
     Runners,
+    /// The migration Jobs of an environment (`migrations:` in the inventory).
+    Migrations(String),
 }
 
 /// A watch's connection, as a panel marks it.
@@ -140,6 +143,9 @@ pub struct EnvState {
     pub apps: BTreeMap<String, Option<ArgoApp>>,
     /// What RBAC lets this identity do to the Rollouts here.
     pub access: RolloutAccess,
+    /// The migration Jobs here (`None`: not listed yet, or not watched).
+    pub migrations: Option<Vec<migrations::MigrationJob>>,
+    pub migrations_conn: Conn,
 }
 
 /// What RBAC lets this identity do to an environment's Rollouts, as SelfSubjectAccessReviews
@@ -186,6 +192,11 @@ pub enum LiveEvent {
         env: String,
         apps: BTreeMap<String, Option<ArgoApp>>,
     },
+    /// The migration Jobs of an environment changed (a full snapshot).
+    Migrations {
+        env: String,
+        jobs: Vec<migrations::MigrationJob>,
+    },
     /// The kinds a watch may not read, replacing what it said before (empty: all readable).
     Denied { feed: FeedId, denied: Vec<Denial> },
     /// RBAC answers for an environment's Rollouts (`None` fields: no news).
@@ -225,7 +236,15 @@ impl LiveState {
                 FeedId::Cluster(env) => self.envs.entry(env).or_default().cluster = conn,
                 FeedId::ArgoCd(env) => self.envs.entry(env).or_default().argocd = conn,
                 FeedId::Runners => self.runners.get_or_insert_with(Default::default).conn = conn,
+                FeedId::Migrations(env) => {
+                    self.envs.entry(env).or_default().migrations_conn = conn;
+                }
             },
+            LiveEvent::Migrations { env, jobs } => {
+                let e = self.envs.entry(env).or_default();
+                e.migrations = Some(jobs);
+                e.migrations_conn = Conn::Live;
+            }
             LiveEvent::Rollouts { env, rollouts } => {
                 // One snapshot per namespace of the env, each naming all of its apps.
                 let e = self.envs.entry(env).or_default();

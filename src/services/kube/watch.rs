@@ -5,6 +5,7 @@
 mod arc;
 mod argocd;
 mod env;
+mod migrations;
 pub(super) mod pace;
 
 use std::collections::{BTreeMap, HashSet};
@@ -29,6 +30,7 @@ use super::{Conn, Denial, FeedId, LiveEvent, RolloutAccess};
 pub use arc::{RunnerNames, run_runners};
 pub use argocd::{ArgoSpec, run_argocd};
 pub use env::{EnvSpec, NsSpec, PodScope, derive_env, run_env};
+pub use migrations::{MigrationSpec, run_migrations};
 
 /// At most one snapshot per frame.
 const FRAME: Duration = Duration::from_millis(33);
@@ -466,8 +468,23 @@ pub fn spawn(
             r.runner_deployments.clone(),
         )
     });
+    let migrations: Vec<MigrationSpec> = inv
+        .migrations
+        .iter()
+        .flat_map(|cfg| {
+            inv.environments.iter().map(|(env, e)| MigrationSpec {
+                env: env.clone(),
+                target: Target::from_inventory(inv, e.kube_context.as_deref()),
+                namespace: e.namespace.clone(),
+                cfg: cfg.clone(),
+            })
+        })
+        .collect();
     Some(tokio::spawn(async move {
         let mut set = tokio::task::JoinSet::new();
+        for s in migrations {
+            set.spawn(run_migrations(s, tx.clone()));
+        }
         for s in envs {
             set.spawn(run_env(s, tx.clone()));
         }

@@ -105,6 +105,24 @@ pub(super) fn serve(
         return status_body(404, "NotFound", &format!("pods \"{name}\" not found"), None);
     };
     let pod = pod.value();
+    // A pod whose output is fixed (a migration Job's) says exactly that.
+    if let Some(text) = pod
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            crate::sandbox::kube::sim::migrations::LOG_ANNOTATION.replace('/', "~1")
+        ))
+        .and_then(Value::as_str)
+    {
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = q
+            .get("tailLines")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(lines.len())
+            .min(lines.len());
+        let mut body = lines[lines.len() - tail..].join("\n");
+        body.push('\n');
+        return (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], body).into_response();
+    }
     let containers: Vec<(String, String)> = pod
         .pointer("/spec/containers")
         .and_then(Value::as_array)

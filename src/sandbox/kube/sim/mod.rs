@@ -5,6 +5,7 @@ pub mod arc;
 pub mod arc_legacy;
 pub mod argocd;
 mod argocd_ops;
+pub mod migrations;
 pub mod rollouts;
 
 use std::collections::HashMap;
