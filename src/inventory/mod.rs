@@ -6,6 +6,7 @@
 mod checks;
 mod errors;
 mod feishu;
+mod guard;
 mod locate;
 mod prometheus;
 mod secrets;
@@ -20,6 +21,7 @@ use serde_saphyr::Spanned;
 pub use errors::InventoryError;
 pub(crate) use errors::yaml_sentence;
 pub use feishu::{EventKind, FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use guard::GuardConfig;
 pub use prometheus::{
     DEFAULT_ERROR_RATE_QUERY, DEFAULT_LATENCY_QUERY, DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_P99_MS,
     PrometheusConfig, SloConfig, fill as fill_slo_query,
@@ -58,6 +60,9 @@ pub struct Inventory {
     /// Where canary and stable metrics are read (the SLO panel, `shipdeck slo`).
     #[serde(default)]
     pub prometheus: Option<PrometheusConfig>,
+    /// `shipdeck guard`: its Lease and health port.
+    #[serde(default)]
+    pub guard: Option<GuardConfig>,
     /// Disable every write (git pushes, cluster patches, secret rewrites, deletions).
     #[serde(default)]
     pub read_only: bool,
@@ -317,6 +322,9 @@ pub struct Environment {
     /// Where this environment's Argo CD Application lives.
     #[serde(default)]
     pub argocd: Option<ArgoCdRef>,
+    /// `shipdeck guard` rolls this environment back by itself when a canary fails.
+    #[serde(default)]
+    pub auto_rollback: bool,
 }
 
 impl Environment {
