@@ -135,11 +135,21 @@ environments:
     namespace: miker-stg
     promote_from: dev
     required_checks: [build, test]
+    auto_rollback: true
   prod:
     namespace: miker-prod
     protected: true
     promote_from: stg
     required_checks: [lint, type-check, test, build, trivy, codeql, gitleaks]
+
+# `shipdeck guard` rolls stg back by itself (auto_rollback above); its Lease is on the
+# sandbox API server, its health port picked free.
+guard:
+  lease_namespace: shipdeck
+  lease_name: shipdeck-guard
+  lease_duration_secs: 6
+  renew_secs: 2
+  listen: 127.0.0.1:0
 
 runners:
   namespace: arc-runners

@@ -60,6 +60,7 @@ async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
         Some(Command::Rollback(a)) => headless::gitops::rollback(ctx, a).await,
         Some(Command::History(a)) => headless::gitops::history(ctx, a).await,
         Some(Command::Rollout(a)) => headless::rollout::run(ctx, a).await,
+        Some(Command::Guard(a)) => headless::guard::run(ctx, a).await,
         Some(Command::Argocd(a)) => headless::argocd::run(ctx, a).await,
         Some(Command::Events(a)) => headless::events::run(ctx, a).await,
         Some(Command::Logs(a)) => headless::logs::run(ctx, a).await,

@@ -133,7 +133,10 @@ mod tests {
 
     #[test]
     fn a_running_or_healthy_canary_and_a_degraded_stable_are_left_alone() {
-        assert_eq!(failure("web", "stg", &canary("Paused", false, Some("Running"))), None);
+        assert_eq!(
+            failure("web", "stg", &canary("Paused", false, Some("Running"))),
+            None
+        );
         let mut stable_only = canary("Degraded", false, None);
         stable_only.revisions.remove(0);
         assert_eq!(failure("web", "stg", &stable_only), None);

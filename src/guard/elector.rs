@@ -138,7 +138,10 @@ async fn round(
     if holder == opts.identity {
         spec.renew_time = Some(now());
         spec.lease_duration_seconds = Some(secs);
-        return conditional(api.replace(&opts.name, &PostParams::default(), &lease).await);
+        return conditional(
+            api.replace(&opts.name, &PostParams::default(), &lease)
+                .await,
+        );
     }
     if was_leader {
         tracing::warn!(holder = %holder, "the Lease names another holder");
@@ -168,7 +171,10 @@ async fn round(
     spec.acquire_time = Some(now());
     spec.renew_time = Some(now());
     spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0).saturating_add(1));
-    let won = conditional(api.replace(&opts.name, &PostParams::default(), &lease).await)?;
+    let won = conditional(
+        api.replace(&opts.name, &PostParams::default(), &lease)
+            .await,
+    )?;
     if won {
         tracing::info!(from = %holder, identity = %opts.identity, "took over the Lease");
     }

@@ -24,6 +24,8 @@ pub struct Stats {
     pub dry_runs: AtomicU64,
     pub failures_seen: AtomicU64,
     pub rollback_errors: AtomicU64,
+    /// Failures found already rolled back in git (by a former leader or a person).
+    pub already_rolled_back: AtomicU64,
     pub watch_reconnects: AtomicU64,
     leader: AtomicBool,
     /// Envs still waiting for their first snapshot.
@@ -39,6 +41,7 @@ impl Stats {
             dry_runs: AtomicU64::new(0),
             failures_seen: AtomicU64::new(0),
             rollback_errors: AtomicU64::new(0),
+            already_rolled_back: AtomicU64::new(0),
             watch_reconnects: AtomicU64::new(0),
             leader: AtomicBool::new(false),
             unlisted: AtomicU64::new(u64::try_from(envs).unwrap_or(u64::MAX)),
@@ -111,6 +114,12 @@ impl Stats {
             n(&self.rollback_errors),
         );
         metric(
+            "shipdeck_guard_already_rolled_back_total",
+            "counter",
+            "Failed revisions found already rolled back in git (nothing written).",
+            n(&self.already_rolled_back),
+        );
+        metric(
             "shipdeck_guard_failed_rollouts_seen_total",
             "counter",
             "Failed canary revisions seen (each once).",
@@ -147,7 +156,10 @@ fn router(stats: Arc<Stats>) -> Router {
                 if s.ready() {
                     (StatusCode::OK, "ready\n").into_response()
                 } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "not ready: watches or Lease not read yet\n")
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "not ready: watches or Lease not read yet\n",
+                    )
                         .into_response()
                 }
             }),

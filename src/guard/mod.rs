@@ -99,7 +99,11 @@ pub struct Guard {
 
 impl Guard {
     /// Starts the watches, the election and the health server.
-    pub async fn start(inv: Arc<Inventory>, paths: Paths, opts: GuardOpts) -> Result<Guard, GuardError> {
+    pub async fn start(
+        inv: Arc<Inventory>,
+        paths: Paths,
+        opts: GuardOpts,
+    ) -> Result<Guard, GuardError> {
         let envs: Vec<String> = inv
             .environments
             .iter()
@@ -340,6 +344,9 @@ impl Replica {
             }
         };
         if plan.git.from != f.tag {
+            self.stats
+                .already_rolled_back
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.say(&format!(
                 "{} {}: git names {} (not the failed {}): already rolled back, nothing to do",
                 f.app, f.env, plan.git.from, f.tag

@@ -79,7 +79,11 @@ pub(super) fn problems(inv: &Inventory, text: &str, path: &Path) -> Vec<Inventor
         .map(super::guard::problems)
         .unwrap_or_default()
     {
-        report(&format!("{}:", key.trim_start_matches("guard.")), message, &fix);
+        report(
+            &format!("{}:", key.trim_start_matches("guard.")),
+            message,
+            &fix,
+        );
     }
     if let Some(url) = inv.prometheus.as_ref().map(|p| p.url.as_str())
         && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -33,6 +33,7 @@ mod news;
 mod ops;
 mod pipes;
 mod pty;
+mod release_guard;
 mod sandbox_kube;
 mod secrets;
 mod slo;
