@@ -57,7 +57,7 @@ async fn dispatch(ctx: &Ctx, command: Option<Command>) -> Outcome {
         Some(Command::Status(a)) => headless::status::run(ctx, a).await,
         Some(Command::Release(a)) => headless::gitops::release(ctx, a).await,
         Some(Command::Promote(a)) => headless::gitops::promote(ctx, a).await,
-        Some(Command::Rollback(a)) => headless::gitops::rollback(ctx, a).await,
+        Some(Command::Rollback(a)) => Box::pin(headless::gitops::rollback(ctx, a)).await,
         Some(Command::History(a)) => headless::gitops::history(ctx, a).await,
         Some(Command::Rollout(a)) => headless::rollout::run(ctx, a).await,
         Some(Command::Guard(a)) => headless::guard::run(ctx, a).await,

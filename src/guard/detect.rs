@@ -64,6 +64,7 @@ pub fn failure(app: &str, env: &str, ro: &RolloutInfo) -> Option<Failure> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::services::kube::info::{AnalysisRunInfo, MetricInfo, ReplicaSetInfo, RevisionInfo};
 

@@ -77,7 +77,7 @@ pub async fn run(
                 tracing::warn!(error = %e, "lease round failed");
                 // Without a renewal the others take over after the duration: stop acting
                 // before that, at the latest when our own renewal is overdue.
-                *leader.borrow() && stats.lease_fresh(opts.duration - opts.renew)
+                *leader.borrow() && stats.lease_fresh(opts.duration.saturating_sub(opts.renew))
             }
         };
         if now_leader != *leader.borrow() {

@@ -2,6 +2,7 @@
 //! environment's watch has listed once and the Lease has been read: it can judge and, if
 //! leader, act) and `/metrics` in the Prometheus text format.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -91,9 +92,10 @@ impl Stats {
         let n = |a: &AtomicU64| a.load(Ordering::SeqCst);
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-            ));
+            );
         };
         metric(
             "shipdeck_guard_rollbacks_total",

@@ -14,13 +14,12 @@ pub async fn run(ctx: &Ctx, args: GuardArgs) -> Outcome {
     opts.dry_run = args.dry_run;
     opts.listen = args.listen;
     opts.echo = true;
-    let (mut term, mut int, mut hup) = match (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
-    ) {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        _ => return Err(Failure::new(Exit::Failed, "cannot listen for signals")),
+    ) else {
+        return Err(Failure::new(Exit::Failed, "cannot listen for signals"));
     };
     let envs: Vec<&str> = inv
         .environments

@@ -3,6 +3,7 @@
 //! `--timeout` (default 10 minutes) passes (exit 124, as `timeout(1)`). No polling: each
 //! snapshot of the watch is judged as it comes.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use tokio::sync::mpsc::unbounded_channel;
@@ -142,10 +143,10 @@ pub async fn wait(ctx: &Ctx, t: &Target, until: WaitFor) -> Outcome {
 fn status_line(ro: &RolloutInfo) -> String {
     let mut s = ro.status.clone();
     if !ro.message.is_empty() {
-        s.push_str(&format!(": {}", ro.message));
+        let _ = write!(s, ": {}", ro.message);
     }
     if !ro.step.is_empty() {
-        s.push_str(&format!(" (step {})", ro.step));
+        let _ = write!(s, " (step {})", ro.step);
     }
     s
 }
