@@ -28,6 +28,8 @@ pub struct Stats {
     /// Failures found already rolled back in git (by a former leader or a person).
     pub already_rolled_back: AtomicU64,
     pub watch_reconnects: AtomicU64,
+    /// Failures seen and not settled yet.
+    pending: AtomicU64,
     leader: AtomicBool,
     /// Envs still waiting for their first snapshot.
     unlisted: AtomicU64,
@@ -44,6 +46,7 @@ impl Stats {
             rollback_errors: AtomicU64::new(0),
             already_rolled_back: AtomicU64::new(0),
             watch_reconnects: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
             leader: AtomicBool::new(false),
             unlisted: AtomicU64::new(u64::try_from(envs).unwrap_or(u64::MAX)),
             lease_seen: AtomicBool::new(false),
@@ -53,6 +56,16 @@ impl Stats {
 
     pub fn is_leader(&self) -> bool {
         self.leader.load(Ordering::SeqCst)
+    }
+
+    /// Failures seen and not settled yet (a follower keeps them for when it leads).
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn set_pending(&self, n: usize) {
+        self.pending
+            .store(u64::try_from(n).unwrap_or(u64::MAX), Ordering::SeqCst);
     }
 
     pub(super) fn set_leader(&self, on: bool) {
@@ -132,6 +145,12 @@ impl Stats {
             "counter",
             "Times a watch lost its API server and reconnected.",
             n(&self.watch_reconnects),
+        );
+        metric(
+            "shipdeck_guard_pending_failures",
+            "gauge",
+            "Failed revisions seen and not settled yet.",
+            n(&self.pending),
         );
         metric(
             "shipdeck_guard_leader",

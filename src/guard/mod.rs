@@ -280,10 +280,20 @@ impl Replica {
                 if self.listed.insert(env.clone()) {
                     self.stats.env_listed();
                 }
-                for (app, ro) in &rollouts {
-                    let Some(f) = ro.as_ref().and_then(|ro| detect::failure(app, &env, ro)) else {
-                        continue;
-                    };
+                let now: Vec<Failure> = rollouts
+                    .iter()
+                    .filter_map(|(app, ro)| detect::failure(app, &env, ro.as_ref()?))
+                    .collect();
+                // A failure the rollout no longer shows (retried, promoted, rolled back) is
+                // not rolled back later by a follower that kept it.
+                self.pending.retain(|key, f| {
+                    let still = f.env != env || now.iter().any(|n| n.key == *key);
+                    if !still {
+                        tracing::info!(key = %key, "failure gone from the rollout before it was settled");
+                    }
+                    still
+                });
+                for f in now {
                     if self.handled.contains(&f.key) || self.pending.contains_key(&f.key) {
                         continue;
                     }
@@ -300,6 +310,7 @@ impl Replica {
                     ));
                     self.pending.insert(f.key.clone(), f);
                 }
+                self.stats.set_pending(self.pending.len());
             }
             _ => {}
         }
@@ -326,6 +337,7 @@ impl Replica {
                 Settled::Retry => failed = true,
             }
         }
+        self.stats.set_pending(self.pending.len());
         failed
     }
 
