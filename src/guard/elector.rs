@@ -54,7 +54,7 @@ pub async fn run(
     let mut seen: Option<Seen> = None;
     loop {
         let client = tokio::select! {
-            () = stop.cancelled() => return,
+            () = stop.cancelled() => break,
             c = request_client(&opts.target) => c,
         };
         let verdict = match client {
