@@ -18,6 +18,8 @@ pub struct Endpoints {
     pub feishu_section: Option<String>,
     /// The sandbox Prometheus' base URL (the apps keep the default SLO queries).
     pub prometheus_url: Option<String>,
+    /// The apps, environments and runners sections (`None`: the demo's two apps).
+    pub world: Option<String>,
 }
 
 /// A prepared sandbox workspace.
@@ -107,8 +109,30 @@ fn inventory_text(dir: &Path, endpoints: &Endpoints) -> String {
             "prometheus:\n  url: {url}\n  connect_timeout_secs: 5\n  timeout_secs: 15\n"
         );
     }
+    s.push_str(endpoints.world.as_deref().unwrap_or(DEMO_WORLD));
     s.push_str(
-        "apps:
+        "
+secrets:
+  paths: [secrets]
+  rotation_days: 90
+  age_key_file: age/keys.txt
+
+tmp:
+  root: tmp
+  default_keep_days: 7
+  rules:
+    - pattern: \"actions-runner-*.tar.gz\"
+      keep_latest: 2
+    - pattern: \"*.tgz\"
+      keep_days: 14
+  never_delete: [\"*.keep\"]
+",
+    );
+    s
+}
+
+/// The demo's two apps, their environments and runners.
+const DEMO_WORLD: &str = "apps:
   miker-web:
     image: harbor.sandbox.local/miker/miker-web
     rollout: miker-web
@@ -155,40 +179,30 @@ runners:
   namespace: arc-runners
   scale_sets: [miker-runners]
   runner_deployments: [miker-legacy-arm64]
-
-secrets:
-  paths: [secrets]
-  rotation_days: 90
-  age_key_file: age/keys.txt
-
-tmp:
-  root: tmp
-  default_keep_days: 7
-  rules:
-    - pattern: \"actions-runner-*.tar.gz\"
-      keep_latest: 2
-    - pattern: \"*.tgz\"
-      keep_days: 14
-  never_delete: [\"*.keep\"]
-",
-    );
-    s
-}
+";
 
 /// Prepares everything the demo needs that is not a running server.
 pub fn prepare(dir: Option<&Path>, endpoints: &Endpoints) -> Result<Workspace, DemoError> {
     let (dir, owned) = create_dir(dir)?;
-    let mut ws = prepare_gitops(&dir, endpoints)?;
+    let mut ws = prepare_gitops(&dir, endpoints, None)?;
     seed_files(&dir)?;
     ws.owned = owned;
     Ok(ws)
 }
 
 /// The GitOps remote and the inventory: what the cluster sandbox reads as it starts.
-fn prepare_gitops(dir: &Path, endpoints: &Endpoints) -> Result<Workspace, DemoError> {
+fn prepare_gitops(
+    dir: &Path,
+    endpoints: &Endpoints,
+    fleet: Option<usize>,
+) -> Result<Workspace, DemoError> {
     let t0 = std::time::Instant::now();
     // A workspace kept with --dir is reused as it is: its remote may hold the user's releases.
-    match crate::sandbox::gitremote::seed(dir) {
+    let seeded = match fleet {
+        Some(apps) => crate::sandbox::fleet::seed_gitops(dir, apps),
+        None => crate::sandbox::gitremote::seed(dir),
+    };
+    match seeded {
         Ok(_) | Err(crate::sandbox::gitremote::SeedError::Exists(_)) => {}
         Err(e) => return Err(DemoError::Seed(e.to_string())),
     }
@@ -235,6 +249,35 @@ fn register_seeded_builds(github: &crate::sandbox::github::GithubSandbox) {
             crate::sandbox::github::Scenario::pipeline(),
             std::time::Duration::from_secs(2 * 3600),
         );
+    }
+}
+
+/// The demo's cluster, or the fleet's three.
+enum Clusters {
+    One(crate::sandbox::kube::KubeSandbox),
+    Fleet(crate::sandbox::fleet::FleetClusters),
+}
+
+impl Clusters {
+    fn stores(&self) -> Vec<std::sync::Arc<crate::sandbox::kube::Store>> {
+        match self {
+            Clusters::One(k) => vec![k.store().clone()],
+            Clusters::Fleet(f) => f.clusters.iter().map(|(_, k)| k.store().clone()).collect(),
+        }
+    }
+
+    fn kubeconfig(&self) -> &Path {
+        match self {
+            Clusters::One(k) => k.kubeconfig_path(),
+            Clusters::Fleet(f) => &f.kubeconfig,
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Clusters::One(k) => k.shutdown().await,
+            Clusters::Fleet(f) => f.shutdown().await,
+        }
     }
 }
 
@@ -308,24 +351,30 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         .map_err(|e| failed(format!("sandbox Feishu files: {e}")))?;
     // The canary's tag comes from the sandbox cluster, which starts later (it needs the
     // inventory that names this server): until then no canary runs.
-    let cluster: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<crate::sandbox::kube::Store>>> =
-        std::sync::Arc::default();
+    let cluster: std::sync::Arc<
+        std::sync::OnceLock<Vec<std::sync::Arc<crate::sandbox::kube::Store>>>,
+    > = std::sync::Arc::default();
     let prometheus = {
         let cluster = cluster.clone();
         crate::sandbox::prometheus::PromSandbox::start(std::sync::Arc::new(move |app, ns| {
-            crate::sandbox::kube::rollout_tag(cluster.get()?, ns, app)
+            cluster
+                .get()?
+                .iter()
+                .find_map(|s| crate::sandbox::kube::rollout_tag(s, ns, app))
         }))
         .await
         .map_err(|e| failed(format!("sandbox Prometheus: {e}")))?
     };
+    let fleet = args.apps.map(usize::from);
     let endpoints = Endpoints {
         github_api: Some(github.url().to_owned()),
         kubeconfig: Some(dir.join("kube").join("kubeconfig")),
         feishu_section: Some(feishu.demo_inventory_section()),
         prometheus_url: Some(prometheus.url().to_owned()),
+        world: fleet.map(crate::sandbox::fleet::inventory_world),
     };
     lap("github and feishu sandboxes up");
-    let mut ws = prepare_gitops(&dir, &endpoints).map_err(|e| failed(e.to_string()))?;
+    let mut ws = prepare_gitops(&dir, &endpoints, fleet).map_err(|e| failed(e.to_string()))?;
     lap("gitops remote and inventory written");
     // The tmp tree and the secrets are written while the cluster sandbox starts (neither
     // needs the other); both are done before the cockpit opens.
@@ -335,20 +384,43 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
     };
     ws.owned = owned;
     let inventory = Inventory::load(&ws.inventory_path)?;
-    register_seeded_builds(&github);
-    let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
-    kube_opts.speed = args.speed;
-    kube_opts.inventory = Some(inventory.clone());
     // Benchmarks turn the simulated pods' chatter up (lines a second per container); the
     // demo's own default is two a second.
-    kube_opts.log_rate = std::env::var("SHIPDECK_DEMO_LOG_RATE")
+    let log_rate = std::env::var("SHIPDECK_DEMO_LOG_RATE")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|r| r.is_finite() && *r > 0.0);
-    let kube = crate::sandbox::kube::KubeSandbox::start(kube_opts)
-        .await
-        .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
-    let _ = cluster.set(kube.store().clone());
+    let kube = match fleet {
+        Some(apps) => {
+            crate::sandbox::fleet::register_builds(&github, apps);
+            let opts = crate::sandbox::fleet::FleetOpts {
+                apps,
+                unrelated_pods: args.unrelated_pods,
+                speed: args.speed,
+            };
+            let clusters = crate::sandbox::fleet::start_clusters(
+                &dir.join("kube"),
+                &inventory,
+                opts,
+                log_rate,
+            )
+            .await
+            .map_err(failed)?;
+            Clusters::Fleet(clusters)
+        }
+        None => {
+            register_seeded_builds(&github);
+            let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
+            kube_opts.speed = args.speed;
+            kube_opts.inventory = Some(inventory.clone());
+            kube_opts.log_rate = log_rate;
+            let kube = crate::sandbox::kube::KubeSandbox::start(kube_opts)
+                .await
+                .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
+            Clusters::One(kube)
+        }
+    };
+    let _ = cluster.set(kube.stores());
     lap("kubernetes sandbox up");
     files
         .await
@@ -360,6 +432,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         inventory.clone(),
         Paths::under(&dir.join(".ci-bot")),
         args.speed,
+        fleet.is_some(),
     );
     let outcome = if args.no_tui {
         println!("shipdeck demo workspace: {}", ws.dir.display());
@@ -368,7 +441,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         println!("feishu api: {}", feishu.url());
         println!("prometheus: {}", prometheus.url());
         println!("export SHIPDECK_INVENTORY={}", ws.inventory_path.display());
-        println!("export KUBECONFIG={}", kube.kubeconfig_path().display());
+        println!("export KUBECONFIG={}", kube.kubeconfig().display());
         println!("running; press Ctrl-C to stop");
         let _ = tokio::signal::ctrl_c().await;
         Err(Failure::new(crate::headless::Exit::Interrupted, ""))

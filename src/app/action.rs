@@ -111,6 +111,12 @@ pub enum Command {
     /// Fuzzy-find and run any action.
     #[strum(message = "command palette")]
     Palette,
+    /// Every app × env on one screen, what needs a person on top (or back to the app).
+    #[strum(message = "fleet: every app × env, needs-me first / back")]
+    Fleet,
+    /// Fleet view: group the rows by the next label key (`apps.*.labels`), or not at all.
+    #[strum(message = "fleet: group rows by the next label")]
+    Group,
     /// Show an app by name (`app NAME` in the palette).
     #[strum(message = "show an app by name: app NAME")]
     App,
@@ -190,6 +196,7 @@ impl Command {
                 | Command::Filter
                 | Command::PauseLogs
                 | Command::Container
+                | Command::Group
         )
     }
 
@@ -281,6 +288,15 @@ pub enum Action {
         head_tag: String,
         result: Result<crate::services::github::ChangeSummary, String>,
     },
+    /// The fleet's gates, per (tag, env).
+    FleetGates(
+        Vec<(
+            (String, String),
+            Result<crate::services::github::GateReport, String>,
+        )>,
+    ),
+    /// Ask again for the fleet's gates that were not settled.
+    RefreshFleetGates,
     /// The gates of a release/promote candidate, for the confirmation.
     CandidateGates(crate::app::state::CandidateGates),
     /// The gates refused a change whose env allows an override: ask for a reason.
@@ -434,6 +450,8 @@ pub enum Effect {
         since: Option<f64>,
         seq: u64,
     },
+    /// Fetch the gates of each tag against that env's required checks, batched.
+    FleetGates { wanted: Vec<(String, String)> },
     /// Fetch the gates of an env's tag against its required checks.
     FetchGates {
         env: String,
@@ -473,4 +491,6 @@ pub enum TimerKey {
     Drift { app: String, env: String },
     /// Ask Prometheus again for the SLO on screen.
     Slo,
+    /// Ask GitHub again for the fleet's gates that were still running.
+    FleetGates,
 }

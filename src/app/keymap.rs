@@ -160,6 +160,7 @@ pub enum View {
     Changes,
     Logs,
     Timeline,
+    Fleet,
 }
 
 /// How keys are read right now: bound commands, or typing into a field.

@@ -2,6 +2,7 @@
 //! Nothing here awaits, touches the filesystem or talks to a client.
 
 pub mod action;
+pub mod fleet;
 pub mod keymap;
 pub mod logs;
 pub mod slo;

@@ -203,6 +203,8 @@ pub enum Overlay {
     Logs,
     /// `e`: the event timeline (data in `State::timeline`).
     Timeline,
+    /// `F`: every app × env (data in `State::fleet`).
+    Fleet,
     /// From the Secrets view: the age recipient to add (`add`) or to remove, typed or pasted
     /// (for a removal, any unique part of one the files list).
     Recipient {
@@ -252,6 +254,8 @@ pub struct State {
     pub envs: Vec<EnvRow>,
     pub selected_env: usize,
     pub runners_namespace: Option<String>,
+    /// Where each app runs per env, where that is not the env's namespace: (app, env) → ns.
+    pub app_namespaces: std::collections::HashMap<(String, String), String>,
     pub gitops: Feed,
     pub cluster: Feed,
     pub github: Feed,
@@ -269,6 +273,8 @@ pub struct State {
     pub logs: crate::app::logs::LogsView,
     /// The event timeline's data (its watches run only while it is open).
     pub timeline: crate::app::timeline::TimelineView,
+    /// The fleet view's data.
+    pub fleet: crate::app::fleet::FleetView,
     /// SLO reads (canary vs stable) per app × env.
     pub slo: crate::app::slo::SloView,
     /// Changes between two tags (base, head), asked once per pair: both name commits, so the
@@ -346,6 +352,16 @@ impl State {
             envs,
             selected_env: 0,
             runners_namespace: inv.runners.as_ref().map(|r| r.namespace.clone()),
+            app_namespaces: inv
+                .apps
+                .iter()
+                .filter(|(_, a)| a.namespace.is_some())
+                .flat_map(|(app, _)| {
+                    inv.environments
+                        .keys()
+                        .map(move |env| ((app.clone(), env.clone()), inv.namespace_of(app, env)))
+                })
+                .collect(),
             // The driver replaces these as soon as it has opened each client.
             gitops: Feed::not_connected("the GitOps repo has not been read yet"),
             cluster: Feed::not_connected("no cluster watch is running"),
@@ -362,6 +378,14 @@ impl State {
             changes: ChangesView::default(),
             logs: crate::app::logs::LogsView::default(),
             timeline: crate::app::timeline::TimelineView::default(),
+            fleet: crate::app::fleet::FleetView {
+                labels: inv
+                    .apps
+                    .iter()
+                    .map(|(n, a)| (n.clone(), a.labels.clone()))
+                    .collect(),
+                ..crate::app::fleet::FleetView::default()
+            },
             slo: crate::app::slo::SloView {
                 configured: inv.prometheus.is_some(),
                 ..crate::app::slo::SloView::default()
@@ -402,8 +426,31 @@ impl State {
         }
     }
 
+    /// The app whose details (pods) the screen shows: none while the fleet view is open.
+    pub fn app_on_screen(&self) -> Option<String> {
+        if matches!(self.overlay, Some(Overlay::Fleet)) {
+            return None;
+        }
+        self.selected_app().map(str::to_owned)
+    }
+
     pub fn selected_app(&self) -> Option<&str> {
         self.apps.get(self.selected_app).map(String::as_str)
+    }
+
+    /// Where `app` runs in `env`.
+    pub fn namespace_of(&self, app: &str, env: &str) -> &str {
+        self.app_namespaces
+            .get(&(app.to_owned(), env.to_owned()))
+            .map_or_else(
+                || {
+                    self.envs
+                        .iter()
+                        .find(|e| e.name == env)
+                        .map_or("", |e| e.namespace.as_str())
+                },
+                String::as_str,
+            )
     }
 
     pub fn selected_env(&self) -> Option<&EnvRow> {
@@ -533,6 +580,8 @@ impl State {
             Some(Overlay::Logs) => InputMode::View(View::Logs),
             Some(Overlay::Timeline) if self.timeline.filtering => InputMode::Text,
             Some(Overlay::Timeline) => InputMode::View(View::Timeline),
+            Some(Overlay::Fleet) if self.fleet.filtering => InputMode::Text,
+            Some(Overlay::Fleet) => InputMode::View(View::Fleet),
         }
     }
 

@@ -186,4 +186,11 @@ pub struct DemoArgs {
     /// Time-scale of the simulated world (2 = twice as fast).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// A fleet instead of the two demo apps: N apps × dev/stg/prod over three simulated
+    /// clusters and N/10 team namespaces, a build a minute per ten apps.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4000))]
+    pub apps: Option<u16>,
+    /// With --apps: pods no Rollout made in each namespace of each cluster (other workloads).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "apps")]
+    pub unrelated_pods: usize,
 }

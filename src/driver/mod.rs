@@ -55,7 +55,14 @@ pub async fn run_tui(
     // Which signal ended the cockpit, if one did: the exit code says so (128 + its number).
     let mut signalled = None;
     let (tx, mut rx) = unbounded_channel::<Action>();
-    let watches = start_watches(inventory, &tx);
+    // Many apps: the first screen is the fleet, which says which one needs a person.
+    if inventory.apps.len() > 1 && state.overlay.is_none() {
+        state.overlay = Some(crate::app::Overlay::Fleet);
+    }
+    // The app whose pods the watches list: the one on screen (none while the fleet is).
+    let (on_screen, on_screen_rx) = tokio::sync::watch::channel(state.app_on_screen());
+    let pods = crate::services::kube::watch::PodScope::OnScreen(on_screen_rx);
+    let watches = start_watches(inventory, &tx, pods);
     if watches.is_some() {
         state.cluster = crate::app::state::Feed::Connecting;
     }
@@ -132,6 +139,12 @@ pub async fn run_tui(
         if quit {
             break;
         }
+        let now_on_screen = state.app_on_screen();
+        on_screen.send_if_modified(|a| {
+            let changed = *a != now_on_screen;
+            *a = now_on_screen;
+            changed
+        });
     }
     driver.cancel_all();
     if let Some(w) = watches {
@@ -152,9 +165,13 @@ pub fn resolve_click(state: &State, action: Action) -> Action {
 }
 
 /// Cluster watches report `LiveEvent`s; they reach `update` as `Action::Live`.
-fn start_watches(inventory: &Inventory, tx: &UnboundedSender<Action>) -> Option<JoinHandle<()>> {
+fn start_watches(
+    inventory: &Inventory,
+    tx: &UnboundedSender<Action>,
+    pods: crate::services::kube::watch::PodScope,
+) -> Option<JoinHandle<()>> {
     let (live_tx, mut live_rx) = unbounded_channel();
-    let watches = crate::services::kube::spawn_watches(inventory, live_tx)?;
+    let watches = crate::services::kube::spawn_watches(inventory, live_tx, &pods)?;
     let tx = tx.clone();
     let forward = tokio::spawn(async move {
         while let Some(ev) = live_rx.recv().await {

@@ -22,6 +22,39 @@ impl Runner {
         });
     }
 
+    /// The fleet's gates: each tag against its env's required checks, read together (the
+    /// service serves settled commits from its cache).
+    pub(super) fn fleet_gates(&self, wanted: Vec<(String, String)>) {
+        let Some(svc) = self.services.gates.clone() else {
+            return;
+        };
+        let inv = self.services.inventory.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            let results: Vec<_> = futures::stream::iter(wanted)
+                .map(|(tag, env)| {
+                    let svc = svc.clone();
+                    let required = inv
+                        .environments
+                        .get(&env)
+                        .map(|e| e.required_checks.clone())
+                        .unwrap_or_default();
+                    async move {
+                        let r = svc
+                            .report_for_tag(&tag, &required)
+                            .await
+                            .map_err(|e| e.to_string());
+                        ((tag, env), r)
+                    }
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            let _ = tx.send(Action::FleetGates(results));
+        });
+    }
+
     /// What `head` (env, tag) brings to `base`, every line of it (the view filters and the
     /// dialogs take the first few).
     pub(super) fn load_changes(&self, app: String, base: (String, String), head: (String, String)) {
@@ -69,7 +102,7 @@ impl Runner {
             let target = inv
                 .environments
                 .get(&env)
-                .map(|e| e.namespace.clone())
+                .map(|_| inv.namespace_of(&app, &env))
                 .zip(inv.apps.get(&app).map(crate::inventory::App::slo));
             let result = match target {
                 Some((namespace, slo)) => svc

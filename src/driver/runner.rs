@@ -58,7 +58,16 @@ impl Runner {
         &self,
         inventory: &crate::inventory::Inventory,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        super::start_watches(inventory, &self.tx)
+        self.start_watches_with(inventory, crate::services::kube::watch::PodScope::All)
+    }
+
+    /// As [`start_watches`](Self::start_watches), listing the pods `pods` says.
+    pub fn start_watches_with(
+        &self,
+        inventory: &crate::inventory::Inventory,
+        pods: crate::services::kube::watch::PodScope,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        super::start_watches(inventory, &self.tx, pods)
     }
 
     pub fn ops(&self) -> &crate::ops::OpCtx {
@@ -130,6 +139,7 @@ impl Runner {
                     .spawn();
             }
             Effect::FetchGates { env, tag, required } => self.fetch_gates(env, tag, required),
+            Effect::FleetGates { wanted } => self.fleet_gates(wanted),
             Effect::ReadSlo {
                 app,
                 env,

@@ -143,12 +143,12 @@ fn kube_failure(e: &KubeError) -> Failure {
 async fn get(ctx: &Ctx, inv: &Inventory, t: &Target, watch: bool) -> Outcome {
     let app = inv.app(&t.app)?;
     let env = inv.env(&t.env)?;
-    let spec = EnvSpec {
-        env: t.env.clone(),
-        target: KubeTarget::from_inventory(inv, env.kube_context.as_deref()),
-        namespace: env.namespace.clone(),
-        apps: vec![(t.app.clone(), app.rollout_name(&t.app).to_owned())],
-    };
+    let spec = EnvSpec::single(
+        t.env.clone(),
+        KubeTarget::from_inventory(inv, env.kube_context.as_deref()),
+        inv.namespace_of(&t.app, &t.env),
+        vec![(t.app.clone(), app.rollout_name(&t.app).to_owned())],
+    );
     let (tx, mut rx) = unbounded_channel();
     let task = tokio::spawn(run_env(spec, tx));
     let mut last_error = String::from("no answer from the API server");
@@ -195,7 +195,7 @@ async fn get(ctx: &Ctx, inv: &Inventory, t: &Target, watch: bool) -> Outcome {
                         eprintln!(
                             "shipdeck: no Rollout `{}` in {} (yet)",
                             app.rollout_name(&t.app),
-                            env.namespace
+                            inv.namespace_of(&t.app, &t.env)
                         );
                         continue;
                     }
@@ -204,7 +204,7 @@ async fn get(ctx: &Ctx, inv: &Inventory, t: &Target, watch: bool) -> Outcome {
                         format!(
                             "no Rollout `{}` in namespace {}",
                             app.rollout_name(&t.app),
-                            env.namespace
+                            inv.namespace_of(&t.app, &t.env)
                         ),
                     ));
                 };

@@ -15,7 +15,8 @@ const WATCH_EVERY: Duration = Duration::from_secs(10);
 pub async fn run(ctx: &Ctx, args: SloArgs) -> Outcome {
     let inv = ctx.inventory()?;
     let app = inv.app(&args.app)?;
-    let namespace = inv.env(&args.env)?.namespace.clone();
+    inv.env(&args.env)?;
+    let namespace = inv.namespace_of(&args.app, &args.env);
     let slo = app.slo();
     let service = SloService::from_inventory(&inv, ctx.timeout).map_err(|e| failure(&e, &args))?;
     #[allow(clippy::cast_precision_loss)]

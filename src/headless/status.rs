@@ -131,7 +131,7 @@ pub async fn run(ctx: &Ctx, _args: StatusArgs) -> Outcome {
             rows.push(StatusRow {
                 app: app.clone(),
                 env: env_name.clone(),
-                namespace: env.namespace.clone(),
+                namespace: inv.namespace_of(app, env_name),
                 protected: env.protected,
                 required_checks: env.required_checks.clone(),
                 git_tag,
@@ -173,7 +173,8 @@ pub async fn run(ctx: &Ctx, _args: StatusArgs) -> Outcome {
 /// each with the last error its watch saw.
 async fn live_snapshot(inv: Inventory, timeout: Duration) -> (LiveState, Vec<String>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (envs, argos) = crate::services::kube::watch::specs(&inv);
+    let (envs, argos) =
+        crate::services::kube::watch::specs(&inv, &crate::services::kube::watch::PodScope::All);
     let mut waiting_rollouts: BTreeSet<String> = envs.iter().map(|s| s.env.clone()).collect();
     let mut waiting_argo: BTreeSet<String> = argos.iter().map(|s| s.env.clone()).collect();
     let mut tasks = tokio::task::JoinSet::new();

@@ -245,6 +245,13 @@ pub struct App {
     /// thresholds, see [`SloConfig`]).
     #[serde(default)]
     pub slo: Option<SloConfig>,
+    /// The namespace it runs in when that is not its environment's; `{app}` and `{env}` are
+    /// replaced (`payments-{env}`). Platform teams give each team or app its own namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Free labels the fleet view groups by (`team: payments`).
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
 }
 
 impl App {
@@ -255,6 +262,14 @@ impl App {
     /// Its SLO, the inventory's or the defaults.
     pub fn slo(&self) -> SloConfig {
         self.slo.clone().unwrap_or_default()
+    }
+
+    /// The namespace of this app in `env` (whose own namespace is `env_namespace`).
+    pub fn namespace_in(&self, app: &str, env: &str, env_namespace: &str) -> String {
+        self.namespace.as_deref().map_or_else(
+            || env_namespace.to_owned(),
+            |t| t.replace("{app}", app).replace("{env}", env),
+        )
     }
 
     pub fn argocd_application_name(&self, app: &str, env: &str) -> String {
@@ -460,6 +475,18 @@ impl Inventory {
     /// Environments in promotion order as written in the file.
     pub fn env_names(&self) -> impl Iterator<Item = &str> {
         self.environments.keys().map(String::as_str)
+    }
+
+    /// Where `app` runs in `env`: its own namespace, or the environment's. Unknown names give
+    /// the environment's namespace, or an empty string (the lookups that matter refuse them first).
+    pub fn namespace_of(&self, app: &str, env: &str) -> String {
+        let env_ns = self
+            .environments
+            .get(env)
+            .map_or("", |e| e.namespace.as_str());
+        self.apps
+            .get(app)
+            .map_or_else(|| env_ns.to_owned(), |a| a.namespace_in(app, env, env_ns))
     }
 
     /// Looks an app up, with a clear error.

@@ -46,6 +46,7 @@ pub fn start(
     inventory: Inventory,
     paths: Paths,
     speed: f64,
+    spread: bool,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if speed <= 0.0 {
@@ -63,30 +64,47 @@ pub fn start(
                     .map(move |(env, _)| (app.clone(), env.clone()))
             })
             .collect();
+        // A fleet builds one app at a time, a build a minute per ten apps; the demo builds
+        // every app at once.
+        let every = if spread {
+            let per_minute = u32::try_from((targets.len() / 10).max(1)).unwrap_or(u32::MAX);
+            EVERY / per_minute
+        } else {
+            EVERY
+        };
         let inv = Arc::new(inventory);
         let mut n = 0_u64;
         loop {
-            tokio::time::sleep(scaled(EVERY, speed)).await;
+            tokio::time::sleep(scaled(every, speed)).await;
             let tag = next_tag(n);
+            let batch: Vec<(String, String)> = if spread {
+                let i = usize::try_from(n).unwrap_or(0) % targets.len().max(1);
+                targets.get(i).cloned().into_iter().collect()
+            } else {
+                targets.clone()
+            };
             n += 1;
             github.add_commit(&tag, Scenario::pipeline());
-            tokio::time::sleep(scaled(RELEASE_AFTER, speed)).await;
-            let (inv, paths, targets, tag) =
-                (inv.clone(), paths.clone(), targets.clone(), tag.clone());
-            let released = tokio::task::spawn_blocking(move || {
-                let engine = GitopsEngine::open(&inv, &paths)?;
-                for (app, env) in &targets {
-                    let mut req = ChangeRequest::new(Action::Release, app, env, Some(&tag));
-                    "ci-bot".clone_into(&mut req.actor);
-                    req.reason = Some("auto-release of a new build".to_owned());
-                    engine.apply(&req, &TaskCtl::detached())?;
+            let (inv, paths, targets, tag) = (inv.clone(), paths.clone(), batch, tag.clone());
+            let release_after = scaled(RELEASE_AFTER, speed);
+            // Released later, while the next builds go on (a fleet's builds overlap).
+            tokio::spawn(async move {
+                tokio::time::sleep(release_after).await;
+                let released = tokio::task::spawn_blocking(move || {
+                    let engine = GitopsEngine::open(&inv, &paths)?;
+                    for (app, env) in &targets {
+                        let mut req = ChangeRequest::new(Action::Release, app, env, Some(&tag));
+                        "ci-bot".clone_into(&mut req.actor);
+                        req.reason = Some("auto-release of a new build".to_owned());
+                        engine.apply(&req, &TaskCtl::detached())?;
+                    }
+                    Ok::<_, crate::services::gitops::GitopsError>(())
+                })
+                .await;
+                if let Ok(Err(e)) = released {
+                    tracing::warn!(error = %e, "demo CI could not auto-release");
                 }
-                Ok::<_, crate::services::gitops::GitopsError>(())
-            })
-            .await;
-            if let Ok(Err(e)) = released {
-                tracing::warn!(error = %e, "demo CI could not auto-release");
-            }
+            });
         }
     })
 }

@@ -204,7 +204,7 @@ fn file_of(app: &str, env: &str) -> (String, TagSpot<'static>) {
     }
 }
 
-fn sig(who: (&str, &str), when: &str) -> Result<Signature<'static>, SeedError> {
+pub fn sig(who: (&str, &str), when: &str) -> Result<Signature<'static>, SeedError> {
     let secs = when
         .parse::<jiff::Timestamp>()
         .map(jiff::Timestamp::as_second)
@@ -226,6 +226,54 @@ pub fn seeded_tags() -> Vec<&'static str> {
 }
 
 pub fn seed(workspace: &Path) -> Result<SeededGitops, SeedError> {
+    seed_with(workspace, |repo| {
+        let mut tree: Option<Oid> = None;
+        for (path, text) in FILES {
+            let t = tree.map(|t| repo.find_tree(t)).transpose()?;
+            tree = Some(write_in_tree(repo, t.as_ref(), path, text.as_bytes())?);
+        }
+        let first = sig(ALICE, "2026-11-02T10:00:00Z")?;
+        let root_tree = repo.find_tree(tree.ok_or_else(|| git2::Error::from_str("no files"))?)?;
+        let mut head = repo.commit(
+            None,
+            &first,
+            &first,
+            "Bootstrap the miker GitOps repo: miker-web (kustomize) and miker-api (helm)\n",
+            &root_tree,
+            &[],
+        )?;
+        for step in HISTORY {
+            let parent = repo.find_commit(head)?;
+            let (path, spot) = file_of(step.app, step.env);
+            let entry = parent.tree()?.get_path(Path::new(&path))?;
+            let blob = repo.find_blob(entry.id())?;
+            let old = String::from_utf8_lossy(blob.content()).into_owned();
+            let new = if step.tag.is_empty() {
+                old.replace("    count: 3", "    count: 4")
+            } else {
+                set_tag(&old, spot, step.tag, &path)?
+            };
+            let tree = write_in_tree(repo, Some(&parent.tree()?), &path, new.as_bytes())?;
+            let s = sig(step.who, step.when)?;
+            head = repo.commit(
+                None,
+                &s,
+                &s,
+                &format!("{}\n", step.subject),
+                &repo.find_tree(tree)?,
+                &[&parent],
+            )?;
+        }
+        Ok(head)
+    })
+}
+
+/// Creates `<workspace>/gitops.git` with `main` at the commit `build` makes in an in-memory
+/// repository (its objects land on disk as one pack).
+pub fn seed_with(
+    workspace: &Path,
+    build: impl FnOnce(&Repository) -> Result<Oid, SeedError>,
+) -> Result<SeededGitops, SeedError> {
     let bare = workspace.join("gitops.git");
     if bare.exists() {
         return Err(SeedError::Exists(bare));
@@ -240,43 +288,7 @@ pub fn seed(workspace: &Path) -> Result<SeededGitops, SeedError> {
     let repo = Repository::from_odb(git2::Odb::new()?)?;
     let odb = repo.odb()?;
     let mempack = odb.add_new_mempack_backend(1)?;
-    let mut tree: Option<Oid> = None;
-    for (path, text) in FILES {
-        let t = tree.map(|t| repo.find_tree(t)).transpose()?;
-        tree = Some(write_in_tree(&repo, t.as_ref(), path, text.as_bytes())?);
-    }
-    let first = sig(ALICE, "2026-11-02T10:00:00Z")?;
-    let root_tree = repo.find_tree(tree.ok_or_else(|| git2::Error::from_str("no files"))?)?;
-    let mut head = repo.commit(
-        None,
-        &first,
-        &first,
-        "Bootstrap the miker GitOps repo: miker-web (kustomize) and miker-api (helm)\n",
-        &root_tree,
-        &[],
-    )?;
-    for step in HISTORY {
-        let parent = repo.find_commit(head)?;
-        let (path, spot) = file_of(step.app, step.env);
-        let entry = parent.tree()?.get_path(Path::new(&path))?;
-        let blob = repo.find_blob(entry.id())?;
-        let old = String::from_utf8_lossy(blob.content()).into_owned();
-        let new = if step.tag.is_empty() {
-            old.replace("    count: 3", "    count: 4")
-        } else {
-            set_tag(&old, spot, step.tag, &path)?
-        };
-        let tree = write_in_tree(&repo, Some(&parent.tree()?), &path, new.as_bytes())?;
-        let s = sig(step.who, step.when)?;
-        head = repo.commit(
-            None,
-            &s,
-            &s,
-            &format!("{}\n", step.subject),
-            &repo.find_tree(tree)?,
-            &[&parent],
-        )?;
-    }
+    let head = build(&repo)?;
     let mut pack = git2::Buf::new();
     mempack.dump(&repo, &mut pack)?;
     // No template hooks either: a dozen sample files nobody runs.
@@ -301,7 +313,8 @@ pub fn seed(workspace: &Path) -> Result<SeededGitops, SeedError> {
     })
 }
 
-fn write_in_tree(
+/// Writes `content` at `path` into `tree` (or an empty one); returns the new root tree.
+pub fn write_in_tree(
     repo: &Repository,
     tree: Option<&git2::Tree<'_>>,
     path: &str,

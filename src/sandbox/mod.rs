@@ -3,6 +3,7 @@
 
 pub mod ci;
 pub mod feishu;
+pub mod fleet;
 pub mod github;
 pub mod gitremote;
 pub mod kube;

@@ -6,6 +6,7 @@ pub mod confirm_dialog;
 pub mod environments;
 pub mod feishu_view;
 mod fit;
+pub mod fleet_view;
 pub mod footer;
 pub mod gates;
 pub mod layout;

@@ -33,6 +33,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Some(Overlay::Changes) => super::changes_view::render(frame, state),
         Some(Overlay::Logs) => super::logs_view::render(frame, state),
         Some(Overlay::Timeline) => super::timeline_view::render(frame, state),
+        Some(Overlay::Fleet) => super::fleet_view::render(frame, state),
     }
 }
 
@@ -83,6 +84,7 @@ fn help(frame: &mut Frame<'_>, state: &State, scroll: u16) {
         (View::Changes, "changes"),
         (View::Logs, "logs"),
         (View::Timeline, "timeline"),
+        (View::Fleet, "fleet"),
     ] {
         lines.push(Line::styled(format!("  in the {name} view:"), dim()));
         for (key, cmd) in state.keymap.view_keys(view) {

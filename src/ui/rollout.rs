@@ -30,20 +30,34 @@ fn now_of(state: &State) -> Timestamp {
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-fn rs_summary(label: &str, rs: &ReplicaSetInfo, color: Color) -> Vec<Span<'static>> {
+fn rs_summary(
+    label: &str,
+    rs: &ReplicaSetInfo,
+    color: Color,
+    pods_listed: bool,
+) -> Vec<Span<'static>> {
     let tag = rs
         .images
         .first()
         .and_then(|i| image_tag(i))
         .unwrap_or("?")
         .to_owned();
-    let ready = rs.pods.iter().filter(|p| {
-        let mut it = p.ready.split('/');
-        matches!((it.next(), it.next()), (Some(a), Some(b)) if a == b && a != "0")
-    });
+    // Until its pods are listed, the ReplicaSet's own status counts (never "0/0").
+    let counts = if pods_listed {
+        let ready = rs.pods.iter().filter(|p| {
+            let mut it = p.ready.split('/');
+            matches!((it.next(), it.next()), (Some(a), Some(b)) if a == b && a != "0")
+        });
+        format!("{}/{} ready", ready.count(), rs.pods.len())
+    } else {
+        format!(
+            "{}/{} available (pods: listing…)",
+            rs.available, rs.replicas
+        )
+    };
     vec![
         Span::styled(format!("{label} "), Style::default().fg(color)),
-        Span::raw(format!("{tag}  {}/{} ready", ready.count(), rs.pods.len())),
+        Span::raw(format!("{tag}  {counts}")),
     ]
 }
 
@@ -85,11 +99,12 @@ fn header(r: &RolloutInfo, now: Timestamp, resume_key: &str, width: usize) -> Ve
             if c.preview { "preview" } else { "canary" },
             c,
             Color::Yellow,
+            r.pods_listed,
         ));
         pods.push(Span::raw("   "));
     }
     if let Some(s) = r.stable_rs() {
-        pods.extend(rs_summary("stable", s, Color::Green));
+        pods.extend(rs_summary("stable", s, Color::Green, r.pods_listed));
     }
     if !pods.is_empty() {
         lines.push(Line::from(pods));
@@ -192,13 +207,19 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, focused: bool) {
                     }
                     if state.zoomed && state.focus == Panel::Rollout {
                         lines.push(Line::from(""));
+                        if !r.pods_listed {
+                            lines.push(Line::styled("pods: listing…", dim()));
+                        }
                         for l in crate::services::kube::print::tree(r, now).lines() {
                             lines.push(Line::from(l.to_owned()));
                         }
                     }
                 }
                 Some(None) => lines.push(Line::styled(
-                    format!("no Rollout for {app} in {}", env.namespace),
+                    format!(
+                        "no Rollout for {app} in {}",
+                        state.namespace_of(app, &env.name)
+                    ),
                     dim(),
                 )),
                 None => lines.push(Line::styled("waiting for the first list…", dim())),

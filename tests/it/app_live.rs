@@ -40,7 +40,12 @@ async fn promote_the_canary_then_roll_back_both_halves() {
     let (tx, rx) = unbounded_channel();
     let services = Services::connect(&inv, &paths, false, &mut state, &tx).await;
     let (live_tx, mut live_rx) = unbounded_channel();
-    let watches = shipdeck::services::kube::spawn_watches(&inv, live_tx).expect("watches start");
+    let watches = shipdeck::services::kube::spawn_watches(
+        &inv,
+        live_tx,
+        &shipdeck::services::kube::watch::PodScope::All,
+    )
+    .expect("watches start");
     let forward = {
         let tx = tx.clone();
         tokio::spawn(async move {

@@ -21,6 +21,8 @@ mod changes;
 mod cli_help;
 mod faults;
 mod feishu;
+mod fleet;
+mod fleet_gates;
 mod gates;
 mod gitops;
 mod guard;

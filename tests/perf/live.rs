@@ -47,7 +47,12 @@ fn child(inventory: &str) {
     rt.block_on(async {
         let inv = shipdeck::inventory::Inventory::load(std::path::Path::new(inventory)).unwrap();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let _w = shipdeck::services::kube::spawn_watches(&inv, tx).unwrap();
+        let _w = shipdeck::services::kube::spawn_watches(
+            &inv,
+            tx,
+            &shipdeck::services::kube::watch::PodScope::All,
+        )
+        .unwrap();
         let mut state = shipdeck::services::kube::LiveState::default();
         while let Some(ev) = rx.recv().await {
             let is_rollouts = matches!(ev, shipdeck::services::kube::LiveEvent::Rollouts { .. });

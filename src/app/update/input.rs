@@ -9,6 +9,10 @@ use super::{command, step};
 const HELP_LINES: u16 = Command::ALL.len() as u16 + 6;
 
 pub(super) fn typed(state: &mut State, c: char) {
+    if state.overlay == Some(Overlay::Fleet) {
+        super::fleet::edit_filter(state, |f| f.push(c));
+        return;
+    }
     if state.overlay == Some(Overlay::Logs) {
         state.logs.filter.push(c);
         return;
@@ -44,6 +48,12 @@ pub(super) fn typed(state: &mut State, c: char) {
 }
 
 pub(super) fn backspace(state: &mut State) {
+    if state.overlay == Some(Overlay::Fleet) {
+        super::fleet::edit_filter(state, |f| {
+            f.pop();
+        });
+        return;
+    }
     if state.overlay == Some(Overlay::Logs) {
         state.logs.filter.pop();
         return;
@@ -82,6 +92,10 @@ pub(super) fn backspace(state: &mut State) {
 
 /// ctrl-u: empty the text field (as in a shell).
 pub(super) fn clear(state: &mut State) {
+    if state.overlay == Some(Overlay::Fleet) {
+        super::fleet::edit_filter(state, String::clear);
+        return;
+    }
     if state.overlay == Some(Overlay::Logs) {
         state.logs.filter.clear();
         return;
@@ -149,6 +163,12 @@ pub(super) fn cancel(state: &mut State, effects: &mut Vec<Effect>) {
             state.overlay = Some(Overlay::Timeline);
         }
         Some(Overlay::Timeline) => super::timeline::close(state, effects),
+        // esc while filtering drops the filter; otherwise the fleet gives way to the app.
+        Some(Overlay::Fleet) if state.fleet.filtering => {
+            state.fleet.filtering = false;
+            state.fleet.filter.clear();
+            state.overlay = Some(Overlay::Fleet);
+        }
         Some(_) => {}
         None => {
             if let Some(id) = state.tasks.cancel_newest() {
@@ -266,6 +286,15 @@ pub(super) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
             message,
             input,
         }) => super::git::submit_reason(state, change, message, input),
+        // enter ends the filter's typing (keeping it); otherwise it opens the cell.
+        Some(Overlay::Fleet) => {
+            state.overlay = Some(Overlay::Fleet);
+            if state.fleet.filtering {
+                state.fleet.filtering = false;
+            } else {
+                super::command(state, Command::Open, effects);
+            }
+        }
         Some(Overlay::Help { .. } | Overlay::Line { .. }) | None => {}
     }
 }
@@ -347,6 +376,8 @@ pub(super) fn move_selection(state: &mut State, delta: i32) {
         }
         Some(Overlay::Changes) => super::changes::move_selection(state, delta),
         Some(Overlay::Timeline) => super::timeline::move_selection(state, delta),
+        // The fleet moves its own cursor (`fleet::command`).
+        Some(Overlay::Fleet) => {}
         Some(Overlay::Secrets) => {
             let n = state.secrets.rows.as_ref().map_or(0, Vec::len);
             state.secrets.selected = step(state.secrets.selected, delta, n);

@@ -6,6 +6,7 @@ mod changes;
 mod drift;
 mod evidence;
 mod feishu;
+mod fleet;
 mod gates;
 mod git;
 mod input;
@@ -72,6 +73,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             git::settle_releases(state, &mut effects);
             drift::track(state, &mut effects);
+            super::fleet::note_needs(state);
         }
         Action::Pushed {
             app,
@@ -111,7 +113,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             git::snapshot(state, result, &mut effects);
             drift::track(state, &mut effects);
             changes::want_pairs(state, &mut effects);
+            fleet::want_gates(state, &mut effects);
+            super::fleet::note_needs(state);
         }
+        Action::FleetGates(results) => fleet::gates(state, results, &mut effects),
+        Action::RefreshFleetGates => fleet::refresh_gates(state, &mut effects),
         Action::KnownTags { app, result } => git::known_tags(state, &app, result),
         Action::History { app, env, result } => git::history(state, &app, &env, result),
         Action::GitTags(tags) => {
@@ -213,6 +219,12 @@ fn task_finished(state: &mut State, id: super::tasks::TaskId, outcome: TaskOutco
 }
 
 fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
+    // The fleet answers its own keys; a write it passes on is checked once it selected the
+    // cell's app × env.
+    if state.overlay == Some(Overlay::Fleet) && fleet::handles(cmd) {
+        fleet::command(state, cmd, effects);
+        return;
+    }
     // A write that would only be refused says why instead (the op refuses it regardless).
     if cmd.writes()
         && let Some(why) = key_blocked(state, cmd)
@@ -303,6 +315,8 @@ fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>) {
         Command::PauseLogs => logs::toggle_pause(state),
         Command::Container => logs::next_container(state, effects),
         Command::Timeline => timeline::open(state, effects),
+        Command::Fleet => fleet::toggle(state, effects),
+        Command::Group => {}
         Command::Refresh | Command::Sync | Command::TerminateSync => {
             argocd::command(state, cmd, effects);
         }

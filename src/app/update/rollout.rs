@@ -49,7 +49,7 @@ pub(super) fn ask(state: &mut State, cmd: Command) {
             format!(
                 "kubectl argo rollouts {} {app} -n {}",
                 action.name(),
-                env.namespace
+                state.namespace_of(&app, &env.name)
             ),
             status,
         ],

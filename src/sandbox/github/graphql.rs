@@ -8,11 +8,14 @@
 //! `Organization.teams(first, after)` / `team(slug)`, `Team.members(first, after, membership)`
 //! with `nodes`, `edges { cursor role node }`, `pageInfo`, `totalCount`, `User { login name
 //! email organizationVerifiedDomainEmails(login) }`, `Query.repository(owner, name)` with
-//! `object(oid)` → `Commit { oid messageHeadline associatedPullRequests(first) }` and
-//! `PullRequest { number title url state merged mergedAt author mergedBy labels(first) }`, and
+//! `object(oid | expression)` → `Commit { oid messageHeadline associatedPullRequests(first) }` and
+//! `PullRequest { number title url state merged mergedAt author mergedBy labels(first) }`,
+//! the CI of commits (`Commit.statusCheckRollup { state contexts(first) }` over the union
+//! `CheckRun | StatusContext`, `Commit.checkSuites(first)` → `CheckSuite { workflowRun }`), and
 //! `rateLimit`. `first`/`last` is required
 //! on every connection and capped at 100, as GitHub's node limits say.
 
+mod checks;
 mod document;
 mod exec;
 mod lex;
@@ -69,6 +72,16 @@ pub(crate) struct RepoView<'a> {
     pub name: &'a str,
     pub base_url: &'a str,
     pub history: &'a History,
+    /// The CI of a commit (by full SHA) as the REST endpoints serve it now; `None`: no CI.
+    pub ci: &'a dyn Fn(&str) -> Option<CiView>,
+}
+
+/// One commit's CI in REST's JSON shapes (check runs, latest of each name; statuses, latest
+/// of each context; workflow runs): `statusCheckRollup` and `checkSuites` answer from these.
+pub(crate) struct CiView {
+    pub check_runs: Vec<Json>,
+    pub statuses: Vec<Json>,
+    pub workflow_runs: Vec<Json>,
 }
 
 /// The rate-limit numbers `rateLimit` reports.
@@ -92,6 +105,7 @@ mod tests {
             name: "miker",
             base_url: "http://sandbox",
             history: &history,
+            ci: &|_| None,
         };
         execute(org, &repo, body, rate)
     }
@@ -194,6 +208,64 @@ mod tests {
             rate(),
         );
         assert_eq!(other["errors"][0]["type"], "NOT_FOUND");
+    }
+
+    #[test]
+    fn the_ci_of_a_commit_through_the_rollup_union() {
+        let org = OrgSeed::demo();
+        let history = crate::sandbox::github::history::demo();
+        let ci = |sha: &str| {
+            sha.starts_with("0c7b3d9").then(|| CiView {
+                check_runs: vec![json!({ "id": 11, "node_id": "CR_11", "name": "lint",
+                    "status": "in_progress", "conclusion": null, "started_at": "2026-11-30T12:00:00Z",
+                    "completed_at": null, "html_url": "h/11", "details_url": "d/11",
+                    "check_suite": { "id": 5 } })],
+                statuses: vec![json!({ "node_id": "SC_1", "context": "deploy", "state": "error",
+                    "target_url": "t/1", "created_at": "2026-11-30T12:00:09Z" })],
+                workflow_runs: vec![json!({ "id": 6, "name": "ci", "check_suite_id": 5,
+                    "status": "in_progress", "conclusion": null, "html_url": "r/6" })],
+            })
+        };
+        let repo = RepoView {
+            owner: "miker-org",
+            name: "miker",
+            base_url: "http://sandbox",
+            history: &history,
+            ci: &ci,
+        };
+        let q = r#"{ repository(owner: "miker-org", name: "miker") {
+            a: object(expression: "0c7b3d9") { ... on Commit { oid statusCheckRollup { state
+              contexts(first: 10) { nodes { __typename
+                ... on CheckRun { name status conclusion detailsUrl checkSuite { workflowRun { databaseId workflow { name } } } }
+                ... on StatusContext { context state targetUrl } } } }
+              checkSuites(first: 5) { nodes { status workflowRun { url } } } } }
+            b: object(expression: "5f2a8c1") { ... on Commit { statusCheckRollup { state } } }
+            c: object(expression: "0c7b3d9") { ... on Tree { entries } } } }"#;
+        let out = execute(&org, &repo, &json!({ "query": q }), rate());
+        assert!(out.get("errors").is_none(), "{out}");
+        let a = &out["data"]["repository"]["a"];
+        assert_eq!(a["oid"].as_str().map(str::len), Some(40), "the full SHA");
+        let rollup = &a["statusCheckRollup"];
+        assert_eq!(rollup["state"], "FAILURE");
+        let run = &rollup["contexts"]["nodes"][0];
+        assert_eq!(
+            run,
+            &json!({ "__typename": "CheckRun", "name": "lint", "status": "IN_PROGRESS",
+                "conclusion": null, "detailsUrl": "d/11",
+                "checkSuite": { "workflowRun": { "databaseId": 6, "workflow": { "name": "ci" } } } }),
+            "each member reads only its own fields"
+        );
+        assert_eq!(
+            rollup["contexts"]["nodes"][1],
+            json!({ "__typename": "StatusContext", "context": "deploy", "state": "ERROR", "targetUrl": "t/1" })
+        );
+        assert_eq!(
+            a["checkSuites"]["nodes"],
+            json!([{ "status": "IN_PROGRESS", "workflowRun": { "url": "r/6" } }])
+        );
+        let b = &out["data"]["repository"]["b"];
+        assert_eq!(b["statusCheckRollup"], Json::Null, "nothing reported: null");
+        assert_eq!(out["data"]["repository"]["c"], json!({}), "not a Tree");
     }
 
     #[test]

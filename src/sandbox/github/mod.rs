@@ -1,5 +1,5 @@
-//! A local GitHub API (REST for CI gates and compare, GraphQL for org teams and the pull
-//! requests of commits) on 127.0.0.1.
+//! A local GitHub API (REST for CI gates and compare, GraphQL for org teams, the pull
+//! requests of commits and the CI of many commits at once) on 127.0.0.1.
 //!
 //! It serves what shipdeck reads, shaped like GitHub's documented payloads:
 //! `GET /repos/{o}/{r}/commits/{ref}` (short SHAs resolve), `…/commits/{ref}/check-runs`,
@@ -9,7 +9,10 @@
 //! parameters lists the newest 250 commits, as GitHub documents it.
 //! Every answer carries an `ETag` and the `x-ratelimit-*` headers; a matching `If-None-Match`
 //! gets a 304 that costs nothing, as on GitHub. A throttle switch answers 403/429 with
-//! `x-ratelimit-reset` (primary) or `retry-after` (secondary) until it expires.
+//! `x-ratelimit-reset` (primary) or `retry-after` (secondary) until it expires. GraphQL has
+//! its own points ([`GithubSandbox::set_graphql_limit`]) and throttle
+//! ([`GithubSandbox::set_graphql_throttle`]), as GitHub counts the two APIs apart; its CI
+//! answers (`statusCheckRollup`, `checkSuites`) are read from the REST payloads of the moment.
 //!
 //! Each commit runs a [`Scenario`]: its check runs go `queued` → `in_progress` → `completed` on a
 //! timeline scaled by the speed factor (speed 10 runs a 400 s pipeline in 40 s; speed 0
@@ -123,6 +126,10 @@ pub(crate) struct State {
     pub next_id: u64,
     pub next_run_number: u64,
     pub throttle: Option<(Throttle, Timestamp)>,
+    /// GraphQL's limit is counted apart from REST's, as on GitHub: points per window.
+    pub graphql_limit: u64,
+    pub graphql_used: u64,
+    pub graphql_throttle: Option<(Throttle, Timestamp)>,
     pub stats: SandboxStats,
     pub org: OrgSeed,
     /// The source repository's commits and pull requests (compare, `associatedPullRequests`).
@@ -176,6 +183,9 @@ impl GithubSandbox {
                 next_id: 4_000_000_001,
                 next_run_number: 801,
                 throttle: None,
+                graphql_limit: 5000,
+                graphql_used: 0,
+                graphql_throttle: None,
                 stats: SandboxStats::default(),
                 org: opts.org,
                 history: history::History::default(),
@@ -220,6 +230,25 @@ impl GithubSandbox {
                 .unwrap_or_else(|_| Timestamp::now());
             (t, until)
         });
+    }
+
+    /// Starts (or with `None` ends) a throttle of the GraphQL endpoint only (GitHub limits the
+    /// two APIs apart). Primary: `200` with a `RATE_LIMITED` error and `x-ratelimit-remaining:
+    /// 0` until its end; secondary: `status` with `retry-after`.
+    pub fn set_graphql_throttle(&self, throttle: Option<Throttle>) {
+        let mut st = self.shared_state.lock();
+        st.graphql_throttle = throttle.map(|t| {
+            let until = Timestamp::now()
+                .checked_add(jiff::SignedDuration::try_from(t.lasting).unwrap_or_default())
+                .unwrap_or_else(|_| Timestamp::now());
+            (t, until)
+        });
+    }
+
+    /// GraphQL points per window (default 5000; each query costs one). What `rateLimit` and
+    /// the `x-ratelimit-*` headers of GraphQL answers count down from.
+    pub fn set_graphql_limit(&self, points: u64) {
+        self.shared_state.lock().graphql_limit = points;
     }
 
     /// `n` commits on top of `parent` (a known SHA, full or short; `None`: the newest commit),

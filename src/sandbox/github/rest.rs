@@ -3,6 +3,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admission;
+mod ci;
 mod compare;
 mod payload;
 
@@ -17,14 +18,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value as Json, json};
 
-use super::scenario::{Phase, check_phase, status_phase};
 use super::{Shared, graphql};
 
 use admission::{
     admit, authorise, error, finish, paginate, put_rate_headers, repo_known, reset_epoch, resolve,
     roll_window, window_reset,
 };
-use payload::{check_run_json, phase_str, repo_json, sim_now, user_json, wall, workflow_run_json};
+use payload::{check_run_json, phase_str, repo_json, wall, workflow_run_json};
 
 type Shd = AxState<Arc<Shared>>;
 type Params = Query<BTreeMap<String, String>>;
@@ -111,15 +111,7 @@ async fn check_runs(
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    let t = sim_now(&st, c);
-    let mut runs: Vec<(usize, Phase)> = c
-        .scenario
-        .checks
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (i, check_phase(s, t)))
-        .filter(|(_, p)| *p != Phase::NotYet)
-        .collect();
+    let mut runs = ci::appeared(&st, c);
     if let Some(name) = query.get("check_name") {
         runs.retain(|(i, _)| &c.scenario.checks[*i].name == name);
     }
@@ -127,15 +119,7 @@ async fn check_runs(
         runs.retain(|(_, p)| phase_str(*p) == status);
     }
     if query.get("filter").map_or("latest", String::as_str) == "latest" {
-        // The newest run of each name (a re-run supersedes the earlier one).
-        let mut keep: Vec<(usize, Phase)> = Vec::new();
-        for (i, p) in runs {
-            let name = &c.scenario.checks[i].name;
-            keep.retain(|(k, _)| &c.scenario.checks[*k].name != name);
-            keep.push((i, p));
-        }
-        keep.sort_by_key(|(i, _)| *i);
-        runs = keep;
+        runs = ci::latest(c, runs);
     }
     let total = runs.len();
     let (range, link) = paginate(&sh.base_url, &uri, &query, total);
@@ -162,36 +146,8 @@ async fn combined_status(
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    let t = sim_now(&st, c);
     let api = format!("{}/repos/{}/{}", sh.base_url, st.owner, st.repo);
-    let all: Vec<Json> = c
-        .scenario
-        .statuses
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let phase = status_phase(s, t);
-            let (state, updated) = match phase {
-                Phase::NotYet => return None,
-                Phase::Completed => (s.outcome.as_str(), s.start_at + s.run_for),
-                Phase::Queued | Phase::InProgress => ("pending", s.start_at),
-            };
-            let id = c.first_id + (c.scenario.checks.len() + i) as u64;
-            Some(json!({
-                "url": format!("{api}/statuses/{}", c.sha),
-                "avatar_url": "https://avatars.githubusercontent.com/oa/4808451?v=4",
-                "id": id,
-                "node_id": format!("SC_{id}"),
-                "state": state,
-                "description": format!("{} is {state}", s.context),
-                "target_url": format!("{}/ci/{}/{}", sh.base_url, s.context, &c.sha[..7]),
-                "context": s.context,
-                "created_at": wall(&st, c, s.start_at).to_string(),
-                "updated_at": wall(&st, c, updated).to_string(),
-                "creator": user_json(&sh.base_url, "ci-bot", 1001),
-            }))
-        })
-        .collect();
+    let all = ci::statuses_json(&sh.base_url, &st, c);
     let states: Vec<&str> = all.iter().filter_map(|s| s["state"].as_str()).collect();
     let combined = if states.iter().any(|s| matches!(*s, "failure" | "error")) {
         "failure"
@@ -301,31 +257,92 @@ async fn graphql_endpoint(
     let Ok(request) = serde_json::from_slice::<Json>(&body) else {
         return error(StatusCode::BAD_REQUEST, "Problems parsing JSON");
     };
-    let rate = graphql::RateInfo {
-        limit: 5000,
-        remaining: 5000u64.saturating_sub(st.stats.graphql),
-        used: st.stats.graphql,
-        reset_at: window_reset(&st),
-    };
+    if let Some(refused) = graphql_admit(&mut st) {
+        return refused;
+    }
+    // Every query costs a point here (GitHub charges at least one, and a query of 50 aliased
+    // commits with one 100-node connection each rounds to one).
+    st.graphql_used += 1;
+    let rate = graphql_rate(&st);
+    let base = sh.base_url.as_str();
+    let state: &super::State = &st;
+    let ci = |full: &str| ci::view(base, state, full);
     let repo = graphql::RepoView {
-        owner: &st.owner,
-        name: &st.repo,
-        base_url: &sh.base_url,
-        history: &st.history,
+        owner: &state.owner,
+        name: &state.repo,
+        base_url: base,
+        history: &state.history,
+        ci: &ci,
     };
-    let out = graphql::execute(&st.org, &repo, &request, rate);
-    // GitHub's GraphQL answers carry the headers of its own rate limit.
+    let out = graphql::execute(&state.org, &repo, &request, rate);
     let mut h = HeaderMap::new();
-    admission::put(&mut h, "x-ratelimit-limit", rate.limit.to_string());
-    admission::put(&mut h, "x-ratelimit-remaining", rate.remaining.to_string());
-    admission::put(&mut h, "x-ratelimit-used", rate.used.to_string());
+    put_graphql_rate_headers(&mut h, rate);
+    (StatusCode::OK, h, axum::Json(out)).into_response()
+}
+
+fn graphql_rate(st: &super::State) -> graphql::RateInfo {
+    graphql::RateInfo {
+        limit: st.graphql_limit,
+        remaining: st.graphql_limit.saturating_sub(st.graphql_used),
+        used: st.graphql_used,
+        reset_at: window_reset(st),
+    }
+}
+
+/// GitHub's GraphQL answers carry the headers of its own rate limit.
+fn put_graphql_rate_headers(h: &mut HeaderMap, rate: graphql::RateInfo) {
+    admission::put(h, "x-ratelimit-limit", rate.limit.to_string());
+    admission::put(h, "x-ratelimit-remaining", rate.remaining.to_string());
+    admission::put(h, "x-ratelimit-used", rate.used.to_string());
     admission::put(
-        &mut h,
+        h,
         "x-ratelimit-reset",
         rate.reset_at.as_second().to_string(),
     );
-    admission::put(&mut h, "x-ratelimit-resource", "graphql");
-    (StatusCode::OK, h, axum::Json(out)).into_response()
+    admission::put(h, "x-ratelimit-resource", "graphql");
+}
+
+/// GraphQL's own limits: its points spent (GitHub answers 200 with a `RATE_LIMITED` error),
+/// or the GraphQL throttle (primary: the same error until the throttle's end; secondary: 403
+/// with `retry-after`).
+fn graphql_admit(st: &mut super::State) -> Option<Response> {
+    roll_window(st);
+    let now = jiff::Timestamp::now();
+    let mut rate = graphql_rate(st);
+    let throttled = match st.graphql_throttle {
+        Some((t, until)) if now < until => Some((t, until)),
+        Some(_) => {
+            st.graphql_throttle = None;
+            None
+        }
+        None => None,
+    };
+    if let Some((t, until)) = throttled {
+        st.stats.throttled += 1;
+        if t.kind == super::ThrottleKind::Secondary {
+            let wait_s = until.duration_since(now).as_secs_f64().ceil().max(1.0);
+            let status = StatusCode::from_u16(t.status).unwrap_or(StatusCode::FORBIDDEN);
+            let mut h = HeaderMap::new();
+            put_graphql_rate_headers(&mut h, rate);
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            admission::put(&mut h, "retry-after", (wait_s as u64).to_string());
+            let body = json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": RATE_DOC });
+            return Some((status, h, axum::Json(body)).into_response());
+        }
+        rate.remaining = 0;
+        rate.reset_at = jiff::Timestamp::from_second(
+            until.as_second() + i64::from(until.subsec_nanosecond() > 0),
+        )
+        .unwrap_or(until);
+    } else if rate.remaining > 0 {
+        return None;
+    } else {
+        st.stats.throttled += 1;
+    }
+    let mut h = HeaderMap::new();
+    put_graphql_rate_headers(&mut h, rate);
+    let body = json!({ "errors": [ { "type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1." } ] });
+    Some((StatusCode::OK, h, axum::Json(body)).into_response())
 }
 
 async fn not_found() -> Response {

@@ -85,6 +85,10 @@ pub struct KubeSandboxOptions {
     pub log_rate: Option<f64>,
     /// Run the simulated controllers (Argo Rollouts, Argo CD, ARC).
     pub controllers: bool,
+    /// App × envs seeded with auto-sync off and their Rollout one tag behind git.
+    pub manual_sync: Vec<(String, String)>,
+    /// App × envs whose Rollout starts one tag behind git (auto-sync then starts a canary).
+    pub behind: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for KubeSandboxOptions {
@@ -112,6 +116,8 @@ impl KubeSandboxOptions {
             speed: 1.0,
             inventory: None,
             controllers: true,
+            manual_sync: Vec::new(),
+            behind: Vec::new(),
             log_rate: None,
         }
     }
@@ -170,7 +176,11 @@ impl KubeSandbox {
             tasks: Mutex::new(Vec::new()),
         };
         if let Some(inv) = &opts.inventory {
-            seed::seed_world(&sandbox.state.store, inv)?;
+            let starts = seed::Starts {
+                manual: &opts.manual_sync,
+                behind: &opts.behind,
+            };
+            seed::seed_world(&sandbox.state.store, inv, &starts)?;
         }
         if opts.controllers {
             sandbox.start_controllers(&opts);

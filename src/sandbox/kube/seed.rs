@@ -105,8 +105,8 @@ pub fn analysis_templates(namespace: &str) -> Vec<Value> {
     ]
 }
 
-/// An Argo CD Application for one binding (auto-sync on).
-pub fn application(b: &AppBinding) -> Value {
+/// An Argo CD Application for one binding (auto-sync on unless `manual`).
+pub fn application(b: &AppBinding, manual: bool) -> Value {
     let path = b.file.rsplit_once('/').map_or("", |(d, _)| d);
     json!({
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
@@ -116,7 +116,7 @@ pub fn application(b: &AppBinding) -> Value {
             "project": "default",
             "source": {"repoURL": b.repo_url, "path": path, "targetRevision": b.branch},
             "destination": {"server": "https://kubernetes.default.svc", "namespace": b.namespace},
-            "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},
+            "syncPolicy": if manual { json!({}) } else { json!({"automated": {"prune": true, "selfHeal": true}}) },
         },
     })
 }
@@ -165,10 +165,20 @@ fn held_env(inv: &Inventory) -> Option<String> {
         .map(|(n, _)| n.clone())
 }
 
+/// Where some app × envs start other than at git's tag.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Starts<'a> {
+    /// Applications that sync only when asked (auto-sync off), their Rollout one tag behind
+    /// git, as after a commit nobody synced yet.
+    pub manual: &'a [(String, String)],
+    /// Rollouts one tag behind git with auto-sync on: a canary starts at once.
+    pub behind: &'a [(String, String)],
+}
+
 /// Creates the demo world: namespaces, AnalysisTemplates, one Rollout and one Application per
 /// app × env (fully promoted at the env's git tag; the held env starts one tag back so Argo CD
 /// starts a canary that stops at the indefinite pause), and the runner scale sets.
-pub fn seed_world(store: &Store, inv: &Inventory) -> Result<(), StoreError> {
+pub fn seed_world(store: &Store, inv: &Inventory, starts: &Starts<'_>) -> Result<(), StoreError> {
     let held = held_env(inv);
     let binds = bindings(inv);
     for b in &binds {
@@ -197,7 +207,11 @@ pub fn seed_world(store: &Store, inv: &Inventory) -> Result<(), StoreError> {
             );
             "latest".to_owned()
         };
-        let seed_tag = if held.as_deref() == Some(b.env.as_str()) {
+        let named =
+            |list: &[(String, String)]| list.iter().any(|(a, e)| *a == b.app && *e == b.env);
+        let is_manual = named(starts.manual);
+        let back = is_manual || named(starts.behind) || held.as_deref() == Some(b.env.as_str());
+        let seed_tag = if back {
             older_tag(b, &tag).unwrap_or(tag)
         } else {
             tag
@@ -212,7 +226,7 @@ pub fn seed_world(store: &Store, inv: &Inventory) -> Result<(), StoreError> {
         );
         ro["metadata"]["labels"]["app.kubernetes.io/instance"] = json!(b.application);
         ensure(store, ids::rollouts(), ro)?;
-        ensure(store, ids::applications(), application(b))?;
+        ensure(store, ids::applications(), application(b, is_manual))?;
     }
     if let Some(r) = &inv.runners {
         namespace(store, &r.namespace)?;
@@ -342,6 +356,32 @@ pub fn seed_scale(
                                         "image": format!("registry.example.com/scale/{app}:v1"), "imageID": "",
                                         "state": {"running": {"startedAt": "2026-11-30T08:00:03Z"}}}],
             },
+        });
+        store.create(ids::pods(), pod, WriteMode::Internal)?;
+    }
+    Ok(())
+}
+
+/// Pods no Rollout made (a busy namespace's Deployments): labelled as a Deployment labels its
+/// pods, so only a watch's label selector keeps them out of a cockpit's memory.
+pub fn seed_unrelated_pods(
+    store: &Store,
+    namespace_name: &str,
+    count: usize,
+) -> Result<(), StoreError> {
+    namespace(store, namespace_name)?;
+    for p in 0..count {
+        let app = format!("batch-{:02}", p % 20);
+        let pod = json!({
+            "metadata": {
+                "name": format!("{app}-6d4f9c7b8-{p:05}"), "namespace": namespace_name,
+                "labels": {"app": app, "pod-template-hash": "6d4f9c7b8"},
+                "annotations": {UNMANAGED: "true"},
+            },
+            "spec": {"nodeName": "sandbox-node-2", "containers": [{
+                "name": app, "image": format!("registry.example.com/jobs/{app}:v7"),
+            }]},
+            "status": {"phase": "Running", "podIP": "10.244.2.10", "startTime": "2026-11-30T08:00:00Z"},
         });
         store.create(ids::pods(), pod, WriteMode::Internal)?;
     }

@@ -7,8 +7,10 @@
 //! The UI holds one [`GatesService`] (cheap to clone) and asks [`GatesService::report`] for the
 //! selected env's commit; the report says when a refresh is due ([`GateReport::refresh_after`]).
 //! [`GatesService::env_changes`] says what one env's tag would bring to another's;
-//! [`EnvChanges::summary`] is what a panel, a dialog or a card shows of it.
+//! [`EnvChanges::summary`] is what a panel, a dialog or a card shows of it. The fleet view asks
+//! [`GatesService::reports`] for hundreds of commits at once (GraphQL, [`BATCH`] per query).
 
+mod batch;
 mod changes;
 pub(crate) mod client;
 mod compare;
@@ -29,6 +31,7 @@ use jiff::{SignedDuration, Timestamp};
 use regex::Regex;
 use secrecy::SecretString;
 
+pub use batch::{BATCH, GRAPHQL_RESERVE, ShaReport};
 pub use changes::{
     ChangeSummary, DEFAULT_CARE_LABELS, EnvChanges, EnvSide, LabelCount, LineKind, SummaryLine,
 };
@@ -107,6 +110,10 @@ pub enum GithubError {
         #[source]
         source: serde_json::Error,
     },
+    /// One failed request that read many commits ([`GatesService::reports`]), the same for
+    /// each of them.
+    #[error(transparent)]
+    Shared(Arc<GithubError>),
 }
 
 pub type Result<T, E = GithubError> = std::result::Result<T, E>;
@@ -225,6 +232,11 @@ impl GatesService {
     /// What GitHub last said about the rate limit (for the panel's "rate limited until T").
     pub fn rate_limit(&self) -> RateLimitState {
         self.inner.rest.rate()
+    }
+
+    /// The same for GraphQL (counted apart; what [`reports`](Self::reports) spends).
+    pub fn graphql_rate_limit(&self) -> RateLimitState {
+        self.inner.rest.graphql_rate()
     }
 
     /// The full SHA of a full or short one (short ones are resolved once, then remembered).

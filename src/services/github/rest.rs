@@ -103,6 +103,11 @@ impl Rest {
         lock(&self.rate).clone()
     }
 
+    /// What GitHub last said about the GraphQL limit (counted apart from REST's).
+    pub(crate) fn graphql_rate(&self) -> RateLimitState {
+        lock(&self.graphql_rate).clone()
+    }
+
     /// Drops remembered entity tags of URLs that will not be asked again.
     pub(crate) fn forget(&self, matches: impl Fn(&str) -> bool) {
         lock(&self.etags).retain(|url, _| !matches(url));

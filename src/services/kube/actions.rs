@@ -231,7 +231,7 @@ impl RolloutRef {
         let (a, e, target) = super::client::app_env(inv, app, env)?;
         Ok(RolloutRef {
             target,
-            namespace: e.namespace.clone(),
+            namespace: a.namespace_in(app, env, &e.namespace),
             rollout: a.rollout_name(app).to_owned(),
         })
     }

@@ -160,6 +160,12 @@ pub fn rollout_info(
             available: s.available_replicas,
         },
         images: images(&replica_sets, &experiments),
+        paused_since: s
+            .pause_conditions
+            .iter()
+            .filter_map(|p| p.start_time.as_deref()?.parse::<Timestamp>().ok())
+            .min(),
+        pods_listed: true,
         ..RolloutInfo::default()
     };
     if let Some(c) = &ro.spec.strategy.canary {

@@ -176,7 +176,7 @@ pub struct LiveState {
 pub enum LiveEvent {
     /// A connection went up or down.
     Connection { feed: FeedId, conn: Conn },
-    /// The derived rollouts of an environment changed (a full snapshot per env).
+    /// The derived rollouts of one namespace of an environment changed (every app there).
     Rollouts {
         env: String,
         rollouts: BTreeMap<String, Option<RolloutInfo>>,
@@ -227,8 +227,9 @@ impl LiveState {
                 FeedId::Runners => self.runners.get_or_insert_with(Default::default).conn = conn,
             },
             LiveEvent::Rollouts { env, rollouts } => {
+                // One snapshot per namespace of the env, each naming all of its apps.
                 let e = self.envs.entry(env).or_default();
-                e.rollouts = rollouts;
+                e.rollouts.extend(rollouts);
                 e.cluster = Conn::Live;
             }
             LiveEvent::ArgoCd { env, apps } => {
@@ -333,6 +334,7 @@ fn live_tag(ro: &RolloutInfo) -> Option<String> {
 pub fn spawn_watches(
     inventory: &Inventory,
     tx: tokio::sync::mpsc::UnboundedSender<LiveEvent>,
+    pods: &watch::PodScope,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    watch::spawn(inventory, tx)
+    watch::spawn(inventory, tx, pods)
 }

@@ -93,7 +93,7 @@ pub fn plan(inv: &Inventory, app: &str, env: &str) -> Result<(Scope, Vec<Watched
         Watched {
             source: "cluster",
             target: Target::from_inventory(inv, e.kube_context.as_deref()),
-            namespace: e.namespace.clone(),
+            namespace: a.namespace_in(app, env, &e.namespace),
         },
         Watched {
             source: "argocd",

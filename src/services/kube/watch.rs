@@ -28,7 +28,7 @@ use super::{Conn, Denial, FeedId, LiveEvent, RolloutAccess};
 
 pub use arc::{RunnerNames, run_runners};
 pub use argocd::{ArgoSpec, run_argocd};
-pub use env::{EnvSpec, derive_env, run_env};
+pub use env::{EnvSpec, NsSpec, PodScope, derive_env, run_env};
 
 /// At most one snapshot per frame.
 const FRAME: Duration = Duration::from_millis(33);
@@ -76,26 +76,34 @@ where
         cfg = cfg.labels(l);
     }
     let (reader, writer) = reflector::store();
+    let start = move || watcher(api.clone(), cfg.clone()).modify(strip::<K>).boxed();
+    let stream = ticks::<K>(pace::pace(start).reflect(writer).boxed(), ns, idx);
+    (reader, stream)
+}
+
+/// Drops what no panel reads before it reaches a store.
+fn strip<K: Resource>(o: &mut K) {
+    let meta = o.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        for k in HEAVY_ANNOTATIONS {
+            a.remove(k);
+        }
+    }
+}
+
+/// A watch stream's events as the `Tick`s the loop reads.
+fn ticks<K: Resource<DynamicType = ()> + 'static>(
+    events: BoxStream<'static, Result<watcher::Event<K>, watcher::Error>>,
+    ns: &str,
+    idx: usize,
+) -> BoxStream<'static, Tick> {
     let resource = match K::group(&()).as_ref() {
         "" => K::plural(&()).into_owned(),
         g => format!("{}.{g}", K::plural(&())),
     };
     let namespace = ns.to_owned();
-    let start = move || {
-        watcher(api.clone(), cfg.clone())
-            .modify(|o: &mut K| {
-                let meta = o.meta_mut();
-                meta.managed_fields = None;
-                if let Some(a) = meta.annotations.as_mut() {
-                    for k in HEAVY_ANNOTATIONS {
-                        a.remove(k);
-                    }
-                }
-            })
-            .boxed()
-    };
-    let stream = pace::pace(start)
-        .reflect(writer)
+    events
         .map(move |r| match r {
             Ok(watcher::Event::InitDone) => Tick::Ready(idx),
             Ok(_) => Tick::Changed(idx),
@@ -111,8 +119,98 @@ where
                 None => Tick::Failed(watch_error_line(&e)),
             },
         })
-        .boxed();
-    (reader, stream)
+        .boxed()
+}
+
+/// The label selector a switching watch last finished listing (`None`: nothing listed yet).
+type Listed = Arc<std::sync::Mutex<Option<String>>>;
+
+/// Watches `K` in `ns` with whatever label selector `want` holds, restarting when it changes
+/// (`None`: watch nothing, the store empty). The store always holds one selector's objects:
+/// a restart relists, and the reflector swaps its contents when that list is done. `Listed`
+/// says which selector the store holds.
+fn switching<K>(
+    client: &WatchClient,
+    ns: &str,
+    want: tokio::sync::watch::Receiver<Option<String>>,
+    idx: usize,
+) -> (Store<K>, Listed, BoxStream<'static, Tick>)
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let api: Api<K> = Api::namespaced(client.client.clone(), ns);
+    let server_secs = u32::try_from((client.idle.as_secs() * 4 / 5).max(1)).unwrap_or(u32::MAX);
+    let base = watcher::Config::default().timeout(server_secs);
+    let open = move |sel: Option<String>| -> BoxStream<'static, Result<watcher::Event<K>, watcher::Error>> {
+        match sel {
+            None => futures::stream::iter([Ok(watcher::Event::Init), Ok(watcher::Event::InitDone)])
+                .chain(futures::stream::pending())
+                .boxed(),
+            Some(labels) => {
+                let (api, cfg) = (api.clone(), base.clone().labels(&labels));
+                pace::pace(move || watcher(api.clone(), cfg.clone()).modify(strip::<K>).boxed())
+                    .boxed()
+            }
+        }
+    };
+    let listed: Listed = Arc::default();
+    let mark = Arc::clone(&listed);
+    let first = want.borrow().clone();
+    let current = open(first.clone());
+    // (selector changes, the open stream, its selector, whether the sender is gone)
+    let events = futures::stream::unfold(
+        (want, current, first, false),
+        move |(mut want, mut current, mut sel, mut closed)| {
+            let (open, mark) = (open.clone(), Arc::clone(&mark));
+            async move {
+                loop {
+                    tokio::select! {
+                        changed = want.changed(), if !closed => {
+                            if changed.is_err() {
+                                closed = true;
+                                continue;
+                            }
+                            let next = want.borrow_and_update().clone();
+                            if next != sel {
+                                current = open(next.clone());
+                                sel = next;
+                            }
+                        }
+                        item = current.next() => {
+                            let item = item?;
+                            if matches!(item, Ok(watcher::Event::InitDone)) {
+                                *mark.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                    sel.clone();
+                            }
+                            return Some((item, (want, current, sel, closed)));
+                        }
+                    }
+                }
+            }
+        },
+    );
+    let (reader, writer) = reflector::store();
+    let stream = ticks::<K>(events.reflect(writer).boxed(), ns, idx);
+    (reader, listed, stream)
+}
+
+/// A stream that says `Changed(idx)` each time `rx` changes: what wakes a watch loop when the
+/// app on screen does.
+fn changes<T: Send + Sync + 'static>(
+    rx: tokio::sync::watch::Receiver<T>,
+    idx: usize,
+) -> BoxStream<'static, Tick> {
+    futures::stream::unfold(rx, move |mut rx| async move {
+        rx.changed().await.ok()?;
+        Some((Tick::Changed(idx), rx))
+    })
+    .boxed()
 }
 
 /// A client for watches, with the silence after which its connection counts as dead.
@@ -289,22 +387,29 @@ fn empty<K: Resource<DynamicType = ()> + Clone + 'static>() -> Store<K> {
     reflector::store().0
 }
 
-/// The env and Argo CD specs an inventory asks for (the runners' come from [`spawn`]).
+/// The env and Argo CD specs an inventory asks for (the runners' come from [`spawn`]), the
+/// env's apps grouped by the namespace they run in.
 /// Takes the whole inventory: one spec per environment, each listing every app.
-pub fn specs(inv: &Inventory) -> (Vec<EnvSpec>, Vec<ArgoSpec>) {
+pub fn specs(inv: &Inventory, pods: &PodScope) -> (Vec<EnvSpec>, Vec<ArgoSpec>) {
     let mut envs = Vec::new();
     let mut argos = Vec::new();
     for (env, e) in &inv.environments {
-        let apps: Vec<(String, String)> = inv
-            .apps
-            .iter()
-            .map(|(name, a)| (name.clone(), a.rollout_name(name).to_owned()))
-            .collect();
+        let mut by_ns: indexmap::IndexMap<String, Vec<(String, String)>> =
+            indexmap::IndexMap::new();
+        for (name, a) in &inv.apps {
+            by_ns
+                .entry(a.namespace_in(name, env, &e.namespace))
+                .or_default()
+                .push((name.clone(), a.rollout_name(name).to_owned()));
+        }
         envs.push(EnvSpec {
             env: env.clone(),
             target: Target::from_inventory(inv, e.kube_context.as_deref()),
-            namespace: e.namespace.clone(),
-            apps,
+            namespaces: by_ns
+                .into_iter()
+                .map(|(namespace, apps)| NsSpec { namespace, apps })
+                .collect(),
+            pods: pods.clone(),
         });
         let (ctx, ns) = match &e.argocd {
             Some(a) => (
@@ -332,8 +437,9 @@ pub fn specs(inv: &Inventory) -> (Vec<EnvSpec>, Vec<ArgoSpec>) {
 pub fn spawn(
     inv: &Inventory,
     tx: UnboundedSender<LiveEvent>,
+    pods: &PodScope,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    let (envs, argos) = specs(inv);
+    let (envs, argos) = specs(inv, pods);
     if envs.is_empty() && inv.runners.is_none() {
         return None;
     }

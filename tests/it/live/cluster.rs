@@ -111,7 +111,8 @@ pub(crate) async fn watch_until_healthy(
     tokio::task::JoinHandle<()>,
 ) {
     let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(inv, tx).expect("an env to watch");
+    let watches = spawn_watches(inv, tx, &shipdeck::services::kube::watch::PodScope::All)
+        .expect("an env to watch");
     let mut s = LiveState::default();
     until(&mut rx, &mut s, "web Healthy", |s| {
         status_of(s).is_some_and(|(st, _)| st == "Healthy")

@@ -36,7 +36,7 @@ async fn a_refused_kind_is_named_once_and_the_rest_of_the_env_works() {
     sb.deny(deny_reads("experiments"));
     let inv = inventory(dir.path(), sb.kubeconfig_path());
     let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
+    let watches = spawn_watches(&inv, tx, &shipdeck::services::kube::watch::PodScope::All).unwrap();
     let mut s = LiveState::default();
     until(&mut rx, &mut s, "web Healthy despite the refusal", |s| {
         status_of(s).is_some_and(|(st, _)| st == "Healthy")

@@ -217,7 +217,7 @@ async fn legacy_runner_deployments_by_watch() {
 
     let inv = inventory(dir.path(), &kc, "");
     let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
+    let watches = spawn_watches(&inv, tx, &shipdeck::services::kube::watch::PodScope::All).unwrap();
     let mut state = LiveState::default();
     until(&mut rx, &mut state, "the legacy deployment", |r| {
         r.sets.iter().any(|s| s.runners.len() == 2)
@@ -294,7 +294,7 @@ async fn named_deployments_only_and_scale_sets_kept_apart() {
         "  scale_sets: [miker-runners]\n  runner_deployments: [x86]\n",
     );
     let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
+    let watches = spawn_watches(&inv, tx, &shipdeck::services::kube::watch::PodScope::All).unwrap();
     let mut state = LiveState::default();
     until(&mut rx, &mut state, "the named deployment", |r| {
         !r.sets.is_empty()
@@ -319,7 +319,7 @@ async fn clusters_without_an_arc_api() {
     sb.hide_group("actions.summerwind.dev");
     let inv = inventory(dir.path(), sb.kubeconfig_path(), "");
     let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
+    let watches = spawn_watches(&inv, tx, &shipdeck::services::kube::watch::PodScope::All).unwrap();
     let mut state = LiveState::default();
     until(&mut rx, &mut state, "the scale-set-only feed", |r| {
         r.conn == Conn::Live
@@ -340,7 +340,7 @@ async fn clusters_without_an_arc_api() {
     // Neither API: the feed says so instead of failing forever.
     sb.hide_group("actions.github.com");
     let (tx, mut rx) = unbounded_channel();
-    let watches = spawn_watches(&inv, tx).unwrap();
+    let watches = spawn_watches(&inv, tx, &shipdeck::services::kube::watch::PodScope::All).unwrap();
     let mut state = LiveState::default();
     until(&mut rx, &mut state, "the no-ARC feed", |r| {
         r.conn == Conn::Live

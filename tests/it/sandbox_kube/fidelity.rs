@@ -138,7 +138,7 @@ async fn simulated_objects_match_the_real_crds() {
         repo_path: inv_dir.path().join("missing"),
         branch: "main".into(),
     };
-    st.create(id("Application"), seed::application(&b), internal)
+    st.create(id("Application"), seed::application(&b, false), internal)
         .unwrap();
     let mut argocd = shipdeck::sandbox::kube::sim::argocd::ArgoCdSim::new(st.clone(), vec![b]);
     argocd.tick();

@@ -25,11 +25,18 @@ pub(super) struct Field {
     pub(super) name: String,
     pub(super) args: Vec<(String, Value)>,
     pub(super) selection: Vec<Field>,
+    /// The type condition of the fragment it came from (`... on CheckRun`), if any.
+    pub(super) on: Option<String>,
 }
 
 impl Field {
     pub(super) fn key(&self) -> &str {
         self.alias.as_deref().unwrap_or(&self.name)
+    }
+
+    /// Whether the field is asked of an object of type `ty` (no condition, or that type).
+    pub(super) fn applies_to(&self, ty: &str) -> bool {
+        self.on.as_deref().is_none_or(|t| t == ty)
     }
 }
 

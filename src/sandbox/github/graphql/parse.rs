@@ -11,7 +11,8 @@ use super::lex::{Tok, lex};
 pub(super) struct Parser {
     pub(super) toks: Vec<Tok>,
     pub(super) pos: usize,
-    pub(super) fragments: HashMap<String, Vec<Sel>>,
+    /// Named fragments: their type condition and selection.
+    pub(super) fragments: HashMap<String, (String, Vec<Sel>)>,
 }
 
 /// A selection before fragments are spliced in.
@@ -24,7 +25,8 @@ pub(super) enum Sel {
         selection: Vec<Sel>,
     },
     Spread(String),
-    Inline(Vec<Sel>),
+    /// `... on Type { }` (the type) or `... { }` (none).
+    Inline(Option<String>, Vec<Sel>),
 }
 
 pub(super) fn parse(src: &str) -> Result<Operation, String> {
@@ -58,9 +60,9 @@ pub(super) fn parse(src: &str) -> Result<Operation, String> {
                 p.pos += 1;
                 let name = p.name()?;
                 p.expect_name("on")?;
-                p.name()?;
+                let on = p.name()?;
                 let sel = p.selection_set()?;
-                p.fragments.insert(name, sel);
+                p.fragments.insert(name, (on, sel));
             }
             Some(Tok::Name(n)) if n == "mutation" || n == "subscription" => {
                 return Err(format!("the sandbox serves queries only, not {n}s"));
@@ -69,7 +71,7 @@ pub(super) fn parse(src: &str) -> Result<Operation, String> {
         }
     }
     let (sel, defaults) = operation.ok_or("no operation in the document")?;
-    let selection = p.splice(&sel, 0)?;
+    let selection = p.splice(&sel, 0, None)?;
     Ok(Operation {
         selection,
         defaults,
@@ -204,9 +206,9 @@ impl Parser {
                 if let Some(Tok::Name(n)) = self.peek().cloned() {
                     if n == "on" {
                         self.pos += 1;
-                        self.name()?;
+                        let on = self.name()?;
                         self.skip_directives()?;
-                        out.push(Sel::Inline(self.selection_set()?));
+                        out.push(Sel::Inline(Some(on), self.selection_set()?));
                     } else {
                         self.pos += 1;
                         self.skip_directives()?;
@@ -214,7 +216,7 @@ impl Parser {
                     }
                 } else {
                     self.skip_directives()?;
-                    out.push(Sel::Inline(self.selection_set()?));
+                    out.push(Sel::Inline(None, self.selection_set()?));
                 }
                 continue;
             }
@@ -248,8 +250,15 @@ impl Parser {
         Ok(out)
     }
 
-    /// Replaces fragment spreads with their fields (the sandbox's types are all concrete).
-    pub(super) fn splice(&self, sel: &[Sel], depth: usize) -> Result<Vec<Field>, String> {
+    /// Replaces fragment spreads with their fields. A field spliced from a fragment keeps its
+    /// type condition (`on`), so the members of a union (`CheckRun | StatusContext`) each read
+    /// only their own fields.
+    pub(super) fn splice(
+        &self,
+        sel: &[Sel],
+        depth: usize,
+        on: Option<&str>,
+    ) -> Result<Vec<Field>, String> {
         if depth > 32 {
             return Err("fragments nest too deep (a cycle?)".to_owned());
         }
@@ -265,15 +274,18 @@ impl Parser {
                     alias: alias.clone(),
                     name: name.clone(),
                     args: args.clone(),
-                    selection: self.splice(selection, depth + 1)?,
+                    selection: self.splice(selection, depth + 1, None)?,
+                    on: on.map(str::to_owned),
                 }),
-                Sel::Inline(inner) => out.extend(self.splice(inner, depth + 1)?),
+                Sel::Inline(cond, inner) => {
+                    out.extend(self.splice(inner, depth + 1, cond.as_deref().or(on))?);
+                }
                 Sel::Spread(name) => {
-                    let inner = self
+                    let (cond, inner) = self
                         .fragments
                         .get(name)
                         .ok_or_else(|| format!("Fragment {name} was used, but not defined"))?;
-                    out.extend(self.splice(inner, depth + 1)?);
+                    out.extend(self.splice(inner, depth + 1, Some(cond))?);
                 }
             }
         }

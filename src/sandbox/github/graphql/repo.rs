@@ -46,7 +46,8 @@ impl Exec<'_> {
     fn commit(&mut self, sel: &[Field], c: &HistCommit) -> Res {
         let repo = self.repo;
         let mut out = Map::new();
-        for s in sel {
+        // `object` is a `GitObject`: only what is asked `... on Commit` (or unconditionally).
+        for s in sel.iter().filter(|s| s.applies_to("Commit")) {
             let v = match s.name.as_str() {
                 "__typename" => json!("Commit"),
                 "oid" => json!(c.sha),
@@ -69,6 +70,18 @@ impl Exec<'_> {
                         |ex, sel, p| ex.pull(sel, p),
                         |_, _| Json::Null,
                     )?
+                }
+                "statusCheckRollup" => match (repo.ci)(&c.sha) {
+                    Some(ci) => self.status_check_rollup(s, &ci)?,
+                    None => Json::Null,
+                },
+                "checkSuites" => {
+                    let ci = (repo.ci)(&c.sha).unwrap_or(super::CiView {
+                        check_runs: Vec::new(),
+                        statuses: Vec::new(),
+                        workflow_runs: Vec::new(),
+                    });
+                    self.check_suites(s, &ci)?
                 }
                 other => return Err(undefined(other, "Commit")),
             };

@@ -47,6 +47,7 @@ pub(super) fn roll_window(st: &mut State) {
     if Timestamp::now() >= window_reset(st) {
         st.window_start = Timestamp::now();
         st.stats.rate_used = 0;
+        st.graphql_used = 0;
     }
 }
 

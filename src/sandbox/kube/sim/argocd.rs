@@ -62,7 +62,7 @@ pub fn bindings(inv: &Inventory) -> Vec<AppBinding> {
                     .argocd
                     .as_ref()
                     .map_or_else(|| "argocd".to_owned(), |a| a.namespace.clone()),
-                namespace: env.namespace.clone(),
+                namespace: app.namespace_in(app_name, env_name, &env.namespace),
                 rollout: app.rollout_name(app_name).to_owned(),
                 image: app.image.clone(),
                 image_name,

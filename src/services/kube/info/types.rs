@@ -49,6 +49,12 @@ pub struct RolloutInfo {
     pub images: Vec<ImageInfo>,
     pub replicas: Replicas,
     pub revisions: Vec<RevisionInfo>,
+    /// When the rollout began waiting on its oldest pause condition (a canary paused for
+    /// promotion, since when).
+    pub paused_since: Option<Timestamp>,
+    /// Its pods were listed and are watched. `false` for the apps not on screen: the fleet
+    /// reads Rollouts, ReplicaSets and analysis only, and the pods of the app a person opens.
+    pub pods_listed: bool,
 }
 
 /// One canary step as a strip item.

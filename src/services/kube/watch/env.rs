@@ -2,7 +2,6 @@
 //! Experiments of its namespace, derived into the Rollout panel's snapshot.
 
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use kube::Resource;
@@ -23,9 +22,45 @@ use super::{ask_access, connect, drive, watch};
 pub struct EnvSpec {
     pub env: String,
     pub target: Target,
+    /// The namespaces its apps run in, each with its apps (app name → Rollout name).
+    pub namespaces: Vec<NsSpec>,
+    /// Whose pods to watch.
+    pub pods: PodScope,
+}
+
+/// One namespace of an environment and the apps that run there.
+#[derive(Debug, Clone)]
+pub struct NsSpec {
     pub namespace: String,
     /// app name → Rollout name.
     pub apps: Vec<(String, String)>,
+}
+
+/// Whose pods a rollout watch lists.
+#[derive(Debug, Clone)]
+pub enum PodScope {
+    /// Every Rollout-made pod of the namespaces (a headless read of a few apps).
+    All,
+    /// Only the pods of the app on screen (`None`: no app is open, as in the fleet view). A
+    /// platform's namespaces hold thousands of pods nobody is looking at.
+    OnScreen(tokio::sync::watch::Receiver<Option<String>>),
+}
+
+impl EnvSpec {
+    /// One namespace, every pod: what the headless reads ask.
+    pub fn single(
+        env: String,
+        target: Target,
+        namespace: String,
+        apps: Vec<(String, String)>,
+    ) -> EnvSpec {
+        EnvSpec {
+            env,
+            target,
+            namespaces: vec![NsSpec { namespace, apps }],
+            pods: PodScope::All,
+        }
+    }
 }
 
 /// Objects by the UID of their controller/owner, so each app's tree is a few lookups instead of
@@ -56,7 +91,8 @@ pub(super) struct Tree<'a> {
     pub(super) runs: Vec<&'a AnalysisRun>,
 }
 
-/// Per app, the derived view of its Rollout from the stores.
+/// Per app, the derived view of its Rollout from the stores; `with_pods` says whose pods the
+/// store holds (the others' views say their pods were not listed).
 pub fn derive_env(
     apps: &[(String, String)],
     rollouts: &Store<Rollout>,
@@ -64,6 +100,7 @@ pub fn derive_env(
     pods: &Store<Pod>,
     exps: &Store<Experiment>,
     ars: &Store<AnalysisRun>,
+    with_pods: impl Fn(&str) -> bool,
 ) -> BTreeMap<String, Option<RolloutInfo>> {
     let ro_list = rollouts.state();
     let replica_list = rss.state();
@@ -110,49 +147,115 @@ pub fn derive_env(
         .collect();
     let pods_by = by_owner(&pod_list, |uid| wanted.contains(uid));
     for t in trees {
+        let listed = with_pods(t.app);
         let my_pods: Vec<&Pod> = t
             .rss
             .iter()
+            .filter(|_| listed)
             .filter_map(|r| r.metadata.uid.as_deref())
             .flat_map(|u| pods_by.get(u).cloned().unwrap_or_default())
             .collect();
-        out.insert(
-            t.app.to_owned(),
-            Some(info::rollout_info(t.ro, &t.rss, &my_pods, &t.exps, &t.runs)),
-        );
+        let mut ri = info::rollout_info(t.ro, &t.rss, &my_pods, &t.exps, &t.runs);
+        ri.pods_listed = listed;
+        out.insert(t.app.to_owned(), Some(ri));
     }
     out
 }
 
-/// Watches one environment's Rollouts, ReplicaSets, Pods, Experiments and AnalysisRuns.
+/// Watches one environment: one client, and per namespace one watch per kind shared by every
+/// app there (Rollouts, ReplicaSets, Experiments, AnalysisRuns; pods as [`PodScope`] says).
 pub async fn run_env(spec: EnvSpec, tx: UnboundedSender<LiveEvent>) {
     let feed = FeedId::Cluster(spec.env.clone());
     let Some(client) = connect(&spec.target, &feed, &tx).await else {
         return;
     };
-    let ns = spec.namespace.as_str();
+    let client = Arc::new(client);
     // Ask RBAC beside the watches, so the keys grey out before anyone presses them.
-    tokio::spawn(ask_access(
-        client.clone(),
-        spec.env.clone(),
-        spec.namespace.clone(),
-        tx.clone(),
-    ));
-    // Only objects Argo Rollouts made carry the pod-template-hash label: the label selector keeps
-    // unrelated pods of a busy namespace out of memory.
+    if let Some(first) = spec.namespaces.first() {
+        tokio::spawn(ask_access(
+            client.client.clone(),
+            spec.env.clone(),
+            first.namespace.clone(),
+            tx.clone(),
+        ));
+    }
+    let watches = spec.namespaces.into_iter().map(|ns| {
+        run_namespace(
+            Arc::clone(&client),
+            spec.env.clone(),
+            ns,
+            spec.pods.clone(),
+            feed.clone(),
+            tx.clone(),
+        )
+    });
+    futures::future::join_all(watches).await;
+}
+
+/// The label selector of the pods `app`'s Rollout made: its own selector plus the label only
+/// Argo Rollouts sets (so a Deployment sharing the labels stays out).
+fn pod_selector(ro: &Store<Rollout>, rollout: &str) -> String {
+    let found = ro.state().into_iter().find_map(|r| {
+        (r.metadata.name.as_deref() == Some(rollout)).then(|| r.spec.selector.match_labels.clone())
+    });
+    let mut parts = vec![POD_HASH_LABEL.to_owned()];
+    parts.extend(found.iter().flatten().map(|(k, v)| format!("{k}={v}")));
+    parts.join(",")
+}
+
+async fn run_namespace(
+    client: Arc<super::WatchClient>,
+    env: String,
+    spec: NsSpec,
+    scope: PodScope,
+    feed: FeedId,
+    tx: UnboundedSender<LiveEvent>,
+) {
+    let ns = spec.namespace.as_str();
+    // Only objects Argo Rollouts made carry the rollouts-pod-template-hash label: the label
+    // selector keeps the ReplicaSets and pods of a busy namespace's Deployments out of memory.
     let (ro, s0) = watch::<Rollout>(&client, ns, None, 0);
     let (rs, s1) = watch::<ReplicaSet>(&client, ns, Some(POD_HASH_LABEL), 1);
-    let (pods, s2) = watch::<Pod>(&client, ns, Some(POD_HASH_LABEL), 2);
     let (exps, s3) = watch::<Experiment>(&client, ns, Some(POD_HASH_LABEL), 3);
     let (ars, s4) = watch::<AnalysisRun>(&client, ns, None, 4);
-    let streams = futures::stream::select_all([s0, s1, s2, s3, s4]);
-    let env = spec.env.clone();
+    let all = matches!(scope, PodScope::All);
+    let (want_tx, want_rx) = tokio::sync::watch::channel(all.then(|| POD_HASH_LABEL.to_owned()));
+    let (pods, listed, s2) = super::switching::<Pod>(&client, ns, want_rx, 2);
+    let mut streams = vec![s0, s1, s2, s3, s4];
+    let on_screen = match scope {
+        PodScope::All => None,
+        PodScope::OnScreen(rx) => {
+            streams.push(super::changes(rx.clone(), 5));
+            Some(rx)
+        }
+    };
+    let streams = futures::stream::select_all(streams);
     drive(
         streams,
         5,
         feed,
         tx,
-        || derive_env(&spec.apps, &ro, &rs, &pods, &exps, &ars),
+        || {
+            let open = on_screen.as_ref().and_then(|rx| rx.borrow().clone());
+            let shown: Vec<(String, String)> = spec
+                .apps
+                .iter()
+                .filter(|(app, _)| all || open.as_deref() == Some(app.as_str()))
+                .cloned()
+                .collect();
+            if !all {
+                let want = shown.first().map(|(_, name)| pod_selector(&ro, name));
+                want_tx.send_if_modified(|w| {
+                    let changed = *w != want;
+                    *w = want;
+                    changed
+                });
+            }
+            let pods_ok = *want_tx.borrow() == *listed.lock().unwrap_or_else(|e| e.into_inner());
+            derive_env(&spec.apps, &ro, &rs, &pods, &exps, &ars, |app| {
+                pods_ok && shown.iter().any(|(a, _)| a == app)
+            })
+        },
         |rollouts| LiveEvent::Rollouts {
             env: env.clone(),
             rollouts,
