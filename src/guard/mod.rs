@@ -144,7 +144,11 @@ impl Guard {
             let mut set = tokio::task::JoinSet::new();
             let elector = set.spawn(elector::run(lease, leader_tx, s1, s2.clone()));
             let (tx, rx) = unbounded_channel();
-            let (specs, _) = crate::services::kube::watch::specs(&r.inv);
+            // No pods: a failure is read from the Rollout, its ReplicaSets and AnalysisRuns,
+            // and a platform's namespaces hold thousands of pods (no app is ever "on screen").
+            let (_no_app, on_screen) = watch::channel(None);
+            let pods = crate::services::kube::watch::PodScope::OnScreen(on_screen);
+            let (specs, _) = crate::services::kube::watch::specs(&r.inv, &pods);
             for spec in specs.into_iter().filter(|s| envs.contains(&s.env)) {
                 set.spawn(run_env(spec, tx.clone()));
             }

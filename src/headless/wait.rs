@@ -59,12 +59,12 @@ pub async fn wait(ctx: &Ctx, t: &Target, until: WaitFor) -> Outcome {
     let inv = ctx.inventory()?;
     let app = inv.app(&t.app)?;
     let env = inv.env(&t.env)?;
-    let spec = EnvSpec {
-        env: t.env.clone(),
-        target: KubeTarget::from_inventory(&inv, env.kube_context.as_deref()),
-        namespace: env.namespace.clone(),
-        apps: vec![(t.app.clone(), app.rollout_name(&t.app).to_owned())],
-    };
+    let spec = EnvSpec::single(
+        t.env.clone(),
+        KubeTarget::from_inventory(&inv, env.kube_context.as_deref()),
+        inv.namespace_of(&t.app, &t.env),
+        vec![(t.app.clone(), app.rollout_name(&t.app).to_owned())],
+    );
     let limit = ctx.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let deadline = tokio::time::Instant::now() + limit;
     let (tx, mut rx) = unbounded_channel();

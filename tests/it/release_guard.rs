@@ -174,6 +174,11 @@ async fn two_replicas_roll_a_failed_stg_canary_back_once_and_the_survivor_does_n
     assert_eq!(lines[0].action, "rollback");
     assert_eq!(lines[0].actor, "shipdeck-guard");
     assert_eq!(lines[0].from.as_deref(), Some("bad1234"));
+    // Counted once the op has returned (just after its journal line).
+    until("the leader to count its rollback", 10, || {
+        leader.stats.rollbacks.load(Ordering::SeqCst) >= 1
+    })
+    .await;
     assert_eq!(leader.stats.rollbacks.load(Ordering::SeqCst), 1);
     let (_, metrics) = http_get(leader.addr, "/metrics").await;
     assert!(
