@@ -22,8 +22,8 @@ impl Runner {
         });
     }
 
-    /// The fleet's gates: each tag against its env's required checks, read together (the
-    /// service serves settled commits from its cache).
+    /// The fleet's gates: each tag against its env's required checks, one batched GitHub
+    /// query per 50 commits and env (settled commits come from the service's cache).
     pub(super) fn fleet_gates(&self, wanted: Vec<(String, String)>) {
         let Some(svc) = self.services.gates.clone() else {
             return;
@@ -31,27 +31,28 @@ impl Runner {
         let inv = self.services.inventory.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            use futures::StreamExt;
-            let results: Vec<_> = futures::stream::iter(wanted)
-                .map(|(tag, env)| {
-                    let svc = svc.clone();
-                    let required = inv
-                        .environments
-                        .get(&env)
-                        .map(|e| e.required_checks.clone())
-                        .unwrap_or_default();
-                    async move {
-                        let r = svc
-                            .report_for_tag(&tag, &required)
-                            .await
-                            .map_err(|e| e.to_string());
-                        ((tag, env), r)
-                    }
-                })
-                .buffer_unordered(8)
-                .collect()
-                .await;
-            let _ = tx.send(Action::FleetGates(results));
+            let mut by_env: std::collections::BTreeMap<String, Vec<String>> =
+                std::collections::BTreeMap::new();
+            for (tag, env) in wanted {
+                by_env.entry(env).or_default().push(tag);
+            }
+            for (env, tags) in by_env {
+                let required = inv
+                    .environments
+                    .get(&env)
+                    .map(|e| e.required_checks.clone())
+                    .unwrap_or_default();
+                let results = svc
+                    .reports_for_tags(&tags, &required)
+                    .await
+                    .into_iter()
+                    .map(|(tag, r)| ((tag, env.clone()), r.map_err(|e| e.to_string())))
+                    .collect();
+                // Each env's answers as they come: the first column fills before the last.
+                if tx.send(Action::FleetGates(results)).is_err() {
+                    return;
+                }
+            }
         });
     }
 

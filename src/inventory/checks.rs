@@ -38,6 +38,24 @@ pub(super) fn problems(inv: &Inventory, text: &str, path: &Path) -> Vec<Inventor
         }
     }
     for (app, a) in &inv.apps {
+        // The namespace template, filled in for every env, must name a namespace.
+        let bad_ns = a.namespace.as_deref().and_then(|t| {
+            inv.environments
+                .keys()
+                .map(|env| a.namespace_in(app, env, ""))
+                .find_map(|ns| bad_name(&ns).map(|why| (t, ns, why)))
+        });
+        if let Some((t, ns, why)) = bad_ns {
+            report(
+                &format!("namespace: {t}"),
+                format!(
+                    "apps.{}.namespace `{t}` gives {}: {why}",
+                    app.escape_debug(),
+                    shown(&ns)
+                ),
+                "give a namespace name; {app} and {env} are replaced, e.g. payments-{env}",
+            );
+        }
         let (Layout::Kustomize { path: p, .. } | Layout::Helm { path: p, .. }) = &a.layout;
         if let Some(why) = bad_repo_path(p) {
             report(

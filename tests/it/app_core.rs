@@ -410,6 +410,7 @@ fn help_lists_every_command_with_its_keys() {
         View::Changes,
         View::Logs,
         View::Timeline,
+        View::Fleet,
     ]
     .into_iter()
     .flat_map(|v| s.keymap.view_keys(v))

@@ -108,6 +108,11 @@ fn demo_shows_panels_help_and_quits_cleanly() {
     let ws = home.path().join("ws");
     let mut s = Screen::start(&["demo", "--dir", ws.to_str().unwrap()], home.path());
 
+    // Two apps: the cockpit opens on the fleet; F goes to the app screen.
+    s.wait_for("the fleet view", |t| {
+        t.contains("Fleet: 2 apps × 3 envs") && t.contains("miker-web") && t.contains("miker-api")
+    });
+    s.send("F");
     // A frame reaches the terminal in several writes: wait for its last row (the key bar) too.
     s.wait_for("the five panels and the key bar", |t| {
         [
@@ -172,7 +177,9 @@ fn sigterm_and_sigint_restore_the_terminal_and_exit_as_shells_expect() {
         let home = tempfile::tempdir().unwrap();
         let ws = home.path().join("ws");
         let mut s = Screen::start(&["demo", "--dir", ws.to_str().unwrap()], home.path());
-        s.wait_for("the cockpit", |t| t.contains("Activity"));
+        s.wait_for("the cockpit", |t| {
+            t.contains("Fleet:") && t.contains("? help")
+        });
         let pid = s.session.get_process().pid();
         let killed = std::process::Command::new("kill")
             .args([signal, &pid.to_string()])
@@ -197,8 +204,9 @@ fn a_bad_keymap_is_shown_at_start_and_a_second_demo_on_the_folder_is_refused() {
     std::fs::write(home.path().join("config/keymap.yaml"), "quit: [\n").unwrap();
     let ws = home.path().join("ws");
     let mut s = Screen::start(&["demo", "--dir", ws.to_str().unwrap()], home.path());
+    // Over the fleet view it opens on, the status line says it.
     s.wait_for("the keymap problem on screen", |t| {
-        t.contains("Activity") && t.contains("keymap override ignored")
+        t.contains("Fleet:") && t.contains("keymap override ignored")
     });
     let second = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
         .args(["demo", "--dir", ws.to_str().unwrap()])

@@ -74,6 +74,8 @@ fn live_env(
     use shipdeck::services::kube::info::{ReplicaSetInfo, RevisionInfo};
     use shipdeck::services::kube::{ArgoApp, LiveEvent, RolloutInfo};
     let info = RolloutInfo {
+        // As the watch delivers it for the app on screen.
+        pods_listed: true,
         status: phase.into(),
         revisions: vec![RevisionInfo {
             revision: 1,
@@ -128,6 +130,8 @@ pub(crate) fn canary_state() -> shipdeck::app::State {
         ..RevisionInfo::default()
     };
     let info = RolloutInfo {
+        // As the watch delivers it for the app on screen.
+        pods_listed: true,
         status: "Paused".into(),
         step: "1/7".into(),
         set_weight: Some(20),

@@ -151,6 +151,9 @@ async fn the_cockpit_answers_keys_while_the_remote_and_the_cluster_are_silent() 
     let inv = w.inventory_path.display().to_string();
     let result = tokio::task::spawn_blocking(move || {
         let mut s = crate::pty::Screen::start(&["--inventory", &inv], &home);
+        // Two apps: the fleet first; F opens the app screen.
+        s.wait_for("the fleet", |t| t.contains("Fleet:"));
+        s.send("F");
         s.wait_for("the panels with a live cluster", |t| {
             t.contains("Environments") && t.contains("? help") && t.contains("Progressi")
         });
