@@ -47,6 +47,7 @@ async fn world() -> World {
         kubeconfig: Some(root.join("kube/kubeconfig")),
         feishu_section: Some(fs.demo_inventory_section()),
         prometheus_url: None,
+        world: None,
     };
     let ws = shipdeck::demo::prepare(Some(&root), &endpoints).unwrap();
     let inv = Inventory::load(&ws.inventory_path).unwrap();
