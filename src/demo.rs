@@ -173,11 +173,21 @@ environments:
     namespace: miker-stg
     promote_from: dev
     required_checks: [build, test]
+    auto_rollback: true
   prod:
     namespace: miker-prod
     protected: true
     promote_from: stg
     required_checks: [lint, type-check, test, build, trivy, codeql, gitleaks]
+
+# `shipdeck guard` rolls stg back by itself (auto_rollback above); its Lease is on the
+# sandbox API server, its health port picked free.
+guard:
+  lease_namespace: shipdeck
+  lease_name: shipdeck-guard
+  lease_duration_secs: 6
+  renew_secs: 2
+  listen: 127.0.0.1:0
 
 runners:
   namespace: arc-runners
@@ -453,39 +463,32 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Outcome {
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|r| r.is_finite() && *r > 0.0);
-    let kube = match fleet {
-        Some(apps) => {
-            crate::sandbox::fleet::register_builds(&github, apps);
-            let opts = crate::sandbox::fleet::FleetOpts {
-                apps,
-                unrelated_pods: args.unrelated_pods,
-                speed: args.speed,
-            };
-            let clusters = crate::sandbox::fleet::start_clusters(
-                &dir.join("kube"),
-                &inventory,
-                opts,
-                log_rate,
-            )
-            .await
-            .map_err(failed)?;
-            Clusters::Fleet(clusters)
-        }
-        None => {
-            register_seeded_builds(&github);
-            let mut built = crate::sandbox::gitremote::seeded_tags();
-            built.push(DEMO_BAD_TAG);
-            let envs: Vec<&str> = inventory.env_names().collect();
-            s3.writer().seed_demo(&built, &envs);
-            let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
-            kube_opts.speed = args.speed;
-            kube_opts.inventory = Some(inventory.clone());
-            kube_opts.log_rate = log_rate;
-            let kube = crate::sandbox::kube::KubeSandbox::start(kube_opts)
+    let kube = if let Some(apps) = fleet {
+        crate::sandbox::fleet::register_builds(&github, apps);
+        let opts = crate::sandbox::fleet::FleetOpts {
+            apps,
+            unrelated_pods: args.unrelated_pods,
+            speed: args.speed,
+        };
+        let clusters =
+            crate::sandbox::fleet::start_clusters(&dir.join("kube"), &inventory, opts, log_rate)
                 .await
-                .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
-            Clusters::One(kube)
-        }
+                .map_err(failed)?;
+        Clusters::Fleet(clusters)
+    } else {
+        register_seeded_builds(&github);
+        let mut built = crate::sandbox::gitremote::seeded_tags();
+        built.push(DEMO_BAD_TAG);
+        let envs: Vec<&str> = inventory.env_names().collect();
+        s3.writer().seed_demo(&built, &envs);
+        let mut kube_opts = crate::sandbox::kube::KubeSandboxOptions::new(dir.join("kube"));
+        kube_opts.speed = args.speed;
+        kube_opts.inventory = Some(inventory.clone());
+        kube_opts.log_rate = log_rate;
+        let kube = crate::sandbox::kube::KubeSandbox::start(kube_opts)
+            .await
+            .map_err(|e| failed(format!("sandbox Kubernetes: {e}")))?;
+        Clusters::One(kube)
     };
     let _ = cluster.set(kube.stores());
     lap("kubernetes sandbox up");

@@ -20,4 +20,5 @@ pub mod textpos;
 pub mod ui;
 
 pub mod entry;
+pub mod guard;
 pub use entry::run;

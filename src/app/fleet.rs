@@ -95,10 +95,9 @@ impl NeedKind {
     pub fn glyph(self) -> &'static str {
         match self {
             NeedKind::Paused => "‖",
-            NeedKind::Failed => "✖",
+            NeedKind::Failed | NeedKind::GatesFailed => "✖",
             NeedKind::Drift => "≠",
             NeedKind::GatesGreen => "✔",
-            NeedKind::GatesFailed => "✖",
             NeedKind::Runners => "⚙",
             NeedKind::Backup => "⚠",
         }

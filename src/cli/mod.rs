@@ -8,6 +8,7 @@ pub mod events;
 pub mod feishu;
 pub mod gates;
 pub mod gitops;
+pub mod guard;
 pub mod logs;
 pub mod rollout;
 pub mod secrets;
@@ -27,6 +28,7 @@ Exit codes:
   3  conflict (someone else changed it meanwhile; review and retry)
   4  remote error (git remote, API server, GitHub, Feishu)
   5  refused (gates not green, confirmation missing, read-only)
+  124  `rollout wait`: the state was not reached within --timeout
   129/130/143  ended by SIGHUP / SIGINT (ctrl-c) / SIGTERM";
 
 #[derive(Debug, Parser)]
@@ -54,9 +56,10 @@ pub struct Cli {
     /// Disable every write.
     #[arg(long, global = true)]
     pub read_only: bool,
-    /// Give up after this many seconds, with exit 4 naming what it waited for. Without it each
-    /// far end's own deadline from the inventory holds (`status`: 10 s for the clusters).
-    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Give up after this many seconds (or `90s`, `10m`, `1h`), with exit 4 naming what it
+    /// waited for (`rollout wait`: exit 124). Without it each far end's own deadline from the
+    /// inventory holds (`status`: 10 s for the clusters).
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
     pub timeout: Option<u64>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -89,8 +92,11 @@ pub enum Command {
     Rollback(gitops::RollbackArgs),
     /// An environment's tag history.
     History(gitops::HistoryArgs),
-    /// Inspect or act on an Argo Rollout.
+    /// Inspect or act on an Argo Rollout, or wait for it to reach a state.
     Rollout(rollout::RolloutArgs),
+    /// The release guard: watch the environments with `auto_rollback: true` and roll a failed
+    /// canary back in git by itself (a long-running service; several replicas elect a leader).
+    Guard(guard::GuardArgs),
     /// Refresh, sync or terminate an Argo CD Application (through the Kubernetes API).
     Argocd(argocd::ArgocdArgs),
     /// The event timeline, listed once: the app's Kubernetes Events in the env (Rollout,
@@ -130,6 +136,29 @@ pub enum Command {
     },
     /// Start the built-in sandbox and open the cockpit on it.
     Demo(DemoArgs),
+}
+
+/// A number of seconds, bare or with a unit: `30`, `90s`, `10m`, `1h`; at least 1.
+pub fn parse_secs(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: give seconds, or e.g. 90s, 10m, 1h"))?;
+    let secs = match unit {
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => None,
+    }
+    .ok_or_else(|| format!("`{text}` is not a duration: give seconds, or e.g. 90s, 10m, 1h"))?;
+    if secs == 0 {
+        return Err("the timeout must be at least 1 second".to_owned());
+    }
+    Ok(secs)
 }
 
 #[derive(Debug, Args)]

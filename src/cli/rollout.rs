@@ -1,6 +1,6 @@
 //! Arguments of `shipdeck rollout …` (issue 5).
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 #[derive(Debug, Args)]
 pub struct RolloutArgs {
@@ -39,4 +39,26 @@ pub enum RolloutCommand {
     Pause(Target),
     /// Restart every pod of the rollout (sets spec.restartAt).
     Restart(Target),
+    /// Wait (by watch) until the rollout reaches a state: exit 0 when it does, 1 when it ends
+    /// in another terminal state (Healthy or Degraded), 124 when --timeout (default 10m) passes.
+    Wait {
+        #[command(flatten)]
+        target: Target,
+        /// The state to wait for.
+        #[arg(long, value_enum)]
+        until: WaitFor,
+    },
+}
+
+/// What `rollout wait` waits for (the status as `kubectl argo rollouts get rollout` shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WaitFor {
+    /// Status Healthy.
+    Healthy,
+    /// Status Paused (a pause step, a person's pause, inconclusive analysis).
+    Paused,
+    /// Status Degraded (aborted, failed, or past its progress deadline).
+    Degraded,
+    /// The canary is the stable revision (fully promoted), the spec observed.
+    Promoted,
 }

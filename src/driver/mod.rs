@@ -62,7 +62,7 @@ pub async fn run_tui(
     // The app whose pods the watches list: the one on screen (none while the fleet is).
     let (on_screen, on_screen_rx) = tokio::sync::watch::channel(state.app_on_screen());
     let pods = crate::services::kube::watch::PodScope::OnScreen(on_screen_rx);
-    let watches = start_watches(inventory, &tx, pods);
+    let watches = start_watches(inventory, &tx, &pods);
     if watches.is_some() {
         state.cluster = crate::app::state::Feed::Connecting;
     }
@@ -171,10 +171,10 @@ pub fn resolve_click(state: &State, action: Action) -> Action {
 fn start_watches(
     inventory: &Inventory,
     tx: &UnboundedSender<Action>,
-    pods: crate::services::kube::watch::PodScope,
+    pods: &crate::services::kube::watch::PodScope,
 ) -> Option<JoinHandle<()>> {
     let (live_tx, mut live_rx) = unbounded_channel();
-    let watches = crate::services::kube::spawn_watches(inventory, live_tx, &pods)?;
+    let watches = crate::services::kube::spawn_watches(inventory, live_tx, pods)?;
     let tx = tx.clone();
     let forward = tokio::spawn(async move {
         while let Some(ev) = live_rx.recv().await {

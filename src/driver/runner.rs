@@ -58,14 +58,14 @@ impl Runner {
         &self,
         inventory: &crate::inventory::Inventory,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        self.start_watches_with(inventory, crate::services::kube::watch::PodScope::All)
+        self.start_watches_with(inventory, &crate::services::kube::watch::PodScope::All)
     }
 
     /// As [`start_watches`](Self::start_watches), listing the pods `pods` says.
     pub fn start_watches_with(
         &self,
         inventory: &crate::inventory::Inventory,
-        pods: crate::services::kube::watch::PodScope,
+        pods: &crate::services::kube::watch::PodScope,
     ) -> Option<tokio::task::JoinHandle<()>> {
         super::start_watches(inventory, &self.tx, pods)
     }

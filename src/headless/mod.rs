@@ -7,6 +7,7 @@ pub mod events;
 pub mod feishu;
 pub mod gates;
 pub mod gitops;
+pub mod guard;
 pub mod inventory;
 pub mod logs;
 pub mod rollout;
@@ -14,6 +15,7 @@ pub mod secrets;
 pub mod slo;
 pub mod status;
 pub mod tmp;
+pub mod wait;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -34,6 +36,8 @@ pub enum Exit {
     Conflict = 3,
     Remote = 4,
     Refused = 5,
+    /// `rollout wait`: not reached in time (as `timeout(1)` exits).
+    Timeout = 124,
     /// Ended by SIGHUP, SIGINT (ctrl-c) or SIGTERM: 128 + the signal, as shells report it.
     HungUp = 129,
     Interrupted = 130,

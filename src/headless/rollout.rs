@@ -27,6 +27,7 @@ pub async fn run(ctx: &Ctx, args: RolloutArgs) -> Outcome {
         RolloutCommand::Retry(t) => act(ctx, &inv, &t, RolloutAction::Retry).await,
         RolloutCommand::Pause(t) => act(ctx, &inv, &t, RolloutAction::Pause).await,
         RolloutCommand::Restart(t) => act(ctx, &inv, &t, RolloutAction::Restart).await,
+        RolloutCommand::Wait { target, until } => super::wait::wait(ctx, &target, until).await,
     }
 }
 

@@ -91,6 +91,18 @@ pub(super) fn problems(inv: &Inventory, text: &str, path: &Path) -> Vec<Inventor
             );
         }
     }
+    for (key, message, fix) in inv
+        .guard
+        .as_ref()
+        .map(super::guard::problems)
+        .unwrap_or_default()
+    {
+        report(
+            &format!("{}:", key.trim_start_matches("guard.")),
+            message,
+            &fix,
+        );
+    }
     if let Some(url) = inv.prometheus.as_ref().map(|p| p.url.as_str())
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {

@@ -6,6 +6,7 @@
 mod checks;
 mod errors;
 mod feishu;
+mod guard;
 mod locate;
 mod pipeline;
 mod prometheus;
@@ -21,6 +22,7 @@ use serde_saphyr::Spanned;
 pub use errors::InventoryError;
 pub(crate) use errors::yaml_sentence;
 pub use feishu::{EventKind, FeishuChat, FeishuConfig, Membership, SyncConfig};
+pub use guard::GuardConfig;
 pub use pipeline::{ArtifactsConfig, BackupsConfig, MigrationsConfig, S3Store, parse_age};
 pub use prometheus::{
     DEFAULT_ERROR_RATE_QUERY, DEFAULT_LATENCY_QUERY, DEFAULT_MAX_ERROR_RATE, DEFAULT_MAX_P99_MS,
@@ -69,6 +71,9 @@ pub struct Inventory {
     /// The migration Jobs releases run: a gate for the envs that require them.
     #[serde(default)]
     pub migrations: Option<MigrationsConfig>,
+    /// `shipdeck guard`: its Lease and health port.
+    #[serde(default)]
+    pub guard: Option<GuardConfig>,
     /// Disable every write (git pushes, cluster patches, secret rewrites, deletions).
     #[serde(default)]
     pub read_only: bool,
@@ -343,6 +348,9 @@ pub struct Environment {
     /// Where this environment's Argo CD Application lives.
     #[serde(default)]
     pub argocd: Option<ArgoCdRef>,
+    /// `shipdeck guard` rolls this environment back by itself when a canary fails.
+    #[serde(default)]
+    pub auto_rollback: bool,
 }
 
 impl Environment {

@@ -131,6 +131,9 @@ pub struct ChangeSpec {
     pub override_reason: Option<String>,
     /// Why (an incident link); lands in the trailer.
     pub reason: Option<String>,
+    /// The failed analysis an automatic rollback answers (`run: metric = value`): the
+    /// `Shipdeck-Analysis` trailer, the journal and the card.
+    pub analysis: Option<String>,
 }
 
 impl ChangeSpec {
@@ -144,6 +147,7 @@ impl ChangeSpec {
             expected_from: None,
             override_reason: None,
             reason: None,
+            analysis: None,
         }
     }
 }
@@ -239,6 +243,7 @@ async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
     req.source_env.clone_from(&spec.source_env);
     req.expected_from.clone_from(&spec.expected_from);
     req.reason.clone_from(&spec.reason);
+    req.analysis.clone_from(&spec.analysis);
     // The trailer names the person; the journal line adds the cluster's name once learnt.
     req.actor = ctx.actor().name;
     // Boxed: the guard's reads (gates, artifacts, migrations) make a large future.
@@ -265,6 +270,7 @@ async fn change_now(ctx: &OpCtx, spec: ChangeSpec, task: TaskCtl) -> Result<Chan
         "gates": pass.as_ref().map(|p| p.trailer.clone()),
         "reason": pass.as_ref().and_then(|p| p.reason.clone()).or_else(|| spec.reason.clone()),
         "changes": changes.as_ref().map(super::changes::trailer),
+        "analysis": spec.analysis,
         "cluster": cluster,
     });
     let result = result.map(|outcome| {
@@ -562,7 +568,12 @@ fn cards(
         }
         Action::Rollback => Notification::rollback(app, env, &from, &done.to, actor),
     };
-    let mut card = card.with_detail(report.to_string());
+    // An automatic rollback says what failed (metric and value) before what was done.
+    let detail = match &spec.analysis {
+        Some(a) => format!("analysis failed: {a}\n{report}"),
+        None => report.to_string(),
+    };
+    let mut card = card.with_detail(detail);
     if let Some(c) = changes {
         card = card.with_changes(super::changes::card(c));
     }

@@ -180,6 +180,13 @@ impl OpCtx {
         self
     }
 
+    /// Acts as `actor` (a service such as `shipdeck-guard`) instead of the local person.
+    #[must_use]
+    pub fn with_actor(mut self, actor: Actor) -> OpCtx {
+        self.actor = actor;
+        self
+    }
+
     /// No op waits longer than this (the command's `--timeout`).
     #[must_use]
     pub fn with_timeout(mut self, timeout: Option<std::time::Duration>) -> OpCtx {

@@ -25,7 +25,8 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         f.sort.label()
     );
     if let Some(g) = &f.group {
-        title.push_str(&format!(" · by {g}"));
+        title.push_str(" · by ");
+        title.push_str(g);
     }
     let tail = if f.filtering {
         "type to filter · enter keeps · esc clears"
@@ -96,8 +97,9 @@ fn needs_list(frame: &mut Frame<'_>, state: &State, area: Rect, needs: &[Need], 
             fleet::NeedKind::Failed | fleet::NeedKind::GatesFailed | fleet::NeedKind::Runners => {
                 Color::Red
             }
-            fleet::NeedKind::Backup => Color::Yellow,
-            fleet::NeedKind::Paused | fleet::NeedKind::Drift => Color::Yellow,
+            fleet::NeedKind::Backup | fleet::NeedKind::Paused | fleet::NeedKind::Drift => {
+                Color::Yellow
+            }
             fleet::NeedKind::GatesGreen => Color::Green,
         };
         let who = if n.kind == fleet::NeedKind::Backup {

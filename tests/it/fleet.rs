@@ -66,7 +66,7 @@ async fn cockpit(
     let (on_screen, rx) = tokio::sync::watch::channel(c.state.app_on_screen());
     let watches = c
         .runner
-        .start_watches_with(&f.inv, PodScope::OnScreen(rx))
+        .start_watches_with(&f.inv, &PodScope::OnScreen(rx))
         .unwrap();
     c.apply(Action::RefreshGit);
     (c, on_screen, watches)

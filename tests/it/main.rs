@@ -37,6 +37,7 @@ mod ops;
 mod pipeline;
 mod pipes;
 mod pty;
+mod release_guard;
 mod s3;
 mod sandbox_kube;
 mod secrets;

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_precision_loss
+)]
 
 //! Measures the fleet view at a platform team's scale: this process runs the world (three
 //! sandbox API servers, N apps × dev/stg/prod over N/10 namespaces, each namespace also holding
@@ -87,7 +92,7 @@ fn read_until(
     what: &str,
     done: impl Fn(&str) -> bool,
 ) -> Instant {
-    let mut buf = [0u8; 65536];
+    let mut buf = [0u8; 16384];
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         while let Ok(n) = s.try_read(&mut buf) {

@@ -376,8 +376,6 @@ pub(super) fn move_selection(state: &mut State, delta: i32) {
         }
         Some(Overlay::Changes) => super::changes::move_selection(state, delta),
         Some(Overlay::Timeline) => super::timeline::move_selection(state, delta),
-        // The fleet moves its own cursor (`fleet::command`).
-        Some(Overlay::Fleet) => {}
         Some(Overlay::Secrets) => {
             let n = state.secrets.rows.as_ref().map_or(0, Vec::len);
             state.secrets.selected = step(state.secrets.selected, delta, n);
@@ -388,7 +386,9 @@ pub(super) fn move_selection(state: &mut State, delta: i32) {
             | Overlay::Confirm { .. }
             | Overlay::Reason { .. }
             | Overlay::Recipient { .. }
-            | Overlay::Logs,
+            | Overlay::Logs
+            // The fleet moves its own cursor (`fleet::command`).
+            | Overlay::Fleet,
         ) => {}
         None => match state.focus {
             Panel::Environments => {

@@ -103,6 +103,8 @@ impl std::fmt::Debug for KubeSandboxOptions {
             )
             .field("controllers", &self.controllers)
             .field("log_rate", &self.log_rate)
+            .field("manual_sync", &self.manual_sync)
+            .field("behind", &self.behind)
             .finish()
     }
 }

@@ -38,5 +38,8 @@ pub(crate) fn commit_message(
     if let Some(c) = &req.changes {
         trailer("Changes", c);
     }
+    if let Some(a) = &req.analysis {
+        trailer("Analysis", a);
+    }
     msg
 }

@@ -129,6 +129,8 @@ pub struct ChangeRequest {
     pub reason: Option<String>,
     /// What a promote brings (`12 commits, 5 PRs`), for the commit trailer, when GitHub said.
     pub changes: Option<String>,
+    /// The failed analysis an automatic rollback answers (`run: metric = value`).
+    pub analysis: Option<String>,
 }
 
 impl ChangeRequest {
@@ -146,6 +148,7 @@ impl ChangeRequest {
             gates: None,
             reason: None,
             changes: None,
+            analysis: None,
         }
     }
 }

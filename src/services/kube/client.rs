@@ -150,8 +150,16 @@ pub fn read_kubeconfig(path: Option<&std::path::Path>) -> Result<Kubeconfig> {
     .map_err(|e| KubeError::Kubeconfig(e.to_string()))
 }
 
-async fn build(target: &Target, requests: bool) -> Result<Client> {
-    let kc = read_kubeconfig(target.kubeconfig.as_deref())?;
+/// The client config of a target: its kubeconfig; or, when none is named, none is found and
+/// no context is asked for, the pod's service account (`shipdeck guard` in the cluster).
+async fn config_for(target: &Target) -> Result<Config> {
+    let kc = match read_kubeconfig(target.kubeconfig.as_deref()) {
+        Ok(kc) => kc,
+        Err(e) if target.kubeconfig.is_none() && target.context.is_none() => {
+            return Config::incluster().map_err(|_| e);
+        }
+        Err(e) => return Err(e),
+    };
     if let Some(problem) = missing_context(&kc, target.context.as_deref()) {
         return Err(KubeError::Kubeconfig(problem));
     }
@@ -159,12 +167,16 @@ async fn build(target: &Target, requests: bool) -> Result<Client> {
         context: target.context.clone(),
         ..KubeConfigOptions::default()
     };
-    let mut config = Config::from_custom_kubeconfig(kc, &opts)
+    Config::from_custom_kubeconfig(kc, &opts)
         .await
         .map_err(|e| KubeError::Client {
             context: target.label(),
             message: e.to_string(),
-        })?;
+        })
+}
+
+async fn build(target: &Target, requests: bool) -> Result<Client> {
+    let mut config = config_for(target).await?;
     config.connect_timeout = Some(target.timeouts.connect);
     // A watch's long poll gets no answer for minutes by design; silence past `watch_idle`
     // (the server ends every watch sooner) means the connection is gone.

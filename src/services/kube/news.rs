@@ -28,12 +28,12 @@ impl ClusterNews {
     }
 }
 
-fn failed(run: &AnalysisRunInfo) -> bool {
+pub(crate) fn failed(run: &AnalysisRunInfo) -> bool {
     matches!(run.status.as_str(), "Failed" | "Error")
 }
 
 /// The failing metric of a run and its newest value: `success-rate = [0.58]`.
-fn failing_metric(run: &AnalysisRunInfo) -> String {
+pub(crate) fn failing_metric(run: &AnalysisRunInfo) -> String {
     run.metrics
         .iter()
         .find(|m| matches!(m.phase.as_str(), "Failed" | "Error" | "Inconclusive"))

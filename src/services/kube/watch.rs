@@ -202,8 +202,9 @@ where
                         item = current.next() => {
                             let item = item?;
                             if matches!(item, Ok(watcher::Event::InitDone)) {
-                                *mark.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                                    sel.clone();
+                                mark.lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                    .clone_from(&sel);
                             }
                             return Some((item, (want, current, sel, closed)));
                         }

@@ -3,6 +3,7 @@
 
 mod discovery;
 mod logs;
+mod openapi;
 mod read;
 mod requests;
 mod respond;
@@ -151,6 +152,11 @@ async fn handle(
         return json_response(StatusCode::OK, &doc);
     }
     if method == Method::GET
+        && let Some(doc) = openapi::openapi(path, &state)
+    {
+        return json_response(StatusCode::OK, &doc);
+    }
+    if method == Method::GET
         && let Some((ns, pod)) = logs::log_path(path)
     {
         return logs::serve(&state, ns, pod, &q);
@@ -219,6 +225,10 @@ async fn handle(
             .get(header::USER_AGENT)
             .and_then(|h| h.to_str().ok()),
     );
+    // `dryRun=All` (kubectl apply --dry-run=server): judged as a write, nothing stored.
+    if q.get("dryRun").is_some_and(|v| v == "All") {
+        return write::dry_run(&state, &target, verb, &headers, &body);
+    }
     match verb {
         "watch" => watch::watch(&state, &target, &q),
         "list" => read::list(&state, &target, &q),

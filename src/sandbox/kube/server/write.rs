@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::ServerState;
-use super::respond::{bad_request, raw_json, status_body, store_error};
+use super::respond::{bad_request, json_response, raw_json, status_body, store_error};
 use super::review::{access_review, self_review};
 use super::target::Target;
 use crate::sandbox::kube::patch;
@@ -160,4 +160,106 @@ pub(super) fn delete(state: &ServerState, t: &Target) -> Response {
         Ok(o) => raw_json(StatusCode::OK, o.json.clone()),
         Err(e) => store_error(&e, def),
     }
+}
+
+/// A write with `dryRun=All`: the checks a real server makes before storing (the body parses,
+/// its kind and name fit the URL, a create does not collide, an update's object exists), and
+/// the object that would be stored as the answer. The store is not touched.
+pub(super) fn dry_run(
+    state: &ServerState,
+    t: &Target,
+    verb: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let def = &RESOURCES[t.res];
+    let v: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(&format!("the body is not valid JSON: {e}")),
+    };
+    let ns = t.namespace.as_deref().unwrap_or_default();
+    match verb {
+        "create" => {
+            let kind = v.get("kind").and_then(Value::as_str).unwrap_or(def.kind);
+            let api = v
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .map_or_else(|| def.api_version(), str::to_owned);
+            if kind != def.kind || api != def.api_version() {
+                return bad_request(&format!(
+                    "the object is a {api} {kind}, the URL is for {} {}",
+                    def.api_version(),
+                    def.kind
+                ));
+            }
+            let name = v
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if name.is_empty() {
+                return bad_request("metadata.name is required");
+            }
+            if state.store.get(t.res, ns, name).is_some() {
+                return status_body(
+                    409,
+                    "AlreadyExists",
+                    &format!("{} \"{name}\" already exists", def.plural),
+                    Some(json!({"name": name, "kind": def.plural})),
+                );
+            }
+            let mut out = v.clone();
+            if def.namespaced
+                && let Some(Value::Object(meta)) = out.get_mut("metadata")
+            {
+                meta.insert("namespace".to_owned(), json!(ns));
+            }
+            json_response(StatusCode::CREATED, &out)
+        }
+        "update" | "patch" => {
+            let name = t.name.as_deref().unwrap_or_default();
+            let Some(old) = state
+                .store
+                .get(t.res, ns, name)
+                .and_then(|o| serde_json::from_slice::<Value>(&o.json).ok())
+            else {
+                return status_body(
+                    404,
+                    "NotFound",
+                    &format!("{} \"{name}\" not found", def.plural),
+                    Some(json!({"name": name, "kind": def.plural})),
+                );
+            };
+            let json_patch = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|h| h.to_str().ok())
+                .is_some_and(|c| c.starts_with("application/json-patch+json"));
+            let new = if verb == "update" {
+                v
+            } else if json_patch {
+                match patch::json_patch(&old, &v) {
+                    Ok(n) => n,
+                    Err(e) => return bad_request(&e),
+                }
+            } else {
+                let mut n = old;
+                patch::merge(&mut n, &v);
+                n
+            };
+            json_response(StatusCode::OK, &new)
+        }
+        "delete" => json_response(StatusCode::OK, &old_or_empty(state, t)),
+        _ => bad_request("dryRun is only for writes"),
+    }
+}
+
+fn old_or_empty(state: &ServerState, t: &Target) -> Value {
+    state
+        .store
+        .get(
+            t.res,
+            t.namespace.as_deref().unwrap_or_default(),
+            t.name.as_deref().unwrap_or_default(),
+        )
+        .and_then(|o| serde_json::from_slice(&o.json).ok())
+        .unwrap_or_else(|| json!({}))
 }

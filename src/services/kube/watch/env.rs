@@ -251,7 +251,10 @@ async fn run_namespace(
                     changed
                 });
             }
-            let pods_ok = *want_tx.borrow() == *listed.lock().unwrap_or_else(|e| e.into_inner());
+            let pods_ok = *want_tx.borrow()
+                == *listed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             derive_env(&spec.apps, &ro, &rs, &pods, &exps, &ars, |app| {
                 pods_ok && shown.iter().any(|(a, _)| a == app)
             })
