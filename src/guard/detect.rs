@@ -19,14 +19,18 @@ pub struct Failure {
     /// `auto_abort` (its analysis failed) or `degraded`.
     pub kind: EventKind,
     /// The failed AnalysisRun and its failing metric with the value (`run: success-rate =
-    /// [0.58]`), or the rollout's message when no analysis failed.
+    /// [0.58]`), or the rollout's message when no analysis failed, or the SLO breaches.
     pub analysis: String,
+    /// Found by the SLO reads (`guard::slo`), not by the rollout's own status.
+    pub slo: bool,
 }
 
 impl Failure {
     /// What happened, in words: `aborted by analysis` or `Degraded`.
     pub fn what(&self) -> &'static str {
-        if self.kind == EventKind::AutoAbort {
+        if self.slo {
+            "breached its SLO"
+        } else if self.kind == EventKind::AutoAbort {
             "aborted by analysis"
         } else {
             "Degraded"
@@ -59,6 +63,7 @@ pub fn failure(app: &str, env: &str, ro: &RolloutInfo) -> Option<Failure> {
         tag,
         kind: fact.kind,
         analysis,
+        slo: false,
     })
 }
 

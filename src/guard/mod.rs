@@ -14,6 +14,7 @@
 pub mod detect;
 pub mod elector;
 pub mod health;
+pub mod slo;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -137,7 +138,9 @@ impl Guard {
             handled: HashSet::new(),
             pending: BTreeMap::new(),
             listed: HashSet::new(),
+            slo: None,
         };
+        r.slo = slo::SloWatch::from_inventory(&r.inv);
         let (s1, s2) = (stats.clone(), stop.clone());
         let task = tokio::spawn(async move {
             // Dropping the set (a kill aborts this task) aborts every watch and the election.
@@ -229,6 +232,8 @@ struct Replica {
     /// Failures seen and not settled yet: a follower keeps them for when it leads.
     pending: BTreeMap<String, Failure>,
     listed: HashSet<String>,
+    /// The SLO reads, with a `prometheus:` section.
+    slo: Option<slo::SloWatch>,
 }
 
 impl Replica {
@@ -239,6 +244,12 @@ impl Replica {
         stop: CancellationToken,
     ) {
         let mut retry_at: Option<tokio::time::Instant> = None;
+        let every = self
+            .slo
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |s| s.every);
+        let mut slo_tick = tokio::time::interval(every);
+        slo_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let retry = async {
                 match retry_at {
@@ -258,6 +269,9 @@ impl Replica {
                     }
                 }
                 () = retry => retry_at = None,
+                _ = slo_tick.tick(), if self.slo.is_some() && *leader.borrow() => {
+                    self.read_slos().await;
+                }
             }
             if *leader.borrow() && !self.pending.is_empty() && retry_at.is_none() {
                 let failed = self.settle(&leader).await;
@@ -266,6 +280,38 @@ impl Replica {
                 }
             }
         }
+    }
+
+    /// One SLO read of every canary in flight; a streak long enough becomes a pending failure.
+    async fn read_slos(&mut self) {
+        let Some(mut watch) = self.slo.take() else {
+            return;
+        };
+        let found = watch.read(&self.inv).await;
+        self.slo = Some(watch);
+        for f in found {
+            self.add_pending(f);
+        }
+        self.stats.set_pending(self.pending.len());
+    }
+
+    /// A failure seen for the first time goes into `pending` (once per key).
+    fn add_pending(&mut self, f: Failure) {
+        if self.handled.contains(&f.key) || self.pending.contains_key(&f.key) {
+            return;
+        }
+        self.stats
+            .failures_seen
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.say(&format!(
+            "{} {}: canary {} {}: {}",
+            f.app,
+            f.env,
+            f.tag,
+            f.what(),
+            f.analysis
+        ));
+        self.pending.insert(f.key.clone(), f);
     }
 
     /// Takes in a watch event: failures into `pending`, reconnects into the metrics.
@@ -291,28 +337,22 @@ impl Replica {
                 // A failure the rollout no longer shows (retried, promoted, rolled back) is
                 // not rolled back later by a follower that kept it.
                 self.pending.retain(|key, f| {
-                    let still = f.env != env || now.iter().any(|n| n.key == *key);
+                    // Each snapshot covers one namespace's apps; an SLO failure is not in the
+                    // rollout's status at all, and is settled at once anyway.
+                    let still = f.env != env
+                        || !rollouts.contains_key(&f.app)
+                        || f.slo
+                        || now.iter().any(|n| n.key == *key);
                     if !still {
                         tracing::info!(key = %key, "failure gone from the rollout before it was settled");
                     }
                     still
                 });
+                if let Some(s) = self.slo.as_mut() {
+                    s.note(&self.inv, &env, &rollouts);
+                }
                 for f in now {
-                    if self.handled.contains(&f.key) || self.pending.contains_key(&f.key) {
-                        continue;
-                    }
-                    self.stats
-                        .failures_seen
-                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    self.say(&format!(
-                        "{} {}: canary {} {}: {}",
-                        f.app,
-                        f.env,
-                        f.tag,
-                        f.what(),
-                        f.analysis
-                    ));
-                    self.pending.insert(f.key.clone(), f);
+                    self.add_pending(f);
                 }
                 self.stats.set_pending(self.pending.len());
             }

@@ -27,6 +27,13 @@ pub struct GuardConfig {
     /// Where `/healthz`, `/readyz` and `/metrics` are served. Default `0.0.0.0:8080`.
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// With a `prometheus:` section: a canary whose SLO is breached on this many reads in a
+    /// row is rolled back (0: the SLO does not trigger). Default 3.
+    #[serde(default = "default_slo_breaches")]
+    pub slo_breaches: u32,
+    /// Seconds between the SLO reads of the canaries in flight. Default 15.
+    #[serde(default = "default_slo_every")]
+    pub slo_every_secs: u64,
 }
 
 impl Default for GuardConfig {
@@ -38,8 +45,18 @@ impl Default for GuardConfig {
             lease_duration_secs: default_lease_duration(),
             renew_secs: default_renew(),
             listen: default_listen(),
+            slo_breaches: default_slo_breaches(),
+            slo_every_secs: default_slo_every(),
         }
     }
+}
+
+fn default_slo_breaches() -> u32 {
+    3
+}
+
+fn default_slo_every() -> u64 {
+    15
 }
 
 fn default_lease_namespace() -> String {

@@ -355,3 +355,85 @@ async fn deploy_guard_passes_a_server_side_dry_run_and_creates_nothing() {
     );
     w.shutdown().await;
 }
+
+/// With a `prometheus:` section, a canary whose SLO breaches on `slo_breaches` reads in a row
+/// is rolled back while it still waits at its pause, before any analysis runs: the sandbox's
+/// metrics of a `bad…` canary breach its error rate at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_breaching_its_slo_on_consecutive_reads_is_rolled_back_before_its_analysis() {
+    let w = World::start_at(true, 20.0).await;
+    w.stg_canary_paused().await;
+    let store = w.kube.store().clone();
+    let prom = shipdeck::sandbox::prometheus::PromSandbox::start(Arc::new(move |app, ns| {
+        shipdeck::sandbox::kube::rollout_tag(&store, ns, app)
+    }))
+    .await
+    .unwrap();
+    let mut inv = w.inv.clone();
+    inv.prometheus = Some(shipdeck::inventory::PrometheusConfig {
+        url: prom.url().to_owned(),
+        token_env: None,
+        connect_timeout_secs: Some(2),
+        timeout_secs: Some(5),
+    });
+    let guard = inv.guard.as_mut().unwrap();
+    guard.slo_breaches = 2;
+    guard.slo_every_secs = 1;
+    let paths = Paths::under(&w.root.join(".guard-slo"));
+    let g = Guard::start(Arc::new(inv), paths, GuardOpts::new("slo"))
+        .await
+        .unwrap();
+    until("the guard to lead", 30, || {
+        g.stats.is_leader() && g.stats.ready()
+    })
+    .await;
+
+    release(&w, "stg", "bad5100").await;
+    until("Argo CD to sync the bad tag into stg", 60, || {
+        w.rollout("miker-stg", "{.spec.template.spec.containers[0].image}")
+            .ends_with(":bad5100")
+    })
+    .await;
+    until("the guard to write stg's last good tag", 60, || {
+        !w.remote_file(STG_FILE).contains("newTag: bad5100")
+    })
+    .await;
+    let log = remote_log(&w.root.join("gitops.git"));
+    let msg = log
+        .iter()
+        .find(|m| m.contains("Shipdeck-Action: rollback"))
+        .unwrap();
+    assert!(
+        msg.starts_with("rollback(miker-web): stg bad5100 → "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Shipdeck-Analysis: SLO breached on 2 reads in a row: canary error rate"),
+        "{msg}"
+    );
+    // Its analysis never ran: the canary was still at its pause when it was aborted.
+    let runs = w.rollout(
+        "miker-stg",
+        "{.status.canary.currentStepAnalysisRunStatus.name}",
+    );
+    assert!(runs.is_empty(), "an analysis ran: {runs}");
+    // Both halves: the journal line says the canary was aborted in the cluster too.
+    until("the guard's journal line", 30, || {
+        !guard_journal(&w, "slo").is_empty()
+    })
+    .await;
+    let lines = guard_journal(&w, "slo");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0].actor, "shipdeck-guard");
+    let cluster = lines[0].detail["cluster"].to_string();
+    assert!(cluster.contains("aborted"), "{:#?}", lines[0]);
+    assert!(!lines[0].result.starts_with("partial"), "{:#?}", lines[0]);
+    until("the guard to count its rollback", 10, || {
+        g.stats.rollbacks.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    assert_eq!(g.stats.rollbacks.load(Ordering::SeqCst), 1);
+    g.stop().await;
+    prom.shutdown().await;
+    w.shutdown().await;
+}
