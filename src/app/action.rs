@@ -329,6 +329,13 @@ pub enum Action {
         tag: String,
         result: Result<crate::services::s3::PrefixSummary, String>,
     },
+    /// List the artifacts of `tag` of `app` for `env` again (they were missing or unreadable:
+    /// a sync step may land them any time).
+    RefreshArtifacts {
+        app: String,
+        env: String,
+        tag: String,
+    },
     /// Read every env's newest backup again (on start, then on a timer).
     RefreshBackups,
     /// The last log lines of a failed migration Job (`namespace/name`), or why not.
@@ -524,4 +531,6 @@ pub enum TimerKey {
     FleetGates,
     /// Read the backups again.
     Backups,
+    /// List an app × env's missing artifacts again.
+    Artifacts { app: String, env: String },
 }

@@ -363,64 +363,48 @@ async fn guarded(
             .await;
             req.changes = changes.as_ref().map(super::changes::trailer);
         }
+        // Each check that passes goes into the commit: its trailer, and an override's reason.
+        let admit = |req: &mut ChangeRequest, p: GuardPass| {
+            req.gates = Some(p.trailer.clone());
+            if p.overridden {
+                req.reason.clone_from(&p.reason);
+            }
+            Some(p)
+        };
+        let mut refused: Option<(OpError, String)> = None;
         if !env.required_checks.is_empty() {
             let tag = preview.to.clone();
             task.report(0, Some(2), "waiting for GitHub (gates)");
             match check_gates(ctx, &env, &req.env, &tag, spec.override_reason.as_deref()).await {
-                Ok(p) => {
-                    req.gates = Some(p.trailer.clone());
-                    if p.overridden {
-                        req.reason.clone_from(&p.reason);
-                    }
-                    pass = Some(p);
-                }
-                Err(e) => {
-                    let trace = Trace {
-                        from: spec.expected_from.clone(),
-                        to: Some(tag),
-                        attempts: 0,
-                    };
-                    return (
-                        Err(e),
-                        trace,
-                        Checked {
-                            pass: None,
-                            changes,
-                        },
-                    );
-                }
+                Ok(p) => pass = admit(&mut req, p),
+                Err(e) => refused = Some((e, tag)),
             }
         }
-        if pipeline_gated {
+        if refused.is_none() && pipeline_gated {
             task.report(0, Some(2), "checking artifacts and migrations");
             let tag = preview.to.clone();
             let reason = spec.override_reason.as_deref();
             // Boxed: the checkpoints' reads would otherwise grow every change's future.
             let judged = super::pipeline::guard(inv, &req, &env, &tag, pass.take(), reason);
             match Box::pin(judged).await {
-                Ok(p) => {
-                    req.gates = Some(p.trailer.clone());
-                    if p.overridden {
-                        req.reason.clone_from(&p.reason);
-                    }
-                    pass = Some(p);
-                }
-                Err(e) => {
-                    let trace = Trace {
-                        from: spec.expected_from.clone(),
-                        to: Some(tag),
-                        attempts: 0,
-                    };
-                    return (
-                        Err(e),
-                        trace,
-                        Checked {
-                            pass: None,
-                            changes,
-                        },
-                    );
-                }
+                Ok(p) => pass = admit(&mut req, p),
+                Err(e) => refused = Some((e, tag)),
             }
+        }
+        if let Some((e, tag)) = refused {
+            let trace = Trace {
+                from: spec.expected_from.clone(),
+                to: Some(tag),
+                attempts: 0,
+            };
+            return (
+                Err(e),
+                trace,
+                Checked {
+                    pass: None,
+                    changes,
+                },
+            );
         }
     }
     task.report(1, Some(2), "waiting for the GitOps remote");

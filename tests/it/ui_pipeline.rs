@@ -195,3 +195,77 @@ fn environments_warn_about_a_stale_backup() {
         s
     });
 }
+
+/// Missing artifacts are listed again after a while (a sync step may land them any time);
+/// found ones are not; a late timer for a tag the env no longer has asks nothing.
+#[test]
+fn missing_artifacts_are_listed_again_and_found_ones_are_not() {
+    use shipdeck::app::Effect;
+    use shipdeck::app::action::TimerKey;
+    let mut s = pipeline_state();
+    let summary = |objects: u64| PrefixSummary {
+        bucket: "miker-builds".into(),
+        prefix: "miker/staging/9f1c2ab/".into(),
+        objects,
+        bytes: objects * 1024,
+        newest: objects.checked_sub(1).map(|_| at(1_796_000_000)),
+        requests: 1,
+    };
+    s.pipeline.artifacts.insert(
+        ("miker-api".into(), "stg".into()),
+        shipdeck::app::pipeline::ArtifactsEntry {
+            tag: "9f1c2ab".into(),
+            result: None,
+        },
+    );
+    let loaded = |objects| Action::ArtifactsLoaded {
+        app: "miker-api".into(),
+        env: "stg".into(),
+        tag: "9f1c2ab".into(),
+        result: Ok(summary(objects)),
+    };
+    let effects = update(&mut s, loaded(0));
+    let again = effects.iter().find_map(|e| match e {
+        Effect::Schedule {
+            key: TimerKey::Artifacts { app, env },
+            action,
+            ..
+        } => Some((app.clone(), env.clone(), action.clone())),
+        _ => None,
+    });
+    let (app, env, action) = again.expect("a missing listing is asked again");
+    assert_eq!((app.as_str(), env.as_str()), ("miker-api", "stg"));
+    let effects = update(&mut s, *action.clone());
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::FetchArtifacts { tag, .. } if tag == "9f1c2ab")),
+        "{effects:?}"
+    );
+    // Until the new answer, the last one stays on screen.
+    assert!(
+        matches!(&s.pipeline.artifacts_of("miker-api", "stg").unwrap().result, Some(Ok(p)) if p.objects == 0)
+    );
+    let effects = update(&mut s, loaded(3));
+    assert!(
+        !effects.iter().any(|e| matches!(
+            e,
+            Effect::Schedule {
+                key: TimerKey::Artifacts { .. },
+                ..
+            }
+        )),
+        "{effects:?}"
+    );
+    // The env moved on to another tag: the old timer asks nothing.
+    s.pipeline
+        .artifacts
+        .get_mut(&("miker-api".into(), "stg".into()))
+        .unwrap()
+        .tag = "5d2e8a1".into();
+    assert!(
+        update(&mut s, *action)
+            .iter()
+            .all(|e| !matches!(e, Effect::FetchArtifacts { .. }))
+    );
+}

@@ -293,6 +293,32 @@ fn measure(rt: &tokio::runtime::Runtime, apps: usize) {
         let _ = s.write_all(b"q");
         let _ = s.get_process().wait();
     }
+    // What idle costs is mostly the watches being re-opened: the server ends each one before
+    // the client's silence bound (`kube.watch_idle_secs`), so a dead link is found. The same
+    // fleet with a five-minute bound shows that share.
+    let text = std::fs::read_to_string(&w.inventory).unwrap();
+    let slow = w.dir.path().join("inventory-idle-300.yaml");
+    std::fs::write(
+        &slow,
+        text.replacen("kube:\n", "kube:\n  watch_idle_secs: 300\n", 1),
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut s = spawn(home.path(), &slow);
+    let mut parser = vt100::Parser::new(ROWS, COLS, 0);
+    read_until(&mut s, &mut parser, "fleet populated", populated);
+    std::thread::sleep(Duration::from_secs(10));
+    let pid = s.get_process().pid().as_raw();
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(30));
+    let after = cpu_ticks(pid);
+    println!(
+        "cockpit idle CPU over 30 s with kube.watch_idle_secs: 300 (default 75): {} ticks = {:.3} % of a core",
+        after - before,
+        (after - before) as f64 / 100.0 / 30.0 * 100.0
+    );
+    let _ = s.write_all(b"q");
+    let _ = s.get_process().wait();
     let (lo, mid, hi) = median(&mut starts);
     println!(
         "start → fleet populated at {COLS}x{ROWS} (5 runs): min {lo:.0} ms, median {mid:.0} ms, max {hi:.0} ms"

@@ -138,7 +138,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             env,
             tag,
             result,
-        } => pipeline::artifacts_loaded(state, app, env, &tag, result),
+        } => pipeline::artifacts_loaded(state, app, env, &tag, result, &mut effects),
+        Action::RefreshArtifacts { app, env, tag } => {
+            pipeline::refresh_artifacts(state, app, env, tag, &mut effects);
+        }
         Action::RefreshBackups => pipeline::refresh_backups(state, &mut effects),
         Action::BackupsLoaded(result) => pipeline::backups_loaded(state, result),
         Action::RefreshSlo { app, env, since } => {

@@ -28,17 +28,59 @@ pub(super) fn on_tag(state: &mut State, env: &str, tag: &str, effects: &mut Vec<
     });
 }
 
+/// How long until missing or unreadable artifacts are listed again.
+const ARTIFACTS_AGAIN_MS: u64 = 30_000;
+
 pub(super) fn artifacts_loaded(
     state: &mut State,
     app: String,
     env: String,
     tag: &str,
     result: Result<PrefixSummary, String>,
+    effects: &mut Vec<Effect>,
 ) {
-    match state.pipeline.artifacts.get_mut(&(app, env)) {
+    // Missing now is not missing for good: the build's sync step may still be running. Found
+    // artifacts stay found (builds are not deleted under a tag), so they are not asked again.
+    let again = !matches!(&result, Ok(s) if s.objects > 0);
+    match state
+        .pipeline
+        .artifacts
+        .get_mut(&(app.clone(), env.clone()))
+    {
         // An answer for a tag the env no longer has: newest request wins.
         Some(entry) if entry.tag == tag => entry.result = Some(result),
-        _ => {}
+        _ => return,
+    }
+    if again {
+        effects.push(Effect::Schedule {
+            key: TimerKey::Artifacts {
+                app: app.clone(),
+                env: env.clone(),
+            },
+            after_ms: ARTIFACTS_AGAIN_MS,
+            action: Box::new(Action::RefreshArtifacts {
+                app,
+                env,
+                tag: tag.to_owned(),
+            }),
+        });
+    }
+}
+
+/// The timer fired: list again, the last answer staying on screen until the new one.
+pub(super) fn refresh_artifacts(
+    state: &State,
+    app: String,
+    env: String,
+    tag: String,
+    effects: &mut Vec<Effect>,
+) {
+    let current = state
+        .pipeline
+        .artifacts_of(&app, &env)
+        .is_some_and(|e| e.tag == tag);
+    if current {
+        effects.push(Effect::FetchArtifacts { app, env, tag });
     }
 }
 
