@@ -56,6 +56,9 @@ pub struct FleetView {
     pub first_seen: HashMap<String, u64>,
     /// The clock's minute at the last tick (ages are shown to the minute).
     pub minute: u64,
+    /// What `needs` said at the last change (a frame reads it; a fleet of hundreds is not
+    /// worked out again for every frame).
+    pub needs: Vec<Need>,
 }
 
 impl FleetView {
@@ -308,16 +311,18 @@ pub fn needs(state: &State) -> Vec<Need> {
     out
 }
 
-/// Remembers when each need was first seen, and forgets the ones gone (pure; called after
-/// every batch of news).
+/// Works the needs out again, remembers when each was first seen and forgets the ones gone
+/// (pure; called after every change while the fleet is on screen, and once a minute).
 pub fn note_needs(state: &mut State) {
     let now = state.clock.now_ms;
-    let keys: std::collections::HashSet<String> = needs(state).into_iter().map(|n| n.key).collect();
+    let list = needs(state);
+    let keys: std::collections::HashSet<&str> = list.iter().map(|n| n.key.as_str()).collect();
     let seen = &mut state.fleet.first_seen;
-    seen.retain(|k, _| keys.contains(k));
-    for k in keys {
-        seen.entry(k).or_insert(now);
+    seen.retain(|k, _| keys.contains(k.as_str()));
+    for n in &list {
+        seen.entry(n.key.clone()).or_insert(now);
     }
+    state.fleet.needs = list;
 }
 
 /// One matrix row: a group heading, or an app.
@@ -485,6 +490,11 @@ pub fn cell(state: &State, app: &str, env: &str) -> Cell {
         drift: state.drift(app, env).is_some(),
         canary,
         next_gates,
-        stale: column_state(state, env).is_some(),
+        // As `column_state` says, without its words (this runs for every cell of a frame).
+        stale: state
+            .live
+            .envs
+            .get(env)
+            .is_some_and(|e| !matches!(e.cluster, Conn::Live)),
     }
 }

@@ -38,7 +38,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         title,
         super::footer::view_hints(state, crate::app::keymap::View::Fleet, tail),
     );
-    let needs = fleet::needs(state);
+    let needs = &state.fleet.needs;
     // Needs-me takes at most a third of the height, and what it does not need.
     let cap = (usize::from(body.height) / 3).max(2);
     let shown = needs.len().min(cap);
@@ -47,7 +47,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         height: needs_h.min(body.height),
         ..body
     };
-    needs_list(frame, state, top, &needs, shown);
+    needs_list(frame, state, top, needs, shown);
     let rest = Rect {
         y: body.y + top.height,
         height: body.height.saturating_sub(top.height),

@@ -343,7 +343,12 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    for apps in [30, 300] {
+    // `FLEET_BENCH_APPS=300` measures one size only.
+    let sizes: Vec<usize> = std::env::var("FLEET_BENCH_APPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or_else(|| vec![30, 300], |n| vec![n]);
+    for apps in sizes {
         measure(&rt, apps);
     }
 }

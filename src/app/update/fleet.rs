@@ -11,6 +11,7 @@ pub(super) fn toggle(state: &mut State, effects: &mut Vec<Effect>) {
         state.overlay = None;
     } else {
         state.overlay = Some(Overlay::Fleet);
+        fleet::note_needs(state);
         want_gates(state, effects);
     }
 }
@@ -76,7 +77,7 @@ pub(super) fn command(state: &mut State, cmd: Command, effects: &mut Vec<Effect>
 fn move_cursor(state: &mut State, delta: i32) {
     match state.fleet.part {
         FleetPart::Needs => {
-            let n = fleet::needs(state).len();
+            let n = state.fleet.needs.len();
             state.fleet.need = super::step(state.fleet.need, delta, n);
         }
         FleetPart::Matrix => {
@@ -90,8 +91,8 @@ fn move_cursor(state: &mut State, delta: i32) {
 fn target(state: &State) -> Option<(String, String)> {
     match state.fleet.part {
         FleetPart::Needs => {
-            let n = fleet::needs(state).into_iter().nth(state.fleet.need)?;
-            Some((n.app, n.env))
+            let n = state.fleet.needs.get(state.fleet.need)?;
+            Some((n.app.clone(), n.env.clone()))
         }
         FleetPart::Matrix => {
             let app = fleet::app_rows(state).into_iter().nth(state.fleet.row)?;
@@ -223,7 +224,6 @@ pub(super) fn gates(
     }
     // A read that failed shows as `?` (not read), never as the last answer unmarked.
     state.fleet.gates.extend(results);
-    fleet::note_needs(state);
 }
 
 /// On a tick: whether the fleet's ages (shown to the minute) need drawing again. A redraw a
@@ -235,6 +235,10 @@ pub(super) fn minute_passed(state: &mut State) -> bool {
     let minute = state.clock.now_ms / 60_000;
     let passed = minute != state.fleet.minute;
     state.fleet.minute = minute;
+    // "Just passed" ends and ages grow with the clock alone.
+    if passed {
+        fleet::note_needs(state);
+    }
     passed
 }
 

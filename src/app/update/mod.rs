@@ -40,8 +40,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
     let status_before = state.status.clone();
     // A tick only matters while something on screen depends on time.
-    let redraw =
-        !matches!(action, Action::Tick) || wants_ticks(state) || fleet::minute_passed(state);
+    let is_change = !matches!(action, Action::Tick);
+    let redraw = is_change || wants_ticks(state) || fleet::minute_passed(state);
     match action {
         Action::Command(cmd) => command(state, cmd, &mut effects),
         Action::Input(c) => input::typed(state, c),
@@ -118,7 +118,6 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             drift::track(state, &mut effects);
             changes::want_pairs(state, &mut effects);
             fleet::want_gates(state, &mut effects);
-            super::fleet::note_needs(state);
         }
         Action::FleetGates(results) => fleet::gates(state, results, &mut effects),
         Action::RefreshFleetGates => fleet::refresh_gates(state, &mut effects),
@@ -185,6 +184,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     }
     if redraw {
         state.dirty = true;
+    }
+    // While the fleet is on screen, what waits for a person follows every change (a tick
+    // changes nothing but the minute, which `minute_passed` saw to).
+    if is_change && state.overlay == Some(Overlay::Fleet) {
+        super::fleet::note_needs(state);
     }
     effects
 }
