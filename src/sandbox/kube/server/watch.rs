@@ -92,7 +92,11 @@ pub(super) fn watch(state: &ServerState, t: &Target, q: &HashMap<String, String>
         }
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        // Bookmarks as often as kube-apiserver sends them (about once a minute), and at least
+        // once within a short watch; a bookmark a second on every watch would make a cockpit
+        // of hundreds of watches parse hundreds of them a second for nothing.
+        let every = (timeout / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let mut ticker = tokio::time::interval(every);
         ticker.tick().await;
         loop {
             tokio::select! {
