@@ -344,6 +344,22 @@ fn verify(
     }
 }
 
+/// Counts the request and checks its signature; its query pairs when it may go on.
+#[allow(clippy::result_large_err)]
+fn admit(
+    s: &Shared,
+    method: rusty_s3::Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+) -> Result<Vec<(String, String)>, Response> {
+    s.requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ps = pairs(raw);
+    verify(s, method, uri, headers, &ps)?;
+    Ok(ps)
+}
+
 async fn put_bucket(
     State(s): State<Shared>,
     Path(bucket): Path<String>,
@@ -351,10 +367,7 @@ async fn put_bucket(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    s.requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let ps = pairs(raw.as_deref());
-    if let Err(r) = verify(&s, rusty_s3::Method::Put, &uri, &headers, &ps) {
+    if let Err(r) = admit(&s, rusty_s3::Method::Put, &uri, &headers, raw.as_deref()) {
         return r;
     }
     lock(&s.buckets).entry(bucket).or_default();
@@ -369,10 +382,7 @@ async fn put_object(
     RawQuery(raw): RawQuery,
     body: axum::body::Bytes,
 ) -> Response {
-    s.requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let ps = pairs(raw.as_deref());
-    if let Err(r) = verify(&s, rusty_s3::Method::Put, &uri, &headers, &ps) {
+    if let Err(r) = admit(&s, rusty_s3::Method::Put, &uri, &headers, raw.as_deref()) {
         return r;
     }
     let mut buckets = lock(&s.buckets);
@@ -406,12 +416,10 @@ async fn list(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    s.requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let ps = pairs(raw.as_deref());
-    if let Err(r) = verify(&s, rusty_s3::Method::Get, &uri, &headers, &ps) {
-        return r;
-    }
+    let ps = match admit(&s, rusty_s3::Method::Get, &uri, &headers, raw.as_deref()) {
+        Ok(ps) => ps,
+        Err(r) => return r,
+    };
     if get_param(&ps, "list-type") != Some("2") {
         return error(
             StatusCode::NOT_IMPLEMENTED,
