@@ -41,7 +41,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let status_before = state.status.clone();
     // A tick only matters while something on screen depends on time.
     let is_change = !matches!(action, Action::Tick);
-    let redraw = is_change || wants_ticks(state) || fleet::minute_passed(state);
+    // Asked on every action (it also keeps the fleet's minute), not only when nothing else
+    // already wants a frame.
+    let minute = fleet::minute_passed(state);
+    let redraw = is_change || wants_ticks(state) || minute;
     match action {
         Action::Command(cmd) => command(state, cmd, &mut effects),
         Action::Input(c) => input::typed(state, c),
@@ -75,7 +78,6 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             git::settle_releases(state, &mut effects);
             drift::track(state, &mut effects);
-            super::fleet::note_needs(state);
             pipeline::failed_migrations(state, &mut effects);
         }
         Action::MigrationLogs { job, result } => pipeline::migration_logs(state, job, result),
